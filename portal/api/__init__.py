@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every feature's routes: sessions, errors, middleware, OpenAPI."""

@@ -1,0 +1,122 @@
+"""Turns every exception, the framework's own included, into the one error shape."""
+
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from portal.errors import (
+    DetailCode,
+    ErrorDetail,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    PortalError,
+    ServiceUnavailable,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+
+log = structlog.get_logger("portal.api")
+
+_CODE_BY_PYDANTIC_TYPE: dict[str, DetailCode] = {
+    "missing": "required",
+    "extra_forbidden": "unknown_field",
+    "json_invalid": "invalid_json",
+    "json_type": "invalid_json",
+    "string_too_short": "too_short",
+    "too_short": "too_short",
+    "string_too_long": "too_long",
+    "too_long": "too_long",
+    "greater_than": "too_small",
+    "greater_than_equal": "too_small",
+    "less_than": "too_big",
+    "less_than_equal": "too_big",
+    "enum": "invalid_enum",
+    "literal_error": "invalid_enum",
+}
+
+
+def _detail_code(error_type: str) -> DetailCode:
+    if error_type in _CODE_BY_PYDANTIC_TYPE:
+        return _CODE_BY_PYDANTIC_TYPE[error_type]
+    if error_type.endswith("_type") or error_type in {"int_parsing", "float_parsing", "bool_parsing"}:
+        return "invalid_type"
+    return "invalid_format"
+
+
+def _detail_path(location: Sequence[Any]) -> list[str | int]:
+    location = list(location)
+    if location and location[0] == "body":
+        location = location[1:]
+        if location and isinstance(location[0], int) and len(location) == 1:
+            location = []  # a JSON syntax error reports its character offset, not a field
+    return [part if isinstance(part, int) else str(part) for part in location]
+
+
+def validation_details(errors: Sequence[Any]) -> list[ErrorDetail]:
+    return [
+        ErrorDetail(path=_detail_path(error["loc"]), message=error["msg"], code=_detail_code(error["type"]))
+        for error in errors
+    ]
+
+
+def error_response(exc: PortalError) -> JSONResponse:
+    return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+
+async def _portal_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, PortalError)
+    return error_response(exc)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = validation_details(exc.errors())
+    message = "The request body is not valid JSON." if any(
+        d.code == "invalid_json" for d in details
+    ) else "The request is not valid."
+    return error_response(ValidationFailed(message, details=details))
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    error: PortalError
+    if exc.status_code == 404:
+        error = NotFound()
+    elif exc.status_code == 405:
+        error = MethodNotAllowed(headers=dict(exc.headers or {}))
+    elif exc.status_code == 413:
+        error = PayloadTooLarge()
+    elif exc.status_code == 415:
+        error = UnsupportedMediaType()
+    elif 400 <= exc.status_code < 500:
+        error = ValidationFailed(str(exc.detail))
+    else:
+        error = PortalError()
+    return error_response(error)
+
+
+async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    log.error("database_unavailable", error=type(exc).__name__)
+    return error_response(ServiceUnavailable("The database cannot be reached; try again shortly."))
+
+
+async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled_exception", path=request.url.path)
+    return error_response(PortalError())
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(PortalError, _portal_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(InterfaceError, _database_unavailable)
+    app.add_exception_handler(ConnectionError, _database_unavailable)
+    app.add_exception_handler(Exception, _unhandled)

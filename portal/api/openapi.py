@@ -1,0 +1,35 @@
+"""Error responses in OpenAPI: each route lists the errors it can answer with, in the one body shape."""
+
+from typing import Any
+
+from portal.errors import ErrorBody
+
+_DESCRIPTIONS = {
+    400: "VALIDATION_ERROR or TENANT_REQUIRED",
+    401: "UNAUTHORIZED, TOKEN_EXPIRED, INVALID_CREDENTIALS or INVALID_REFRESH_TOKEN",
+    403: "FORBIDDEN or TENANT_MISMATCH",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "RATE_LIMITED (with Retry-After in seconds)",
+    500: "INTERNAL_ERROR",
+    503: "SERVICE_UNAVAILABLE",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": ErrorBody, "description": _DESCRIPTIONS[status]} for status in statuses}
+
+
+def without_framework_validation_errors(schema: dict[str, Any]) -> dict[str, Any]:
+    """FastAPI documents a 422 on every route; the portal answers validation failures with 400."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict):
+                operation.get("responses", {}).pop("422", None)
+    components = schema.get("components", {}).get("schemas", {})
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    return schema

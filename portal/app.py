@@ -1,0 +1,59 @@
+"""The ASGI application: `create_app()` wires routers, errors, middleware and the runtime."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from portal import __version__
+from portal.api.errors import install_error_handlers
+from portal.api.openapi import without_framework_validation_errors
+from portal.api.middleware import BodySizeLimit, RequestContext
+from portal.auth.routes import router as auth_router
+from portal.config import Settings, load_settings
+from portal.logs import configure_logging
+from portal.runtime import Runtime
+from portal.status.routes import router as status_router
+
+ROUTERS = (status_router, auth_router)
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    settings = settings or (runtime.settings if runtime else load_settings())
+    runtime = runtime or Runtime.build(settings)
+    configure_logging(settings.log_level, settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await runtime.close()
+
+    app = FastAPI(
+        title="Portal API",
+        version=__version__,
+        description="Hardened container images, their SBOMs and vulnerability scans, for your tenant.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    _document_errors(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContext)
+    return app
+
+
+def _document_errors(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = without_framework_validation_errors(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,1 @@
+"""Login, tokens, roles and the checks every request passes through."""

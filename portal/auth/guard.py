@@ -1,0 +1,166 @@
+"""Who may call a route, checked in the contract's order before FastAPI reads the body.
+
+Each route declares its access with one dependency (`Public`, `TenantOnly`, or `Member(role)`), which
+also documents it in OpenAPI. `GuardedRoute` finds that declaration and runs the checks before the
+request body is parsed, so answers come in the order design.md fixes: route and method, `X-Tenant`,
+bearer token, token tenant, role, then object and body. A route that declares nothing is treated as
+`Member(Role.VIEWER)`: forgetting a declaration never opens a route.
+"""
+
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from portal.api.openapi import error_responses
+from portal.auth.cache import Principal
+from portal.auth.ratelimit import client_ip
+from portal.auth.service import resolve_principal
+from portal.errors import (
+    Forbidden,
+    TenantRequired,
+    Unauthorized,
+    UnsupportedMediaType,
+)
+from portal.runtime import Runtime
+from portal.tenants.service import TENANT_SLUG_PATTERN, is_valid_slug
+from portal.users.models import Role
+
+_bearer = HTTPBearer(auto_error=False, description="The accessToken from POST /api/auth/login.")
+
+TenantHeader = Annotated[
+    str,
+    Header(
+        alias="X-Tenant",
+        pattern=TENANT_SLUG_PATTERN,
+        description="The tenant's slug: the subdomain you log in on.",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Access:
+    needs_tenant: bool
+    needs_token: bool
+    min_role: Role = Role.VIEWER
+    rate_limit: str | None = None  # "login" or "refresh"
+
+
+class Public:
+    access = Access(needs_tenant=False, needs_token=False)
+
+    async def __call__(self) -> None:
+        return None
+
+
+class TenantOnly:
+    """The login flow: `X-Tenant` but no bearer token, optionally rate limited per client IP."""
+
+    def __init__(self, rate_limit: str | None = None) -> None:
+        self.access = Access(needs_tenant=True, needs_token=False, rate_limit=rate_limit)
+
+    async def __call__(self, request: Request, x_tenant: TenantHeader) -> str:
+        return x_tenant
+
+
+class Member:
+    """An authenticated user of the `X-Tenant` tenant with at least `min_role`."""
+
+    def __init__(self, min_role: Role = Role.VIEWER) -> None:
+        self.access = Access(needs_tenant=True, needs_token=True, min_role=min_role)
+
+    async def __call__(
+        self,
+        request: Request,
+        x_tenant: TenantHeader,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal:
+        principal: Principal = request.state.principal
+        return principal
+
+
+DEFAULT_ACCESS = Access(needs_tenant=True, needs_token=True)
+
+CurrentPrincipal = Annotated[Principal, Depends(Member(Role.VIEWER))]
+UserPrincipal = Annotated[Principal, Depends(Member(Role.USER))]
+AdminPrincipal = Annotated[Principal, Depends(Member(Role.ADMIN))]
+
+
+def route_access(dependant: Dependant) -> Access:
+    declared = [call.access for call in _calls(dependant) if isinstance(call, Public | TenantOnly | Member)]
+    if not declared:
+        return DEFAULT_ACCESS
+    return max(declared, key=lambda access: (access.needs_token, access.min_role.rank))
+
+
+def _calls(dependant: Dependant) -> Iterator[Any]:
+    for sub in dependant.dependencies:
+        yield sub.call
+        yield from _calls(sub)
+
+
+class GuardedRoute(APIRoute):
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        access = route_access(self.dependant)
+        statuses = {500}
+        if access.needs_tenant:
+            statuses |= {400}
+        if access.needs_token:
+            statuses |= {401, 403, 503}
+        if access.rate_limit:
+            statuses |= {429}
+        if self.body_field is not None:
+            statuses |= {400, 413, 415}
+        self.responses = error_responses(*sorted(statuses)) | dict(self.responses)
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        handler = super().get_route_handler()
+        access = route_access(self.dependant)
+        takes_body = self.body_field is not None
+
+        async def guarded(request: Request) -> Response:
+            await check_access(request, access)
+            if takes_body:
+                _require_json(request)
+            return await handler(request)
+
+        return guarded
+
+
+async def check_access(request: Request, access: Access) -> None:
+    runtime: Runtime = request.app.state.runtime
+    if not access.needs_tenant:
+        return
+    slug = request.headers.get("x-tenant", "")
+    if not is_valid_slug(slug):
+        raise TenantRequired()
+    request.state.tenant_slug = slug
+    if access.rate_limit is not None:
+        limit = runtime.login_limit if access.rate_limit == "login" else runtime.refresh_limit
+        peer = request.client.host if request.client else None
+        ip = client_ip(peer, request.headers.get("x-forwarded-for"), runtime.trusted_proxies)
+        await runtime.limiter.hit(limit, access.rate_limit, ip)
+    if not access.needs_token:
+        return
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized()
+    principal = await resolve_principal(runtime, token.strip(), slug)
+    if principal.role.rank < access.min_role.rank:
+        raise Forbidden(f"This needs the {access.min_role.value} role; you have {principal.role.value}.")
+    request.state.principal = principal
+
+
+def _require_json(request: Request) -> None:
+    content_type = request.headers.get("content-type")
+    has_body = request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
+    if content_type is None and not has_body:
+        return
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise UnsupportedMediaType()

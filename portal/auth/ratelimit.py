@@ -1,0 +1,74 @@
+"""Per-client-IP rate limits through `limits`: in memory by default, in Redis when configured."""
+
+import ipaddress
+import math
+import time
+from collections.abc import Sequence
+
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage, Storage
+from limits.storage import storage_from_string
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from portal.errors import RateLimited
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def limits_storage_uri(redis_url: str) -> str:
+    """`redis://` as a user writes it, in the async form `limits` expects."""
+    for scheme in ("redis://", "rediss://", "redis+unix://"):
+        if redis_url.startswith(scheme):
+            return "async+" + redis_url
+    return redis_url
+
+
+class RateLimiter:
+    def __init__(self, redis_url: str | None, namespace: str) -> None:
+        self.storage: Storage = (
+            storage_from_string(limits_storage_uri(redis_url)) if redis_url else MemoryStorage()
+        )
+        self.strategy = MovingWindowRateLimiter(self.storage)
+        self.namespace = namespace
+
+    async def hit(self, limit: RateLimitItem, bucket: str, client_ip: str) -> None:
+        """Counts one attempt; raises `RateLimited` once the window is full."""
+        if await self.strategy.hit(limit, self.namespace, bucket, client_ip):
+            return
+        stats = await self.strategy.get_window_stats(limit, self.namespace, bucket, client_ip)
+        raise RateLimited(max(1, math.ceil(stats.reset_time - time.time())))
+
+
+def parse_limit(text: str) -> RateLimitItem:
+    return parse(text)
+
+
+def parse_networks(entries: Sequence[str]) -> tuple[IPNetwork, ...]:
+    return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
+
+
+def client_ip(peer: str | None, forwarded_for: str | None, trusted: tuple[IPNetwork, ...]) -> str:
+    """The peer address, or the address a trusted proxy says it forwarded for.
+
+    `X-Forwarded-For` is read from the right: each trusted proxy appends the address it received the
+    request from, so the first entry not itself a trusted proxy is the client. Anything left of it was
+    written by the client and proves nothing.
+    """
+    address = peer or "unknown"
+    if not forwarded_for or not _is_trusted(address, trusted):
+        return address
+    for entry in reversed([part.strip() for part in forwarded_for.split(",")]):
+        if not entry:
+            continue
+        address = entry
+        if not _is_trusted(entry, trusted):
+            break
+    return address
+
+
+def _is_trusted(address: str, trusted: tuple[IPNetwork, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in trusted)

@@ -1,0 +1,151 @@
+"""Login, refresh rotation with reuse detection, logout, and resolving a bearer token to a principal."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.auth.cache import Principal, principal_cache
+from portal.auth.refresh_tokens import RefreshToken, RefreshTokenRepository, hash_refresh_token
+from portal.errors import InvalidCredentials, ValidationFailed, InvalidRefreshToken, TenantMismatch, Unauthorized
+from portal.kit.ids import new_id
+from portal.kit.tenancy import scoped
+from portal.runtime import Runtime
+from portal.tenants.models import Tenant
+from portal.tenants.repository import TenantRepository
+from portal.users.models import Role, User
+from portal.users.repository import UserRepository
+from portal.users.service import normalize_email
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    user: User
+    tenant: Tenant
+
+
+class AuthService:
+    def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
+        self.session = session
+        self.runtime = runtime
+        self.tenants = TenantRepository(session)
+        self.users = UserRepository(session)
+        self.refresh_tokens = RefreshTokenRepository(session)
+
+    async def login(self, tenant_slug: str, email: str, password: str) -> Session:
+        hasher = self.runtime.hasher
+        tenant = await self.tenants.by_slug(tenant_slug)
+        user = None
+        if tenant is not None:
+            try:
+                user = await self.users.by_email(tenant.id, normalize_email(email))
+            except ValidationFailed:  # a malformed email is just an unknown user here
+                user = None
+        if tenant is None or user is None:
+            await hasher.verify_dummy(password)
+            raise InvalidCredentials()
+        if not await hasher.verify(user.password_hash, password) or not user.active:
+            raise InvalidCredentials()
+        if hasher.needs_rehash(user.password_hash):
+            user.password_hash = await hasher.hash(password)
+        now = self.runtime.clock()
+        refresh = await self.refresh_tokens.issue(
+            tenant_id=tenant.id,
+            user_id=user.id,
+            family_id=new_id(),
+            now=now,
+            idle=timedelta(seconds=self.runtime.settings.refresh_idle_ttl_seconds),
+            absolute_expires_at=now + timedelta(seconds=self.runtime.settings.refresh_absolute_ttl_seconds),
+        )
+        return self._session(user, tenant, refresh)
+
+    async def refresh(self, tenant_slug: str, refresh_token: str) -> Session:
+        now = self.runtime.clock()
+        tenant = await self.tenants.by_slug(tenant_slug)
+        if tenant is None:
+            raise InvalidRefreshToken()
+        token = await self.refresh_tokens.by_hash(tenant.id, hash_refresh_token(refresh_token))
+        if token is None or token.revoked_at is not None:
+            raise InvalidRefreshToken()
+        if token.rotated_at is not None or not await self.refresh_tokens.mark_rotated(token, now):
+            await self._handle_reuse(token, now)
+        if now >= token.expires_at or now >= token.absolute_expires_at:
+            raise InvalidRefreshToken("The refresh token has expired; log in again.")
+        user = await self.users.by_id(tenant.id, token.user_id)
+        if user is None or not user.active:
+            raise InvalidRefreshToken()
+        new_token = await self.refresh_tokens.issue(
+            tenant_id=tenant.id,
+            user_id=user.id,
+            family_id=token.family_id,
+            now=now,
+            idle=timedelta(seconds=self.runtime.settings.refresh_idle_ttl_seconds),
+            absolute_expires_at=token.absolute_expires_at,
+        )
+        return self._session(user, tenant, new_token)
+
+    async def logout(self, tenant_slug: str, refresh_token: str) -> None:
+        """Ends the session the token belongs to. Unknown tokens are ignored: logout is idempotent."""
+        tenant = await self.tenants.by_slug(tenant_slug)
+        if tenant is None:
+            return
+        token = await self.refresh_tokens.by_hash(tenant.id, hash_refresh_token(refresh_token))
+        if token is not None:
+            await self.refresh_tokens.revoke_family(tenant.id, token.family_id, self.runtime.clock())
+
+    async def _handle_reuse(self, token: RefreshToken, now: datetime) -> None:
+        grace = self.runtime.settings.refresh_reuse_grace_seconds
+        rotated_at = token.rotated_at or now
+        if grace > 0 and (now - rotated_at).total_seconds() <= grace:
+            return  # two tabs refreshing at once: both get a pair in the same family
+        await self.refresh_tokens.revoke_family(token.tenant_id, token.family_id, now)
+        error = InvalidRefreshToken("The refresh token was already used; the session is revoked.")
+        error.keep_changes = True
+        raise error
+
+    def _session(self, user: User, tenant: Tenant, refresh_token: str) -> Session:
+        access = self.runtime.tokens.issue(user.id, tenant.id, str(user.role))
+        return Session(
+            access_token=access,
+            refresh_token=refresh_token,
+            expires_in=self.runtime.settings.access_token_ttl_seconds,
+            user=user,
+            tenant=tenant,
+        )
+
+
+async def resolve_principal(runtime: Runtime, bearer: str, tenant_slug: str) -> Principal:
+    """The caller behind an access token, from the cache when it is fresh (no database read)."""
+    claims = runtime.tokens.decode(bearer)
+    principal = principal_cache.get(claims.user_id, runtime.settings.auth_cache_seconds)
+    if principal is None or principal.tenant_id != claims.tenant_id:
+        async with runtime.db.sessions() as session:
+            principal = await _load_principal(session, claims.user_id, claims.tenant_id)
+    if not principal.active:
+        raise Unauthorized("This account is disabled.")
+    if principal.tenant_slug != tenant_slug:
+        raise TenantMismatch()
+    return principal
+
+
+async def _load_principal(session: AsyncSession, user_id: str, tenant_id: str) -> Principal:
+    statement = scoped(select(User, Tenant), User, tenant_id).join(Tenant, Tenant.id == User.tenant_id)
+    row = (await session.execute(statement.where(User.id == user_id))).one_or_none()
+    if row is None:
+        raise Unauthorized()
+    user, tenant = row
+    principal = Principal(
+        user_id=user.id,
+        email=user.email,
+        role=Role(user.role),
+        active=user.active,
+        tenant_id=tenant.id,
+        tenant_slug=tenant.slug,
+        tenant_name=tenant.name,
+    )
+    principal_cache.put(principal)
+    return principal

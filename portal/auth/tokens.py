@@ -1,0 +1,67 @@
+"""Access tokens: short-lived JWTs with one pinned algorithm and an explicit `typ`."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import jwt
+
+from portal.errors import TokenExpired, Unauthorized
+from portal.kit.clock import Clock, utcnow
+
+ALGORITHM = "HS256"
+TOKEN_TYPE = "at+jwt"
+REQUIRED_CLAIMS = ["iss", "aud", "sub", "tid", "role", "iat", "exp", "jti"]
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    user_id: str
+    tenant_id: str
+    role: str
+
+
+class AccessTokenCodec:
+    def __init__(self, key: str, issuer: str, audience: str, ttl_seconds: int, clock: Clock = utcnow) -> None:
+        self.key = key
+        self.issuer = issuer
+        self.audience = audience
+        self.ttl = timedelta(seconds=ttl_seconds)
+        self.clock = clock
+
+    def issue(self, user_id: str, tenant_id: str, role: str) -> str:
+        now = self.clock()
+        claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": user_id,
+            "tid": tenant_id,
+            "role": role,
+            "iat": int(now.timestamp()),
+            "exp": int((now + self.ttl).timestamp()),
+            "jti": str(uuid.uuid4()),
+        }
+        return jwt.encode(claims, self.key, algorithm=ALGORITHM, headers={"typ": TOKEN_TYPE})
+
+    def decode(self, token: str) -> AccessClaims:
+        try:
+            header = jwt.get_unverified_header(token)
+            if header.get("typ") != TOKEN_TYPE:
+                raise Unauthorized("The bearer token is not an access token.")
+            claims = jwt.decode(
+                token,
+                self.key,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"require": REQUIRED_CLAIMS},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise TokenExpired() from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("The bearer token is not valid.") from exc
+        subject, tenant, role = claims["sub"], claims["tid"], claims["role"]
+        if not all(isinstance(value, str) for value in (subject, tenant, role)):
+            raise Unauthorized("The bearer token is not valid.")
+        return AccessClaims(user_id=subject, tenant_id=tenant, role=role)

@@ -1,0 +1,83 @@
+import asyncio
+
+import typer
+import uvicorn
+
+from portal.cli import tenants, users
+from portal.cli.context import JsonOption, console, report, run_in_transaction, runtime_for_cli
+from portal.config import load_settings
+from portal.demo import DemoCredentials, seed_demo
+from portal.migrations import upgrade
+
+app = typer.Typer(help="Operate the portal: tenants, users, images, advisories.", no_args_is_help=True)
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(tenants.app, name="tenants")
+app.add_typer(users.app, name="users")
+
+
+def _migrate() -> None:
+    async def main() -> None:
+        runtime = runtime_for_cli()
+        try:
+            await upgrade(runtime.db)
+        finally:
+            await runtime.close()
+
+    asyncio.run(main())
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Run the migrations up to the newest schema."""
+    _migrate()
+    console.print("Database is up to date.")
+
+
+@app.command()
+def demo(as_json: bool = JsonOption) -> None:
+    """Seed the demo tenant `acme` and its users (idempotent) and print their credentials."""
+    _migrate()
+    credentials = run_in_transaction(seed_demo)
+    _print_credentials(credentials, as_json)
+
+
+def _print_credentials(credentials: DemoCredentials, as_json: bool) -> None:
+    data = {
+        "tenant": credentials.tenant,
+        "users": [
+            {"email": email, "role": str(role), "password": password}
+            for email, (role, password) in credentials.users.items()
+        ],
+    }
+    lines = [f"Demo tenant [bold]{credentials.tenant}[/bold] (send it as X-Tenant):"]
+    lines += [f"  {role:<6} {email:<22} password: {password}" for email, (role, password) in credentials.users.items()]
+    report(as_json, data, "\n".join(lines))
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", help="Port to listen on."),
+) -> None:
+    """Migrate the database if needed and serve the API."""
+    _migrate()
+    settings = load_settings()
+    console.print(f"Portal on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)")
+    uvicorn.run(
+        "portal.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        # The client IP comes from PORTAL_TRUSTED_PROXIES alone; uvicorn would otherwise trust
+        # X-Forwarded-For from 127.0.0.1 and let any local proxy pick the rate-limit key.
+        proxy_headers=False,
+        forwarded_allow_ips="",
+        server_header=False,
+        access_log=False,
+        log_level=settings.log_level.lower(),
+    )
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,27 @@
+import typer
+from rich.table import Table
+
+from portal.cli.context import JsonOption, console, report, run_in_transaction
+from portal.tenants.service import TenantService
+
+app = typer.Typer(help="Tenants: the vendor's customers.", no_args_is_help=True)
+
+
+@app.command("create")
+def create(slug: str, name: str = typer.Option(..., "--name", help="Display name."), as_json: bool = JsonOption) -> None:
+    """Create a tenant; SLUG is its subdomain and X-Tenant value."""
+    tenant = run_in_transaction(lambda _rt, session: TenantService(session).create(slug, name))
+    report(as_json, {"id": tenant.id, "slug": tenant.slug, "name": tenant.name}, f"Created tenant {tenant.slug} ({tenant.id})")
+
+
+@app.command("list")
+def list_tenants(as_json: bool = JsonOption) -> None:
+    """List every tenant."""
+    tenants = run_in_transaction(lambda _rt, session: TenantService(session).list())
+    if as_json:
+        report(True, {"items": [{"id": t.id, "slug": t.slug, "name": t.name} for t in tenants]}, "")
+        return
+    table = Table("slug", "name", "id")
+    for tenant in tenants:
+        table.add_row(tenant.slug, tenant.name, tenant.id)
+    console.print(table)

@@ -1,0 +1,77 @@
+"""Settings, read once from `PORTAL_*` environment variables."""
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+SECRET_KEY_FILE = "secret_key"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PORTAL_", extra="ignore")
+
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    secret_key: str | None = None
+    redis_url: str | None = None
+
+    login_rate_limit: str = "5/15 minutes"
+    refresh_rate_limit: str = "60/15 minutes"
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    access_token_ttl_seconds: int = 15 * 60
+    refresh_idle_ttl_seconds: int = 7 * 24 * 3600
+    refresh_absolute_ttl_seconds: int = 30 * 24 * 3600
+    refresh_reuse_grace_seconds: int = 0
+    jwt_issuer: str = "portal"
+    jwt_audience: str = "portal-api"
+    # How long a process trusts what it last read about a user (active, role) before reading it again.
+    # Changes made by this process take effect at once; changes from another process within this window.
+    auth_cache_seconds: float = 1.0
+
+    # argon2id parameters; the defaults are argon2-cffi's. Tests lower them to keep the suite fast.
+    argon2_time_cost: int = 3
+    argon2_memory_cost: int = 65536
+    argon2_parallelism: int = 4
+
+    max_body_bytes: int = 1024 * 1024
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    webhook_allow_private: bool = False
+    run_worker: bool = True
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @cached_property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'portal.db').resolve()}"
+
+    @cached_property
+    def effective_secret_key(self) -> str:
+        """The configured key, or one generated on first use and kept in the data directory."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / SECRET_KEY_FILE
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.touch(mode=0o600)
+        path.write_text(key)
+        return key
+
+
+def load_settings() -> Settings:
+    return Settings()

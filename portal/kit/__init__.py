@@ -1,0 +1,1 @@
+"""Small shared pieces, each with a name: clock, ids, pagination, tenancy, errors."""

@@ -1,0 +1,54 @@
+"""The long-lived services one process needs, built once from the settings.
+
+The API, the worker and the command line each build one `Runtime`; request handlers reach it through
+`request.app.state.runtime`.
+"""
+
+from dataclasses import dataclass, field
+
+from limits import RateLimitItem
+
+from portal.auth.passwords import PasswordHasher
+from portal.auth.ratelimit import IPNetwork, RateLimiter, parse_limit, parse_networks
+from portal.auth.tokens import AccessTokenCodec
+from portal.config import Settings
+from portal.db import Database
+from portal.kit.clock import Clock, utcnow
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    hasher: PasswordHasher
+    tokens: AccessTokenCodec
+    limiter: RateLimiter
+    login_limit: RateLimitItem
+    refresh_limit: RateLimitItem
+    trusted_proxies: tuple[IPNetwork, ...]
+    clock: Clock = field(default=utcnow)
+
+    @classmethod
+    def build(cls, settings: Settings, clock: Clock = utcnow, rate_limit_namespace: str = "portal") -> "Runtime":
+        return cls(
+            settings=settings,
+            db=Database(settings.effective_database_url),
+            hasher=PasswordHasher(
+                settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism
+            ),
+            tokens=AccessTokenCodec(
+                settings.effective_secret_key,
+                settings.jwt_issuer,
+                settings.jwt_audience,
+                settings.access_token_ttl_seconds,
+                clock,
+            ),
+            limiter=RateLimiter(settings.redis_url, rate_limit_namespace),
+            login_limit=parse_limit(settings.login_rate_limit),
+            refresh_limit=parse_limit(settings.refresh_rate_limit),
+            trusted_proxies=parse_networks(settings.trusted_proxies),
+            clock=clock,
+        )
+
+    async def close(self) -> None:
+        await self.db.dispose()

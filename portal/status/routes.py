@@ -1,0 +1,51 @@
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from portal import __version__
+from portal.api.dependencies import RuntimeDep
+from portal.api.openapi import error_responses
+from portal.auth.guard import GuardedRoute, Public
+from portal.kit.schema import ApiModel
+
+router = APIRouter(prefix="/api", tags=["status"], route_class=GuardedRoute)
+
+
+class StatusChecks(ApiModel):
+    database: Literal["ok", "unavailable"]
+    worker: str
+    advisories: str
+
+
+class StatusResponse(ApiModel):
+    status: Literal["ok", "unavailable"]
+    version: str
+    time: datetime
+    checks: StatusChecks
+
+
+@router.get(
+    "/status",
+    response_model=StatusResponse,
+    responses={503: {"model": StatusResponse, "description": "The database cannot be reached."}}
+    | error_responses(500),
+    summary="Public health probe",
+)
+async def status(runtime: RuntimeDep, _public: Annotated[None, Depends(Public())]) -> JSONResponse:
+    try:
+        async with runtime.db.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        database = "ok"
+    except Exception:  # any failure to reach the database is what this probe reports
+        database = "unavailable"
+    overall = "ok" if database == "ok" else "unavailable"
+    body = StatusResponse(
+        status=overall,
+        version=__version__,
+        time=runtime.clock().replace(microsecond=0),
+        checks=StatusChecks(database=database, worker="not_configured", advisories="not_configured"),
+    )
+    return JSONResponse(body.model_dump(mode="json", by_alias=True), status_code=200 if overall == "ok" else 503)

@@ -1,0 +1,3 @@
+from portal.users.models import Role, User
+
+__all__ = ["Role", "User"]

@@ -1,0 +1,91 @@
+"""Operator use cases on users. Any change that weakens a user revokes its refresh tokens."""
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.auth.cache import principal_cache
+from portal.auth.passwords import PasswordHasher
+from portal.auth.refresh_tokens import RefreshTokenRepository
+from portal.errors import Conflict, NotFound, ValidationFailed
+from portal.kit.clock import Clock, utcnow
+from portal.tenants.models import Tenant
+from portal.users.models import Role, User
+from portal.users.repository import UserRepository
+
+MIN_PASSWORD_LENGTH = 12
+
+
+def normalize_email(email: str) -> str:
+    email = email.strip().lower()
+    local, _, domain = email.partition("@")
+    if not local or not domain or " " in email or len(email) > 320:
+        raise ValidationFailed(f"{email!r} is not an email address.")
+    return email
+
+
+class UserService:
+    def __init__(self, session: AsyncSession, hasher: PasswordHasher, clock: Clock = utcnow) -> None:
+        self.users = UserRepository(session)
+        self.refresh_tokens = RefreshTokenRepository(session)
+        self.hasher = hasher
+        self.clock = clock
+
+    async def create(self, tenant: Tenant, email: str, role: Role, password: str) -> User:
+        email = normalize_email(email)
+        check_password_strength(password)
+        if await self.users.by_email(tenant.id, email) is not None:
+            raise Conflict(f"User {email} already exists in tenant {tenant.slug}.")
+        now = self.clock()
+        user = User(
+            tenant_id=tenant.id,
+            email=email,
+            role=role,
+            password_hash=await self.hasher.hash(password),
+            active=True,
+            created_at=now,
+            updated_at=now,
+        )
+        self.users.add(user)
+        await self.users.session.flush()
+        return user
+
+    async def get(self, tenant: Tenant, email: str) -> User:
+        user = await self.users.by_email(tenant.id, normalize_email(email))
+        if user is None:
+            raise NotFound(f"No user {email} in tenant {tenant.slug}.")
+        return user
+
+    async def list(self, tenant: Tenant) -> list[User]:
+        return await self.users.list(tenant.id)
+
+    async def set_active(self, tenant: Tenant, email: str, active: bool) -> User:
+        user = await self.get(tenant, email)
+        user.active = active
+        await self._changed(user, revoke=not active)
+        return user
+
+    async def set_role(self, tenant: Tenant, email: str, role: Role) -> User:
+        user = await self.get(tenant, email)
+        user.role = role
+        await self._changed(user, revoke=True)
+        return user
+
+    async def set_password(self, tenant: Tenant, email: str, password: str) -> User:
+        check_password_strength(password)
+        user = await self.get(tenant, email)
+        user.password_hash = await self.hasher.hash(password)
+        await self._changed(user, revoke=True)
+        return user
+
+    async def _changed(self, user: User, *, revoke: bool) -> None:
+        user.updated_at = self.clock()
+        if revoke:
+            await self.refresh_tokens.revoke_for_user(user.tenant_id, user.id, self.clock())
+        principal_cache.forget(user.id)
+        await self.users.session.flush()
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
+    if len(password) > 1024:
+        raise ValidationFailed("A password may have at most 1024 characters.")
