@@ -8,8 +8,8 @@ from fastapi import FastAPI
 
 from portal import __version__
 from portal.api.errors import install_error_handlers
-from portal.api.openapi import without_framework_validation_errors
 from portal.api.middleware import BodySizeLimit, RequestContext
+from portal.api.openapi import without_framework_validation_errors
 from portal.auth.routes import router as auth_router
 from portal.config import Settings, load_settings
 from portal.logs import configure_logging
@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         openapi_url="/api/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
         lifespan=lifespan,
     )
     app.state.runtime = runtime

@@ -29,7 +29,9 @@ class Runtime:
     clock: Clock = field(default=utcnow)
 
     @classmethod
-    def build(cls, settings: Settings, clock: Clock = utcnow, rate_limit_namespace: str = "portal") -> "Runtime":
+    def build(
+        cls, settings: Settings, clock: Clock = utcnow, rate_limit_namespace: str = "portal"
+    ) -> "Runtime":
         return cls(
             settings=settings,
             db=Database(settings.effective_database_url),

@@ -78,16 +78,20 @@ async def _portal_error(_request: Request, exc: Exception) -> JSONResponse:
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     details = validation_details(exc.errors())
-    message = "The request body is not valid JSON." if any(
-        d.code == "invalid_json" for d in details
-    ) else "The request is not valid."
+    message = (
+        "The request body is not valid JSON."
+        if any(d.code == "invalid_json" for d in details)
+        else "The request is not valid."
+    )
     return error_response(ValidationFailed(message, details=details))
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     error: PortalError
-    if exc.status_code == 404:
+    if request.scope.get("portal.body_too_large"):
+        error = PayloadTooLarge()
+    elif exc.status_code == 404:
         error = NotFound()
     elif exc.status_code == 405:
         error = MethodNotAllowed(headers=dict(exc.headers or {}))

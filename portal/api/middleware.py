@@ -13,6 +13,8 @@ from portal.errors import PayloadTooLarge
 
 log = structlog.get_logger("portal.access")
 
+BODY_TOO_LARGE = "portal.body_too_large"
+
 
 class RequestContext:
     """Gives each request an id (kept from a sane `X-Request-ID`), echoes it, and logs one line."""
@@ -54,7 +56,7 @@ class RequestContext:
 def _incoming_request_id(scope: Scope) -> str | None:
     for name, value in scope["headers"]:
         if name == b"x-request-id":
-            text = value.decode("latin-1")
+            text: str = value.decode("latin-1")
             if 0 < len(text) <= 128 and text.replace("-", "").isalnum():
                 return text
     return None
@@ -83,6 +85,9 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
+                    # FastAPI turns any failure while reading the body into a 400; the mark lets the
+                    # error handler answer what really happened.
+                    scope[BODY_TOO_LARGE] = True
                     raise PayloadTooLarge()
             return message
 
@@ -91,5 +96,7 @@ class BodySizeLimit:
 
 async def _send_error(send: Send, error: Any) -> None:
     response = error_response(error)
-    await send({"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers})
+    await send(
+        {"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers}
+    )
     await send({"type": "http.response.body", "body": response.body})

@@ -7,7 +7,7 @@ bearer token, token tenant, role, then object and body. A route that declares no
 `Member(Role.VIEWER)`: forgetting a declaration never opens a route.
 """
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -118,7 +118,7 @@ class GuardedRoute(APIRoute):
             statuses |= {400, 413, 415}
         self.responses = error_responses(*sorted(statuses)) | dict(self.responses)
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         access = route_access(self.dependant)
         takes_body = self.body_field is not None

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, Storage
-from limits.storage import storage_from_string
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
 
 from portal.errors import RateLimited
 
@@ -25,11 +25,17 @@ def limits_storage_uri(redis_url: str) -> str:
 
 class RateLimiter:
     def __init__(self, redis_url: str | None, namespace: str) -> None:
-        self.storage: Storage = (
-            storage_from_string(limits_storage_uri(redis_url)) if redis_url else MemoryStorage()
-        )
+        self.storage = self._storage(redis_url)
         self.strategy = MovingWindowRateLimiter(self.storage)
         self.namespace = namespace
+
+    @staticmethod
+    def _storage(redis_url: str | None) -> Storage:
+        if not redis_url:
+            return MemoryStorage()
+        storage = storage_from_string(limits_storage_uri(redis_url))
+        assert isinstance(storage, Storage)
+        return storage
 
     async def hit(self, limit: RateLimitItem, bucket: str, client_ip: str) -> None:
         """Counts one attempt; raises `RateLimited` once the window is full."""

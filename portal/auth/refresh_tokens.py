@@ -49,7 +49,14 @@ class RefreshTokenRepository:
         return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def issue(
-        self, *, tenant_id: str, user_id: str, family_id: str, now: datetime, idle: timedelta, absolute_expires_at: datetime
+        self,
+        *,
+        tenant_id: str,
+        user_id: str,
+        family_id: str,
+        now: datetime,
+        idle: timedelta,
+        absolute_expires_at: datetime,
     ) -> str:
         token, token_hash = new_refresh_token()
         self.session.add(

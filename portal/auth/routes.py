@@ -42,7 +42,9 @@ async def login(body: LoginRequest, tenant: LoginTenant, db: DbSession, runtime:
     responses=error_responses(400, 401, 413, 415, 429),
     summary="Exchange a refresh token for a new pair (the old one is spent)",
 )
-async def refresh(body: RefreshRequest, tenant: RefreshTenant, db: DbSession, runtime: RuntimeDep) -> TokenResponse:
+async def refresh(
+    body: RefreshRequest, tenant: RefreshTenant, db: DbSession, runtime: RuntimeDep
+) -> TokenResponse:
     session = await AuthService(db, runtime).refresh(tenant, body.refresh_token)
     return _token_response(session)
 

@@ -8,7 +8,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.auth.cache import Principal, principal_cache
 from portal.auth.refresh_tokens import RefreshToken, RefreshTokenRepository, hash_refresh_token
-from portal.errors import InvalidCredentials, ValidationFailed, InvalidRefreshToken, TenantMismatch, Unauthorized
+from portal.errors import (
+    InvalidCredentials,
+    InvalidRefreshToken,
+    TenantMismatch,
+    Unauthorized,
+    ValidationFailed,
+)
 from portal.kit.ids import new_id
 from portal.kit.tenancy import scoped
 from portal.runtime import Runtime

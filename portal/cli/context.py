@@ -20,7 +20,9 @@ T = TypeVar("T")
 console = Console()
 errors = Console(stderr=True)
 
-JsonOption = typer.Option(False, "--json", help="Print one JSON object on stdout instead of a line for people.")
+JsonOption = typer.Option(
+    False, "--json", help="Print one JSON object on stdout instead of a line for people."
+)
 
 
 def runtime_for_cli() -> Runtime:
@@ -64,5 +66,5 @@ def read_password(password_stdin: bool) -> str:
         if not password:
             fail("no password on standard input")
         return password
-    password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    return password
+    prompted: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return prompted

@@ -51,7 +51,10 @@ def _print_credentials(credentials: DemoCredentials, as_json: bool) -> None:
         ],
     }
     lines = [f"Demo tenant [bold]{credentials.tenant}[/bold] (send it as X-Tenant):"]
-    lines += [f"  {role:<6} {email:<22} password: {password}" for email, (role, password) in credentials.users.items()]
+    lines += [
+        f"  {role:<6} {email:<22} password: {password}"
+        for email, (role, password) in credentials.users.items()
+    ]
     report(as_json, data, "\n".join(lines))
 
 

@@ -8,10 +8,16 @@ app = typer.Typer(help="Tenants: the vendor's customers.", no_args_is_help=True)
 
 
 @app.command("create")
-def create(slug: str, name: str = typer.Option(..., "--name", help="Display name."), as_json: bool = JsonOption) -> None:
+def create(
+    slug: str, name: str = typer.Option(..., "--name", help="Display name."), as_json: bool = JsonOption
+) -> None:
     """Create a tenant; SLUG is its subdomain and X-Tenant value."""
     tenant = run_in_transaction(lambda _rt, session: TenantService(session).create(slug, name))
-    report(as_json, {"id": tenant.id, "slug": tenant.slug, "name": tenant.name}, f"Created tenant {tenant.slug} ({tenant.id})")
+    report(
+        as_json,
+        {"id": tenant.id, "slug": tenant.slug, "name": tenant.name},
+        f"Created tenant {tenant.slug} ({tenant.id})",
+    )
 
 
 @app.command("list")

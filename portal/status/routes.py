@@ -30,8 +30,10 @@ class StatusResponse(ApiModel):
 @router.get(
     "/status",
     response_model=StatusResponse,
-    responses={503: {"model": StatusResponse, "description": "The database cannot be reached."}}
-    | error_responses(500),
+    responses={
+        **error_responses(500),
+        503: {"model": StatusResponse, "description": "The database cannot be reached."},
+    },
     summary="Public health probe",
 )
 async def status(runtime: RuntimeDep, _public: Annotated[None, Depends(Public())]) -> JSONResponse:
@@ -48,4 +50,6 @@ async def status(runtime: RuntimeDep, _public: Annotated[None, Depends(Public())
         time=runtime.clock().replace(microsecond=0),
         checks=StatusChecks(database=database, worker="not_configured", advisories="not_configured"),
     )
-    return JSONResponse(body.model_dump(mode="json", by_alias=True), status_code=200 if overall == "ok" else 503)
+    return JSONResponse(
+        body.model_dump(mode="json", by_alias=True), status_code=200 if overall == "ok" else 503
+    )

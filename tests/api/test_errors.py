@@ -1,0 +1,126 @@
+"""Every error, the framework's own included, answers the one shape with the contract's codes."""
+
+import httpx
+import pytest
+from fastapi import APIRouter, FastAPI
+
+from portal.app import create_app
+from portal.auth.guard import GuardedRoute
+from portal.config import Settings
+from portal.runtime import Runtime
+from tests.conftest import client_for, make_settings
+from tests.factories import make_caller
+
+
+def _shape(response: httpx.Response, status: int, code: str) -> dict[str, object]:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["error"] == code
+    assert isinstance(body["message"], str) and body["message"]
+    assert set(body) <= {"error", "message", "details"}
+    return body
+
+
+async def test_unknown_route_and_wrong_method(client: httpx.AsyncClient) -> None:
+    _shape(await client.get("/api/nothing-here"), 404, "NOT_FOUND")
+    _shape(await client.get("/"), 404, "NOT_FOUND")
+    response = await client.delete("/api/status")
+    _shape(response, 405, "METHOD_NOT_ALLOWED")
+    assert "GET" in response.headers["allow"]
+
+
+async def test_malformed_json_and_validation_details(client: httpx.AsyncClient) -> None:
+    headers = {"X-Tenant": "acme", "Content-Type": "application/json"}
+    body = _shape(
+        await client.post("/api/auth/login", headers=headers, content=b"{nope"), 400, "VALIDATION_ERROR"
+    )
+    assert body["details"] == [{"path": [], "message": "JSON decode error", "code": "invalid_json"}]
+
+    body = _shape(
+        await client.post("/api/auth/login", headers=headers, json={"email": 5, "extra": True}),
+        400,
+        "VALIDATION_ERROR",
+    )
+    codes = {tuple(detail["path"]): detail["code"] for detail in body["details"]}  # type: ignore[union-attr]
+    assert codes == {("email",): "invalid_type", ("password",): "required", ("extra",): "unknown_field"}
+
+
+async def test_query_parameters_are_reported_with_their_location(runtime: Runtime, app: FastAPI) -> None:
+    router = APIRouter(route_class=GuardedRoute)
+
+    @router.get("/api/test-only/numbers")
+    async def numbers(limit: int = 5) -> dict[str, int]:
+        return {"limit": limit}
+
+    app.include_router(router)
+    caller = await make_caller(runtime, client_for(app))
+    async with client_for(app) as client:
+        body = _shape(
+            await client.get("/api/test-only/numbers?limit=x", headers=caller.headers),
+            400,
+            "VALIDATION_ERROR",
+        )
+    assert body["details"] == [
+        {"path": ["query", "limit"], "message": body["details"][0]["message"], "code": "invalid_type"}  # type: ignore[index]
+    ]
+
+
+async def test_wrong_content_type(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/auth/login", headers={"X-Tenant": "acme", "Content-Type": "text/plain"}, content=b"hello"
+    )
+    _shape(response, 415, "UNSUPPORTED_MEDIA_TYPE")
+
+
+async def test_body_over_one_mebibyte(client: httpx.AsyncClient) -> None:
+    big = b'{"email": "' + b"a" * (1024 * 1024) + b'"}'
+    headers = {"X-Tenant": "acme", "Content-Type": "application/json"}
+    _shape(await client.post("/api/auth/login", headers=headers, content=big), 413, "PAYLOAD_TOO_LARGE")
+
+    async def chunks() -> object:
+        for _ in range(20):
+            yield b"x" * 65536
+
+    _shape(await client.post("/api/auth/login", headers=headers, content=chunks()), 413, "PAYLOAD_TOO_LARGE")
+
+
+async def test_unhandled_exception_leaks_nothing(app: FastAPI, client: httpx.AsyncClient) -> None:
+    router = APIRouter(route_class=GuardedRoute)
+
+    @router.get("/api/test-only/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret internals: password=hunter2")
+
+    app.include_router(router)
+    caller = await make_caller(app.state.runtime, client)
+    body = _shape(await client.get("/api/test-only/boom", headers=caller.headers), 500, "INTERNAL_ERROR")
+    assert "hunter2" not in str(body) and "RuntimeError" not in str(body)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_database_unreachable_is_503(tmp_path: object, settings: Settings) -> None:
+    unreachable = make_settings(
+        settings.data_dir, "postgresql+asyncpg://nobody@127.0.0.1:1/none", secret_key=settings.secret_key
+    )
+    runtime = Runtime.build(unreachable, rate_limit_namespace="down")
+    try:
+        async with client_for(create_app(runtime=runtime)) as client:
+            status = await client.get("/api/status")
+            assert status.status_code == 503
+            assert status.json()["status"] == "unavailable"
+            assert status.json()["checks"]["database"] == "unavailable"
+            login = await client.post(
+                "/api/auth/login", headers={"X-Tenant": "acme"}, json={"email": "a@b.c", "password": "x"}
+            )
+            _shape(login, 503, "SERVICE_UNAVAILABLE")
+    finally:
+        await runtime.close()
+
+
+async def test_status_is_public(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/status")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok" and body["checks"]["database"] == "ok"
+    assert body["time"].endswith("Z")
+    assert response.headers["x-request-id"]
