@@ -16,6 +16,11 @@ _TOKEN = re.compile(r"\s*(\(|\)|[^\s()]+)")
 _LICENSE_REF = re.compile(r"^LicenseRef-[A-Za-z0-9.-]+$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9.-]+")
 _OPERATORS = {"AND", "OR"}
+# Exceptions share the CycloneDX id list with licenses; SPDX allows them only after WITH. Most say so in
+# their id; these do not.
+_EXCEPTIONS_WITHOUT_THE_WORD = frozenset(
+    {"GPL-CC-1.0", "LLGPL", "Linux-syscall-note", "SHL-2.0", "SHL-2.1", "eCos-2.0"}
+)
 
 
 @cache
@@ -35,6 +40,10 @@ def is_spdx_expression(value: str) -> bool:
         return False
     position = _parse_or(tokens, 0)
     return position == len(tokens)
+
+
+def _is_exception_id(value: str) -> bool:
+    return is_license_id(value) and ("exception" in value.lower() or value in _EXCEPTIONS_WITHOUT_THE_WORD)
 
 
 def license_refs_in(expression: str) -> list[str]:
@@ -61,7 +70,7 @@ def _parse_or(tokens: list[str], position: int) -> int:
 def _parse_with(tokens: list[str], position: int) -> int:
     position = _parse_atom(tokens, position)
     if position != -1 and position < len(tokens) and tokens[position] == "WITH":
-        if position + 1 < len(tokens) and is_license_id(tokens[position + 1]):
+        if position + 1 < len(tokens) and _is_exception_id(tokens[position + 1]):
             return position + 2
         return -1
     return position
@@ -76,7 +85,8 @@ def _parse_atom(tokens: list[str], position: int) -> int:
         if position == -1 or position >= len(tokens) or tokens[position] != ")":
             return -1
         return position + 1
-    license_id = token.removesuffix("+")
-    if is_license_id(license_id) or _LICENSE_REF.match(token):
+    # No "or later" suffix of our own: spdx-tools refuses it on most ids ("OpenSSL+"); the ids that have
+    # one in the list ("GPL-2.0+") are ids in their own right.
+    if (is_license_id(token) and not _is_exception_id(token)) or _LICENSE_REF.match(token):
         return position + 1
     return -1

@@ -80,9 +80,7 @@ class Inventory:
         return cls(components=components, dependencies=dependencies, source_format=document["sourceFormat"])
 
 
-def build_inventory(
-    components: list[Component], edges: dict[str, set[str]], source_format: str
-) -> Inventory:
+def build_inventory(components: list[Component], edges: dict[str, set[str]], source_format: str) -> Inventory:
     """Put components and edges in their deterministic order, dropping edges to refs that do not exist."""
     ordered = tuple(sorted(components, key=Component.sort_key))
     known = {c.ref for c in ordered}

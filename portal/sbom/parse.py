@@ -16,7 +16,9 @@ def parse_sbom(data: bytes) -> Inventory:
         raise SbomError.at("$", f"the document must be a JSON object, not {_json_type(document)}")
     if "bomFormat" in document:
         if document["bomFormat"] != "CycloneDX":
-            raise SbomError.at("bomFormat", f"unknown bomFormat {document['bomFormat']!r}; expected 'CycloneDX'")
+            raise SbomError.at(
+                "bomFormat", f"unknown bomFormat {document['bomFormat']!r}; expected 'CycloneDX'"
+            )
         return parse_cyclonedx(document)
     if "spdxVersion" in document:
         return parse_spdx(document)
@@ -29,7 +31,9 @@ def _load_json(data: bytes) -> Any:
     except UnicodeDecodeError as error:
         raise SbomError.at("$", f"not UTF-8 text: {error.reason} at byte {error.start}") from None
     except json.JSONDecodeError as error:
-        raise SbomError.at("$", f"not JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
+        raise SbomError.at(
+            "$", f"not JSON: {error.msg} at line {error.lineno} column {error.colno}"
+        ) from None
     except RecursionError:
         raise SbomError.at("$", "the JSON is nested too deeply") from None
 

@@ -10,7 +10,12 @@ import re
 from typing import Any
 
 from portal.sbom.model import Component, Inventory, SbomError, SbomProblem, build_inventory
-from portal.sbom.vocabulary import SPDX_PURPOSE_TO_TYPE, SPDX_TO_CYCLONEDX_ALGORITHM, normalize_hash, usable_purl
+from portal.sbom.vocabulary import (
+    SPDX_PURPOSE_TO_TYPE,
+    SPDX_TO_CYCLONEDX_ALGORITHM,
+    normalize_hash,
+    usable_purl,
+)
 
 SPDX_INPUT_VERSIONS = ("SPDX-2.2", "SPDX-2.3")
 _NO_VALUE = {"NOASSERTION", "NONE", ""}
@@ -31,7 +36,9 @@ def parse_spdx(document: dict[str, Any]) -> Inventory:
     problems = []
     document_id = document.get("SPDXID")
     if not isinstance(document_id, str) or not document_id.startswith("SPDXRef-"):
-        problems.append(SbomProblem("SPDXID", f"the document's SPDXID must be SPDXRef-..., not {document_id!r}"))
+        problems.append(
+            SbomProblem("SPDXID", f"the document's SPDXID must be SPDXRef-..., not {document_id!r}")
+        )
     raw_packages = document.get("packages", [])
     if not isinstance(raw_packages, list):
         raise SbomError([*problems, SbomProblem("packages", "must be an array")])

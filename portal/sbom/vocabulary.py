@@ -21,7 +21,9 @@ CYCLONEDX_TO_SPDX_ALGORITHM = {
 SPDX_TO_CYCLONEDX_ALGORITHM = {spdx: cdx for cdx, spdx in CYCLONEDX_TO_SPDX_ALGORITHM.items()}
 
 # The CycloneDX 1.5 schema's own pattern for hash content.
-_HASH_CONTENT = re.compile(r"^([a-fA-F0-9]{32}|[a-fA-F0-9]{40}|[a-fA-F0-9]{64}|[a-fA-F0-9]{96}|[a-fA-F0-9]{128})$")
+_HASH_CONTENT = re.compile(
+    r"^([a-fA-F0-9]{32}|[a-fA-F0-9]{40}|[a-fA-F0-9]{64}|[a-fA-F0-9]{96}|[a-fA-F0-9]{128})$"
+)
 
 CYCLONEDX_15_TYPES = frozenset(
     {
