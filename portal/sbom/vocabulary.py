@@ -3,7 +3,8 @@
 import re
 
 # CycloneDX spelling <-> SPDX spelling. Algorithms only one side knows (SPDX SHA224, MD2, MD4, MD6,
-# ADLER32) are left out, so that every hash the inventory keeps can be written in both formats.
+# ADLER32) are left out, so that every hash the inventory keeps can be written in both formats. So is
+# BLAKE3: spdx-tools wants at least 256 hex digits of it, the CycloneDX 1.5 schema at most 128.
 CYCLONEDX_TO_SPDX_ALGORITHM = {
     "MD5": "MD5",
     "SHA-1": "SHA1",
@@ -16,7 +17,6 @@ CYCLONEDX_TO_SPDX_ALGORITHM = {
     "BLAKE2b-256": "BLAKE2b-256",
     "BLAKE2b-384": "BLAKE2b-384",
     "BLAKE2b-512": "BLAKE2b-512",
-    "BLAKE3": "BLAKE3",
 }
 SPDX_TO_CYCLONEDX_ALGORITHM = {spdx: cdx for cdx, spdx in CYCLONEDX_TO_SPDX_ALGORITHM.items()}
 
