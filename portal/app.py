@@ -10,6 +10,7 @@ from portal import __version__
 from portal.api.errors import install_error_handlers
 from portal.api.middleware import BodySizeLimit, RequestContext
 from portal.api.openapi import without_framework_validation_errors
+from portal.auth.guard import BEARER_SCHEME
 from portal.auth.routes import router as auth_router
 from portal.config import Settings, load_settings
 from portal.logs import configure_logging
@@ -54,7 +55,16 @@ def _document_errors(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = without_framework_validation_errors(generate())
+            schema = without_framework_validation_errors(generate())
+            schema.setdefault("components", {})["securitySchemes"] = {
+                BEARER_SCHEME: {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "The accessToken from POST /api/auth/login.",
+                }
+            }
+            app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

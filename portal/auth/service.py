@@ -129,13 +129,19 @@ async def resolve_principal(runtime: Runtime, bearer: str, tenant_slug: str) -> 
     claims = runtime.tokens.decode(bearer)
     principal = principal_cache.get(claims.user_id, runtime.settings.auth_cache_seconds)
     if principal is None or principal.tenant_id != claims.tenant_id:
-        async with runtime.db.sessions() as session:
-            principal = await _load_principal(session, claims.user_id, claims.tenant_id)
+        principal = await principal_cache.load_once(
+            claims.user_id, lambda: _load_from_database(runtime, claims.user_id, claims.tenant_id)
+        )
     if not principal.active:
         raise Unauthorized("This account is disabled.")
     if principal.tenant_slug != tenant_slug:
         raise TenantMismatch()
     return principal
+
+
+async def _load_from_database(runtime: Runtime, user_id: str, tenant_id: str) -> Principal:
+    async with runtime.db.sessions() as session:
+        return await _load_principal(session, user_id, tenant_id)
 
 
 async def _load_principal(session: AsyncSession, user_id: str, tenant_id: str) -> Principal:
