@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -61,6 +62,8 @@ class _Entry:
                         keys.append(self.key_function(version))
                     except InvalidVersion:
                         continue
+            # sorted once, so a lookup is a binary search rather than a scan of hundreds of versions
+            keys.sort()
             self._version_keys = keys
         return self._version_keys
 
@@ -91,10 +94,10 @@ def _compile_range(range_: Range, ecosystem: str) -> _CompiledRange | None:
     return _CompiledRange(function, tuple(zero + rest), tuple(limits))
 
 
-def _range_fix(range_: _CompiledRange, version: SortKey) -> tuple[bool, str | None]:
-    """(affected, smallest fixed above version) under the OSV spec's evaluation."""
+def _range_fix(range_: _CompiledRange, version: SortKey) -> tuple[bool, str | None, SortKey | None]:
+    """(affected, smallest fixed above version and its key) under the OSV spec's evaluation."""
     if range_.limits and not any(limit is None or version < limit for limit in range_.limits):
-        return False, None
+        return False, None, None
     affected = False
     for key, code, _ in range_.events:
         if code == _INTRODUCED:
@@ -106,11 +109,11 @@ def _range_fix(range_: _CompiledRange, version: SortKey) -> tuple[bool, str | No
         elif key is not None and version > key:
             affected = False
     if not affected:
-        return False, None
+        return False, None, None
     for key, code, raw in range_.events:
         if code == _FIXED and key is not None and key > version:
-            return True, raw
-    return True, None
+            return True, raw, key
+    return True, None, None
 
 
 class AdvisoryIndex:
@@ -205,10 +208,9 @@ class AdvisoryIndex:
             key = _cached_key(range_.key_function, version, keys)
             if key is None:
                 continue
-            affected, fixed = _range_fix(range_, key)
+            affected, fixed, fixed_key = _range_fix(range_, key)
             if not affected:
                 continue
-            fixed_key = None if fixed is None else range_.key_function(fixed)
             if best is None or _is_later_fix(fixed_key, best[1]):
                 best = (fixed, fixed_key)
         if best is not None:
@@ -225,7 +227,11 @@ class AdvisoryIndex:
         if entry.key_function is None:
             return False
         key = _cached_key(entry.key_function, version, keys)
-        return key is not None and any(key == listed for listed in entry.listed_version_keys())
+        if key is None:
+            return False
+        listed = entry.listed_version_keys()
+        position = bisect_left(listed, key)
+        return position < len(listed) and listed[position] == key
 
     @staticmethod
     def _next_fix(

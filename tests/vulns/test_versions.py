@@ -129,3 +129,19 @@ def test_ecosystem_suffix_keeps_the_ordering() -> None:
     assert base_ecosystem("Alpine:v3.16") == "Alpine"
     assert compare("Alpine:v3.16", "1.2_rc1", "1.2") == -1
     assert compare("Ubuntu:22.04:LTS", "1:1.0", "2.0") == 1
+
+
+def test_apk_tuple_shortcut_agrees_with_the_full_comparison() -> None:
+    from itertools import combinations
+
+    from portal.vulns.versions.apk import ApkVersion
+
+    strings = {part for line in _vector_lines("alpine-versions.txt") for part in line.split(" ")[::2]}
+    versions = [ApkVersion(text) for text in sorted(strings)]
+    shortcut = [version for version in versions if version._tuple is not None]
+    assert len(shortcut) > 100
+    for a, b in combinations(shortcut, 2):
+        fast = a.compare(b)
+        saved, a._tuple = a._tuple, None
+        assert a.compare(b) == fast, (a, b)
+        a._tuple = saved

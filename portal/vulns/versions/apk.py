@@ -35,7 +35,7 @@ def _cmp(a: Any, b: Any) -> int:
 
 
 class ApkVersion(ComparedKey):
-    __slots__ = ("invalid", "letter", "numbers", "remainder", "revision", "suffixes", "version")
+    __slots__ = ("_tuple", "invalid", "letter", "numbers", "remainder", "revision", "suffixes", "version")
 
     def __init__(self, version: str) -> None:
         if not version:
@@ -70,8 +70,30 @@ class ApkVersion(ComparedKey):
             else:
                 self.invalid = True
         self.remainder = rest
+        self._tuple = self._as_tuple()
+
+    def _as_tuple(self) -> tuple[object, ...] | None:
+        """The same order as a plain tuple, for the common versions where no string rule applies.
+
+        Trailing zero components compare equal to missing ones, so they are dropped; a sentinel ends
+        the suffixes because a missing suffix weighs "none", between pre-releases and patches.
+        """
+        if self.invalid or any(len(part) > 1 and part[0] == "0" for part in self.numbers[1:]):
+            return None
+        numbers = [int(part) for part in self.numbers]
+        while numbers and numbers[-1] == 0:
+            numbers.pop()
+        return (
+            tuple(numbers),
+            self.letter,
+            (*self.suffixes, _MISSING_SUFFIX),
+            self.revision,
+            not self.remainder,
+        )
 
     def compare(self, other: Self) -> int:
+        if self._tuple is not None and other._tuple is not None:
+            return _cmp(self._tuple, other._tuple)
         if self.invalid and other.invalid:
             return _cmp(self.version, other.version)
         return (
