@@ -1,0 +1,285 @@
+"""Which advisories affect a component: OSV range semantics over a prebuilt index."""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Final
+
+from portal.vulns.osv import Advisory, AffectedPackage, Range
+from portal.vulns.purls import PurlPackage, normalize_name, parse_purl
+from portal.vulns.severity import Severity
+from portal.vulns.versions import InvalidVersion, KeyFunction, SortKey, base_ecosystem, key_function
+
+_INTRODUCED: Final = 0
+_FIXED: Final = 1
+_LAST_AFFECTED: Final = 2
+_LIMIT: Final = 3
+_KIND_CODES: Final = {
+    "introduced": _INTRODUCED,
+    "fixed": _FIXED,
+    "last_affected": _LAST_AFFECTED,
+    "limit": _LIMIT,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    advisory_id: str
+    aliases: tuple[str, ...]
+    severity: Severity
+    cvss_score: float | None
+    fixed_version: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _CompiledRange:
+    key_function: KeyFunction
+    # sorted by version; a None key is introduced "0", before every version
+    events: tuple[tuple[SortKey | None, int, str], ...]
+    limits: tuple[SortKey | None, ...]  # None is the unbounded limit "*"
+
+
+@dataclass(slots=True)
+class _Entry:
+    advisory: Advisory
+    affected: AffectedPackage
+    release: str | None
+    ranges: tuple[_CompiledRange, ...]
+    versions: frozenset[str]
+    key_function: KeyFunction | None
+    _version_keys: list[SortKey] | None = None
+
+    def listed_version_keys(self) -> list[SortKey]:
+        # parsed on first use: most entries never need them, their raw strings already match
+        if self._version_keys is None:
+            keys: list[SortKey] = []
+            if self.key_function is not None:
+                for version in self.versions:
+                    try:
+                        keys.append(self.key_function(version))
+                    except InvalidVersion:
+                        continue
+            # sorted once, so a lookup is a binary search rather than a scan of hundreds of versions
+            keys.sort()
+            self._version_keys = keys
+        return self._version_keys
+
+
+def _compile_range(range_: Range, ecosystem: str) -> _CompiledRange | None:
+    """The range with its event versions parsed once, or None when it cannot be evaluated."""
+    function = key_function("SEMVER" if range_.type == "SEMVER" else ecosystem)
+    if range_.type == "GIT" or function is None:
+        return None
+    events: list[tuple[SortKey | None, int, str]] = []
+    limits: list[SortKey | None] = []
+    try:
+        for kind, value in range_.events:
+            code = _KIND_CODES[kind]
+            if code == _INTRODUCED and value == "0":
+                events.append((None, code, value))
+            elif code == _LIMIT:
+                limits.append(None if value == "*" else function(value))
+            else:
+                events.append((function(value), code, value))
+    except InvalidVersion:
+        # one unreadable bound makes the whole range unknowable: skip it rather than guess
+        return None
+    zero = [event for event in events if event[0] is None]
+    rest = [event for event in events if event[0] is not None]
+    # the OSV evaluation sorts events by version; at equal versions "introduced" comes first
+    rest.sort(key=lambda event: (event[0], event[1]))
+    return _CompiledRange(function, tuple(zero + rest), tuple(limits))
+
+
+def _range_fix(range_: _CompiledRange, version: SortKey) -> tuple[bool, str | None, SortKey | None]:
+    """(affected, smallest fixed above version and its key) under the OSV spec's evaluation."""
+    if range_.limits and not any(limit is None or version < limit for limit in range_.limits):
+        return False, None, None
+    affected = False
+    for key, code, _ in range_.events:
+        if code == _INTRODUCED:
+            if key is None or version >= key:
+                affected = True
+        elif code == _FIXED:
+            if key is not None and version >= key:
+                affected = False
+        elif key is not None and version > key:
+            affected = False
+    if not affected:
+        return False, None, None
+    for key, code, raw in range_.events:
+        if code == _FIXED and key is not None and key > version:
+            return True, raw, key
+    return True, None, None
+
+
+class AdvisoryIndex:
+    """Advisories by (base ecosystem, normalized name); a lookup never scans unrelated advisories."""
+
+    def __init__(self, advisories: Iterable[Advisory] = ()) -> None:
+        self._entries: dict[tuple[str, str], list[_Entry]] = defaultdict(list)
+        self._by_alias: dict[str, set[str]] = defaultdict(set)
+        self.advisory_count = 0
+        for advisory in advisories:
+            self.add(advisory)
+
+    def add(self, advisory: Advisory) -> None:
+        if advisory.withdrawn is not None:
+            return
+        self.advisory_count += 1
+        for identifier in (advisory.id, *advisory.aliases):
+            self._by_alias[identifier.upper()].add(advisory.id)
+        for affected in advisory.affected:
+            ecosystem = affected.base_ecosystem
+            _, _, release = affected.ecosystem.partition(":")
+            ranges = tuple(
+                compiled
+                for compiled in (_compile_range(range_, ecosystem) for range_ in affected.ranges)
+                if compiled is not None
+            )
+            entry = _Entry(
+                advisory=advisory,
+                affected=affected,
+                release=release or None,
+                ranges=ranges,
+                versions=frozenset(affected.versions),
+                key_function=key_function(ecosystem),
+            )
+            self._entries[(ecosystem, normalize_name(ecosystem, affected.name))].append(entry)
+
+    def advisory_ids_for(self, identifier: str) -> tuple[str, ...]:
+        """Advisories known under an id or alias (a CVE id, say), sorted; empty when none is."""
+        return tuple(sorted(self._by_alias.get(identifier.strip().upper(), ())))
+
+    def match(self, ecosystem: str, name: str, version: str) -> list[Match]:
+        """Advisories affecting `name` at `version`, one Match per advisory, sorted by advisory id.
+
+        `ecosystem` may carry a release ("Debian:11"): entries of another release of that
+        distribution are then left out.
+        """
+        base = base_ecosystem(ecosystem)
+        entries = self._entries.get((base, normalize_name(base, name)))
+        if not entries:
+            return []
+        _, _, release = ecosystem.partition(":")
+        version = version.strip()
+        keys: dict[KeyFunction, SortKey | None] = {}
+        found: dict[str, tuple[Advisory, str | None, SortKey | None]] = {}
+        for entry in entries:
+            if release and entry.release and entry.release != release:
+                continue
+            affected, fixed, fixed_key = self._evaluate(entry, version, keys)
+            if not affected:
+                continue
+            previous = found.get(entry.advisory.id)
+            # still affected after the smaller fix of one entry: the larger fix is the one that helps
+            if previous is None or (
+                fixed_key is not None and (previous[2] is None or fixed_key > previous[2])
+            ):
+                found[entry.advisory.id] = (entry.advisory, fixed, fixed_key)
+        return [
+            Match(advisory.id, advisory.aliases, advisory.severity, advisory.cvss_score, fixed)
+            for advisory, fixed, _ in (found[advisory_id] for advisory_id in sorted(found))
+        ]
+
+    def match_package(self, package: PurlPackage) -> list[Match]:
+        """Matches for the package and, for distributions, for its source package, merged by advisory."""
+        if package.version is None:
+            return []
+        matches = {m.advisory_id: m for m in self.match(package.osv_ecosystem, package.name, package.version)}
+        if package.source_name:
+            source_version = package.source_version or package.version
+            for found in self.match(package.osv_ecosystem, package.source_name, source_version):
+                matches.setdefault(found.advisory_id, found)
+        return [matches[advisory_id] for advisory_id in sorted(matches)]
+
+    def match_purl(self, purl: str) -> list[Match]:
+        package = parse_purl(purl)
+        return [] if package is None else self.match_package(package)
+
+    def _evaluate(
+        self, entry: _Entry, version: str, keys: dict[KeyFunction, SortKey | None]
+    ) -> tuple[bool, str | None, SortKey | None]:
+        best: tuple[str | None, SortKey | None] | None = None
+        for range_ in entry.ranges:
+            key = _cached_key(range_.key_function, version, keys)
+            if key is None:
+                continue
+            affected, fixed, fixed_key = _range_fix(range_, key)
+            if not affected:
+                continue
+            if best is None or _is_later_fix(fixed_key, best[1]):
+                best = (fixed, fixed_key)
+        if best is not None:
+            return True, best[0], best[1]
+        if entry.versions and self._listed(entry, version, keys):
+            return True, *self._next_fix(entry, version, keys)
+        return False, None, None
+
+    @staticmethod
+    def _listed(entry: _Entry, version: str, keys: dict[KeyFunction, SortKey | None]) -> bool:
+        if version in entry.versions:
+            return True
+        # "v1.2.3" against a listed "1.2.3", "1.0" against "1.0.0": equal in the ecosystem's order
+        if entry.key_function is None:
+            return False
+        key = _cached_key(entry.key_function, version, keys)
+        if key is None:
+            return False
+        listed = entry.listed_version_keys()
+        position = bisect_left(listed, key)
+        return position < len(listed) and listed[position] == key
+
+    @staticmethod
+    def _next_fix(
+        entry: _Entry, version: str, keys: dict[KeyFunction, SortKey | None]
+    ) -> tuple[str | None, SortKey | None]:
+        if entry.key_function is None:
+            return None, None
+        key = _cached_key(entry.key_function, version, keys)
+        if key is None:
+            return None, None
+        candidates: list[tuple[SortKey, str]] = []
+        for fixed in entry.affected.fixed_versions:
+            try:
+                fixed_key = entry.key_function(fixed)
+            except InvalidVersion:
+                continue
+            if fixed_key > key:
+                candidates.append((fixed_key, fixed))
+        if not candidates:
+            return None, None
+        fixed_key, fixed = min(candidates, key=lambda candidate: candidate[0])
+        return fixed, fixed_key
+
+
+def _is_later_fix(candidate: SortKey | None, current: SortKey | None) -> bool:
+    """Whether `candidate` replaces `current` as the fix to report.
+
+    A version in several affected ranges stays affected until it passes every one of their fixes, so
+    the largest known fix is the one that helps; an unknown fix never hides a known one.
+    """
+    if candidate is None:
+        return False
+    if current is None:
+        return True
+    try:
+        return bool(candidate > current)
+    except TypeError:
+        # a SEMVER and an ECOSYSTEM range of one entry: their keys do not compare, keep the first
+        return False
+
+
+def _cached_key(
+    function: KeyFunction, version: str, keys: dict[KeyFunction, SortKey | None]
+) -> SortKey | None:
+    if function not in keys:
+        try:
+            keys[function] = function(version)
+        except InvalidVersion:
+            # the component's version cannot be placed: no range can say it is affected
+            keys[function] = None
+    return keys[function]
