@@ -112,7 +112,8 @@ async def resolve_public(
 
     Resolution failures propagate as `OSError` (`socket.gaierror`).
     """
-    raw = await (resolver or system_resolver)(host, port)
+    literal = _parse_ip(host)
+    raw = [host] if literal is not None else await (resolver or system_resolver)(host, port)
     addresses: list[IPAddress] = []
     for text in raw:
         ip = ipaddress.ip_address(text)
