@@ -5,14 +5,14 @@ statement. A session event refuses any ORM query that touches a tenant-owned tab
 unless it says explicitly that it spans tenants (`across_tenants`, for the operator's command line).
 """
 
-from typing import Any, TypeVar, Unpack
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, event
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from portal.db import TenantOwned
 
-SelectT = TypeVar("SelectT", bound=Select[Unpack[tuple[Any, ...]]])
+SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
 
 _SCOPED = "portal_tenant_scoped"
 
