@@ -15,10 +15,11 @@ from portal.auth.routes import router as auth_router
 from portal.catalog.routes import router as catalog_router
 from portal.config import Settings, load_settings
 from portal.logs import configure_logging
+from portal.requests.routes import router as requests_router
 from portal.runtime import Runtime
 from portal.status.routes import router as status_router
 
-ROUTERS = (status_router, auth_router, catalog_router)
+ROUTERS = (status_router, auth_router, catalog_router, requests_router)
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:

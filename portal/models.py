@@ -3,11 +3,14 @@
 from portal.auth.refresh_tokens import RefreshToken
 from portal.catalog.models import Entitlement, Image, ImageVersion, VersionHardeningTag, VersionSbom
 from portal.events.models import OutboxEvent
+from portal.requests.models import FeatureRequest, FeatureRequestChange
 from portal.tenants.models import Tenant
 from portal.users.models import User
 
 __all__ = [
     "Entitlement",
+    "FeatureRequest",
+    "FeatureRequestChange",
     "Image",
     "ImageVersion",
     "OutboxEvent",
