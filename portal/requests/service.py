@@ -198,6 +198,11 @@ def _decode_after(cursor: list[Any] | None) -> tuple[datetime, str] | None:
         return None
     try:
         created_at, request_id = cursor
-        return datetime.fromisoformat(created_at), str(request_id)
+        after = datetime.fromisoformat(created_at)
     except (TypeError, ValueError) as exc:
         raise invalid_cursor() from exc
+    # Cursors this service writes always carry their zone; a naive one was made by hand, and the
+    # UTC column would refuse it with an unhandled error.
+    if after.tzinfo is None or not isinstance(request_id, str):
+        raise invalid_cursor()
+    return after, request_id

@@ -1,4 +1,5 @@
 import asyncio
+import base64
 import json
 
 import httpx
@@ -196,3 +197,14 @@ async def test_status_history_carries_the_operators_comments(
         ("declined", "under_review", "Licence is incompatible"),
     ]
     assert json.dumps(updates)  # event data is plain JSON
+
+
+async def test_a_forged_cursor_is_a_validation_error_not_a_crash(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    caller = await make_caller(runtime, client, Role.USER)
+    for values in (["2024-01-01T00:00:00", "x"], ["not a time", "x"], [1, 2], ["2024-01-01T00:00:00Z"]):
+        cursor = base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+        response = await client.get(URL, headers=caller.headers, params={"cursor": cursor})
+        assert response.status_code == 400, (values, response.text)
+        assert response.json()["details"][0]["path"] == ["query", "cursor"]
