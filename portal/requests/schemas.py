@@ -15,7 +15,8 @@ PackageName = Annotated[
 
 class FeatureRequestIn(ApiInput):
     type: RequestType
-    title: str = Field(min_length=3, max_length=200)
+    # Stripped before the length check: a title of spaces would otherwise be stored empty.
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
     description: str = Field(min_length=1, max_length=10_000)
     package_name: PackageName | None = Field(
         default=None, description="The package wanted; required for `package`, not allowed otherwise."

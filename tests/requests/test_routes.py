@@ -74,6 +74,8 @@ async def test_validation_answers_field_level_details(runtime: Runtime, client: 
     caller = await make_caller(runtime, client, Role.USER)
     cases = [
         ({"type": "feature", "title": "ab", "description": "x"}, ["title"], "too_short"),
+        ({"type": "feature", "title": "      ", "description": "x"}, ["title"], "too_short"),
+        ({"type": "feature", "title": " ab ", "description": "x"}, ["title"], "too_short"),
         ({"type": "feature", "title": "t" * 201, "description": "x"}, ["title"], "too_long"),
         ({"type": "feature", "title": "A title", "description": "d" * 10_001}, ["description"], "too_long"),
         ({"type": "wish", "title": "A title", "description": "x"}, ["type"], "invalid_enum"),
