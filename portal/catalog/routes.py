@@ -14,6 +14,7 @@ from portal.catalog.schemas import ImageDetailOut, ImageOut, LatestVersionOut, V
 from portal.catalog.service import CatalogService
 from portal.kit.conditional import none_match, strong_etag
 from portal.kit.pagination import Page, PageParams, page_params
+from portal.kit.schema import NO_NUL_PATTERN
 
 router = APIRouter(prefix="/api/docker-images", tags=["images"], route_class=GuardedRoute)
 
@@ -52,11 +53,17 @@ async def list_images(
     db: DbSession,
     page: Annotated[PageParams, Depends(page_params)],
     q: Annotated[
-        str | None, Query(max_length=200, description="Case-insensitive part of the image name.")
+        str | None,
+        Query(max_length=200, pattern=NO_NUL_PATTERN, description="Case-insensitive part of the image name."),
     ] = None,
     hardening_tag: Annotated[
         str | None,
-        Query(alias="hardeningTag", max_length=64, description="Only images whose latest version has it."),
+        Query(
+            alias="hardeningTag",
+            max_length=64,
+            pattern=NO_NUL_PATTERN,
+            description="Only images whose latest version has it.",
+        ),
     ] = None,
 ) -> Page[ImageOut]:
     found = await CatalogService(db).list_images(principal.tenant_id, page, q=q, hardening_tag=hardening_tag)

@@ -3,7 +3,6 @@ entitled to. Services never commit; the request or command boundary does."""
 
 import asyncio
 import re
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -16,8 +15,8 @@ from portal.catalog.repository import CatalogRepository, SbomFormat, StoredDocum
 from portal.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
 from portal.events import EventType, record_event
 from portal.kit.clock import Clock, rfc3339, utcnow
-from portal.kit.ids import new_id
-from portal.kit.pagination import PageParams, encode_cursor
+from portal.kit.ids import is_uuid, new_id
+from portal.kit.pagination import PageParams, encode_cursor, invalid_cursor
 from portal.sbom import MAX_SBOM_BYTES, ImageSubject, Inventory
 from portal.tenants.models import Tenant
 from portal.tenants.repository import TenantRepository
@@ -230,7 +229,7 @@ class CatalogService:
         return ImagePage(items=items, next_cursor=next_cursor)
 
     async def image_detail(self, tenant_id: str, image_id: str) -> ImageDetail:
-        found = await self.repository.visible_image(tenant_id, image_id) if _is_uuid(image_id) else None
+        found = await self.repository.visible_image(tenant_id, image_id) if is_uuid(image_id) else None
         if found is None:
             raise NotFound("No such image.")
         image, latest = found
@@ -243,7 +242,7 @@ class CatalogService:
     ) -> StoredDocument:
         """A rendered SBOM, or only its name and hash when the caller may hold it already (a 304)."""
         found = None
-        if _is_uuid(image_id) and _is_uuid(version_id):
+        if is_uuid(image_id) and is_uuid(version_id):
             found = await self.repository.visible_document(
                 tenant_id, image_id, version_id, kind, with_content=with_content
             )
@@ -255,13 +254,13 @@ class CatalogService:
 
     async def visible_image(self, tenant_id: str, image_id: str) -> Image | None:
         """The image if `tenant_id` is entitled to it and it has a published version; else None."""
-        if not _is_uuid(image_id):
+        if not is_uuid(image_id):
             return None
         found = await self.repository.visible_image(tenant_id, image_id)
         return found[0] if found else None
 
     async def visible_version(self, tenant_id: str, image_id: str, version_id: str) -> ImageVersion | None:
-        if not (_is_uuid(image_id) and _is_uuid(version_id)):
+        if not (is_uuid(image_id) and is_uuid(version_id)):
             return None
         return await self.repository.visible_version(tenant_id, image_id, version_id)
 
@@ -271,7 +270,7 @@ class CatalogService:
             yield VersionInventory(version=version, inventory=Inventory.from_json(stored))
 
     async def inventory(self, version_id: str) -> Inventory | None:
-        stored = await self.repository.inventory(version_id) if _is_uuid(version_id) else None
+        stored = await self.repository.inventory(version_id) if is_uuid(version_id) else None
         return Inventory.from_json(stored) if stored is not None else None
 
     async def entitled_tenant_ids(self, image_id: str) -> list[str]:
@@ -351,17 +350,7 @@ def _checked(request: PublishRequest) -> PublishRequest:
     )
 
 
-def _is_uuid(value: str) -> bool:
-    try:
-        return str(uuid.UUID(value)) == value.lower() and len(value) == 36
-    except ValueError:
-        return False
-
-
 def _image_cursor(values: list[object]) -> tuple[str, str]:
     if len(values) == 2 and all(isinstance(v, str) for v in values):
         return str(values[0]), str(values[1])
-    raise ValidationFailed(
-        "The cursor is not valid; use the nextCursor of a previous page.",
-        details=[ErrorDetail(path=["query", "cursor"], message="invalid cursor", code="invalid_format")],
-    )
+    raise invalid_cursor()

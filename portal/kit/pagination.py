@@ -36,7 +36,8 @@ def decode_cursor(cursor: str) -> list[Any]:
         values = json.loads(raw)
     except ValueError as exc:
         raise invalid_cursor() from exc
-    if not isinstance(values, list):
+    # A NUL would reach SQL, where PostgreSQL refuses it with an unhandled error.
+    if not isinstance(values, list) or any(isinstance(v, str) and "\x00" in v for v in values):
         raise invalid_cursor()
     return values
 

@@ -11,7 +11,7 @@ from portal.catalog.service import CatalogService
 from portal.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
 from portal.events import EventType, record_event
 from portal.kit.clock import Clock, utcnow
-from portal.kit.ids import new_id
+from portal.kit.ids import is_uuid, new_id
 from portal.kit.pagination import PageParams, encode_cursor, invalid_cursor
 from portal.requests.models import FeatureRequest, FeatureRequestChange, RequestStatus, RequestType
 from portal.requests.repository import FeatureRequestRepository, RequestRow
@@ -105,7 +105,7 @@ class FeatureRequestService:
         return view, True
 
     async def get(self, tenant_id: str, request_id: str) -> RequestView:
-        row = await self.requests.get(tenant_id, request_id)
+        row = await self.requests.get(tenant_id, request_id) if is_uuid(request_id) else None
         if row is None:
             raise NotFound("No such request.")
         return await self._view(row, tenant_id)

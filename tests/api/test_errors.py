@@ -1,5 +1,8 @@
 """Every error, the framework's own included, answers the one shape with the contract's codes."""
 
+import base64
+import json
+
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
@@ -124,3 +127,32 @@ async def test_status_is_public(client: httpx.AsyncClient) -> None:
     assert body["status"] == "ok" and body["checks"]["database"] == "ok"
     assert body["time"].endswith("Z")
     assert response.headers["x-request-id"]
+
+
+async def test_nul_characters_are_refused_before_they_reach_the_database(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    # PostgreSQL cannot store or compare a NUL in text: it would answer 500 there and not on SQLite.
+    caller = await make_caller(runtime, client)
+    login = await client.post(
+        "/api/auth/login",
+        headers={"X-Tenant": caller.tenant.slug},
+        json={"email": "a\u0000@example.com", "password": "x"},
+    )
+    assert _shape(login, 400, "VALIDATION_ERROR")["details"] == [
+        {"path": ["email"], "message": login.json()["details"][0]["message"], "code": "invalid_format"}
+    ]
+    request = await client.post(
+        "/api/feature-requests",
+        headers=caller.headers,
+        json={"type": "feature", "title": "ab\u0000c", "description": "x"},
+    )
+    assert _shape(request, 400, "VALIDATION_ERROR")["details"][0]["path"] == ["title"]  # type: ignore[index]
+    for name in ("q", "hardeningTag"):
+        search = await client.get("/api/docker-images", headers=caller.headers, params={name: "a\u0000"})
+        assert _shape(search, 400, "VALIDATION_ERROR")["details"][0]["path"] == ["query", name]  # type: ignore[index]
+    _shape(await client.get("/api/feature-requests/a%00b", headers=caller.headers), 404, "NOT_FOUND")
+    for path in ("/api/docker-images", "/api/feature-requests"):
+        cursor = base64.urlsafe_b64encode(json.dumps(["a\u0000", "b"]).encode()).decode()
+        paged = await client.get(path, headers=caller.headers, params={"cursor": cursor})
+        assert _shape(paged, 400, "VALIDATION_ERROR")["details"][0]["path"] == ["query", "cursor"]  # type: ignore[index]
