@@ -102,9 +102,9 @@ class GuardedRoute(APIRoute):
         access = route_access(self.dependant)
         statuses = {500}
         if access.needs_tenant:
-            statuses |= {400}
+            statuses |= {400, 503}  # every tenant route reads the database, the login flow included
         if access.needs_token:
-            statuses |= {401, 403, 503}
+            statuses |= {401, 403}
         if access.rate_limit:
             statuses |= {429}
         if self.body_field is not None:
