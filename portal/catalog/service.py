@@ -18,8 +18,7 @@ from portal.kit.clock import Clock, rfc3339, utcnow
 from portal.kit.ids import is_uuid, new_id
 from portal.kit.pagination import PageParams, encode_cursor, invalid_cursor
 from portal.sbom import MAX_SBOM_BYTES, ImageSubject, Inventory
-from portal.tenants.models import Tenant
-from portal.tenants.repository import TenantRepository
+from portal.tenants.service import TenantService
 
 DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
 _DIGEST = re.compile(DIGEST_PATTERN)
@@ -177,7 +176,7 @@ class CatalogService:
 
     async def grant(self, tenant_slug: str, image_name: str) -> tuple[Entitlement, bool]:
         """Idempotent: granting again keeps the first grant and says it was already there."""
-        tenant, image = await self._tenant(tenant_slug), await self._image(image_name)
+        tenant, image = await TenantService(self.session).get(tenant_slug), await self._image(image_name)
         existing = await self.repository.entitlement(tenant.id, image.id)
         if existing is not None:
             return existing, False
@@ -187,7 +186,7 @@ class CatalogService:
         return entitlement, True
 
     async def revoke(self, tenant_slug: str, image_name: str) -> None:
-        tenant, image = await self._tenant(tenant_slug), await self._image(image_name)
+        tenant, image = await TenantService(self.session).get(tenant_slug), await self._image(image_name)
         existing = await self.repository.entitlement(tenant.id, image.id)
         if existing is None:
             raise NotFound(f"Tenant {tenant_slug} has no grant for image {image_name}.")
@@ -281,12 +280,6 @@ class CatalogService:
         if image is None:
             raise NotFound(f"No image {name!r}.")
         return image
-
-    async def _tenant(self, slug: str) -> Tenant:
-        tenant = await TenantRepository(self.session).by_slug(slug)
-        if tenant is None:
-            raise NotFound(f"No tenant {slug!r}.")
-        return tenant
 
 
 def _event(image: Image, version: ImageVersion) -> dict[str, object]:

@@ -10,6 +10,7 @@ from portal.kit.pagination import MAX_LIMIT, PageParams, decode_cursor
 from portal.requests.models import RequestStatus
 from portal.requests.service import FeatureRequestService, RequestView
 from portal.runtime import Runtime
+from portal.tenants.service import TenantService
 
 app = typer.Typer(help="Tenants' feature requests, package requests and bug reports.", no_args_is_help=True)
 
@@ -45,7 +46,7 @@ def list_requests(
 
     async def work(runtime: Runtime, session: AsyncSession) -> list[RequestView]:
         service = FeatureRequestService(session, runtime.clock)
-        tenant_id = (await service.tenant_by_slug(tenant)).id if tenant else None
+        tenant_id = (await TenantService(session).get(tenant)).id if tenant else None
         views: list[RequestView] = []
         cursor = None
         while True:

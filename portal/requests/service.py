@@ -16,7 +16,6 @@ from portal.kit.pagination import PageParams, encode_cursor, invalid_cursor
 from portal.requests.models import FeatureRequest, FeatureRequestChange, RequestStatus, RequestType
 from portal.requests.repository import FeatureRequestRepository, RequestRow
 from portal.tenants.models import Tenant
-from portal.tenants.repository import TenantRepository
 from portal.users.models import User
 
 
@@ -167,12 +166,6 @@ class FeatureRequestService:
         data = event_data(view) | {"previousStatus": str(previous), "comment": comment}
         record_event(self.session, request.tenant_id, EventType.FEATURE_REQUEST_UPDATED, data, self.clock)
         return view
-
-    async def tenant_by_slug(self, slug: str) -> Tenant:
-        tenant = await TenantRepository(self.session).by_slug(slug)
-        if tenant is None:
-            raise NotFound(f"No tenant {slug!r}.")
-        return tenant
 
     async def _view(self, row: RequestRow, tenant_id: str | None) -> RequestView:
         request, author, tenant = row
