@@ -4,7 +4,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import ForeignKey, String, select, update
+from sqlalchemy import ColumnElement, ForeignKey, String, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -89,25 +89,15 @@ class RefreshTokenRepository:
         return bool(getattr(result, "rowcount", 0) == 1)
 
     async def revoke_family(self, tenant_id: str, family_id: str, now: datetime) -> None:
-        await self.session.execute(
-            update(RefreshToken)
-            .where(
-                RefreshToken.tenant_id == tenant_id,
-                RefreshToken.family_id == family_id,
-                RefreshToken.revoked_at.is_(None),
-            )
-            .values(revoked_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        await self._revoke(tenant_id, RefreshToken.family_id == family_id, now)
 
     async def revoke_for_user(self, tenant_id: str, user_id: str, now: datetime) -> None:
+        await self._revoke(tenant_id, RefreshToken.user_id == user_id, now)
+
+    async def _revoke(self, tenant_id: str, which: ColumnElement[bool], now: datetime) -> None:
         await self.session.execute(
             update(RefreshToken)
-            .where(
-                RefreshToken.tenant_id == tenant_id,
-                RefreshToken.user_id == user_id,
-                RefreshToken.revoked_at.is_(None),
-            )
+            .where(RefreshToken.tenant_id == tenant_id, which, RefreshToken.revoked_at.is_(None))
             .values(revoked_at=now)
             .execution_options(synchronize_session=False)
         )
