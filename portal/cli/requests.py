@@ -6,6 +6,7 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.cli.context import JsonOption, console, report, run_in_transaction
+from portal.kit.clock import rfc3339
 from portal.kit.pagination import MAX_LIMIT, PageParams, decode_cursor
 from portal.requests.models import RequestStatus
 from portal.requests.service import FeatureRequestService, RequestView
@@ -26,11 +27,11 @@ def _json(view: RequestView) -> dict[str, Any]:
         "packageName": request.package_name,
         "imageId": request.image_id,
         "status": str(request.status),
-        "createdAt": request.created_at.isoformat(),
-        "updatedAt": request.updated_at.isoformat(),
+        "createdAt": rfc3339(request.created_at),
+        "updatedAt": rfc3339(request.updated_at),
         "createdBy": {"id": view.author.id, "email": view.author.email},
         "history": [
-            {"status": str(change.status), "comment": change.comment, "at": change.at.isoformat()}
+            {"status": str(change.status), "comment": change.comment, "at": rfc3339(change.at)}
             for change in view.history
         ],
     }

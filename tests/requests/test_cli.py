@@ -26,6 +26,7 @@ async def test_the_operator_lists_shows_and_answers_requests(
     listed = json.loads(await run_async(portal, "requests", "list", "--tenant", caller.tenant.slug, "--json"))
     assert [item["id"] for item in listed["items"]] == [request_id]
     assert listed["items"][0]["tenant"] == caller.tenant.slug
+    assert listed["items"][0]["createdAt"].endswith("Z")  # as the API and `portal images` write times
     assert "Add ripgrep [ripgrep]" in await run_async(portal, "requests", "list")
 
     updated = json.loads(
