@@ -5,12 +5,16 @@ import math
 import time
 from collections.abc import Sequence
 
+import structlog
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
 from limits.storage import storage_from_string
 
-from portal.errors import RateLimited
+from portal.errors import RateLimited, ServiceUnavailable
+
+log = structlog.get_logger("portal.ratelimit")
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -33,15 +37,23 @@ class RateLimiter:
     def _storage(redis_url: str | None) -> Storage:
         if not redis_url:
             return MemoryStorage()
-        storage = storage_from_string(limits_storage_uri(redis_url))
+        storage = storage_from_string(limits_storage_uri(redis_url), wrap_exceptions=True)
         assert isinstance(storage, Storage)
         return storage
 
     async def hit(self, limit: RateLimitItem, bucket: str, client_ip: str) -> None:
-        """Counts one attempt; raises `RateLimited` once the window is full."""
-        if await self.strategy.hit(limit, self.namespace, bucket, client_ip):
-            return
-        stats = await self.strategy.get_window_stats(limit, self.namespace, bucket, client_ip)
+        """Counts one attempt; raises `RateLimited` once the window is full.
+
+        When the shared counter store cannot be reached the attempt is refused (503), not let through:
+        an outage of Redis must not switch off the protection against password guessing.
+        """
+        try:
+            if await self.strategy.hit(limit, self.namespace, bucket, client_ip):
+                return
+            stats = await self.strategy.get_window_stats(limit, self.namespace, bucket, client_ip)
+        except StorageError as exc:
+            log.error("rate_limit_store_unavailable", error=type(exc.storage_error).__name__)
+            raise ServiceUnavailable("The rate-limit store cannot be reached; try again shortly.") from exc
         raise RateLimited(max(1, math.ceil(stats.reset_time - time.time())))
 
 

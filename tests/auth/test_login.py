@@ -154,3 +154,15 @@ async def test_login_rehashes_a_password_hashed_with_old_parameters(
         assert "t=2" in stored.password_hash
     finally:
         await stronger.close()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_login_is_refused_while_the_shared_counter_store_is_down(settings: Settings) -> None:
+    nothing_listens = settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
+    runtime = Runtime.build(nothing_listens, rate_limit_namespace=uuid.uuid4().hex)
+    try:
+        async with client_for(create_app(runtime=runtime)) as client:
+            response = await login(client, "acme", "x@example.com", "whatever")
+        assert (response.status_code, response.json()["error"]) == (503, "SERVICE_UNAVAILABLE")
+    finally:
+        await runtime.close()
