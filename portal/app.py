@@ -12,12 +12,13 @@ from portal.api.middleware import BodySizeLimit, RequestContext
 from portal.api.openapi import without_framework_validation_errors
 from portal.auth.guard import BEARER_SCHEME
 from portal.auth.routes import router as auth_router
+from portal.catalog.routes import router as catalog_router
 from portal.config import Settings, load_settings
 from portal.logs import configure_logging
 from portal.runtime import Runtime
 from portal.status.routes import router as status_router
 
-ROUTERS = (status_router, auth_router)
+ROUTERS = (status_router, auth_router, catalog_router)
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:

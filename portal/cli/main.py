@@ -3,7 +3,7 @@ import asyncio
 import typer
 import uvicorn
 
-from portal.cli import tenants, users
+from portal.cli import images, tenants, users
 from portal.cli.context import JsonOption, console, report, run_in_transaction, runtime_for_cli
 from portal.config import load_settings
 from portal.demo import DemoCredentials, seed_demo
@@ -14,6 +14,7 @@ db_app = typer.Typer(help="The database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(tenants.app, name="tenants")
 app.add_typer(users.app, name="users")
+app.add_typer(images.app, name="images")
 
 
 def _migrate() -> None:
@@ -36,7 +37,7 @@ def db_upgrade() -> None:
 
 @app.command()
 def demo(as_json: bool = JsonOption) -> None:
-    """Seed the demo tenant `acme` and its users (idempotent) and print their credentials."""
+    """Seed the demo tenant `acme`, its users and a catalog of images (idempotent); print the credentials."""
     _migrate()
     credentials = run_in_transaction(seed_demo)
     _print_credentials(credentials, as_json)
@@ -49,12 +50,14 @@ def _print_credentials(credentials: DemoCredentials, as_json: bool) -> None:
             {"email": email, "role": str(role), "password": password}
             for email, (role, password) in credentials.users.items()
         ],
+        "images": list(credentials.images),
     }
     lines = [f"Demo tenant [bold]{credentials.tenant}[/bold] (send it as X-Tenant):"]
     lines += [
         f"  {role:<6} {email:<22} password: {password}"
         for email, (role, password) in credentials.users.items()
     ]
+    lines.append(f"Images granted to it: {', '.join(credentials.images)}")
     report(as_json, data, "\n".join(lines))
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.demo.catalog import seed_demo_catalog
 from portal.runtime import Runtime
 from portal.tenants.repository import TenantRepository
 from portal.tenants.service import TenantService
@@ -26,6 +27,7 @@ CREDENTIALS_FILE = "demo-credentials.json"
 class DemoCredentials:
     tenant: str
     users: dict[str, tuple[Role, str]]  # email -> (role, password)
+    images: tuple[str, ...] = ()
 
 
 async def seed_demo(runtime: Runtime, session: AsyncSession) -> DemoCredentials:
@@ -49,8 +51,9 @@ async def seed_demo(runtime: Runtime, session: AsyncSession) -> DemoCredentials:
         elif email not in stored:
             await users.set_password(tenant, email, password)
         credentials[email] = (role, password)
+    images = await seed_demo_catalog(runtime, session, DEMO_TENANT)
     _save_passwords(runtime.settings.data_dir, {email: pw for email, (_r, pw) in credentials.items()})
-    return DemoCredentials(tenant=DEMO_TENANT, users=credentials)
+    return DemoCredentials(tenant=DEMO_TENANT, users=credentials, images=tuple(images))
 
 
 def _load_passwords(data_dir: Path) -> dict[str, str]:

@@ -1,0 +1,23 @@
+"""The image catalog: images, their versions with SBOMs, and which tenants are entitled to which."""
+
+from portal.catalog.models import Entitlement, Image, ImageVersion
+from portal.catalog.publishing import SbomRefused
+from portal.catalog.service import (
+    CatalogService,
+    ImageOverview,
+    Published,
+    PublishRequest,
+    VersionInventory,
+)
+
+__all__ = [
+    "CatalogService",
+    "Entitlement",
+    "Image",
+    "ImageOverview",
+    "ImageVersion",
+    "PublishRequest",
+    "Published",
+    "SbomRefused",
+    "VersionInventory",
+]

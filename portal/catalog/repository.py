@@ -1,0 +1,206 @@
+"""Every query of the catalog. Tenants reach images only through their entitlement rows (`scoped`); the
+operator's queries over every tenant's grants say so (`across_tenants`)."""
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.catalog.models import Entitlement, Image, ImageVersion, VersionHardeningTag, VersionSbom
+from portal.kit.tenancy import SelectT, across_tenants, scoped
+from portal.tenants.models import Tenant
+
+SbomFormat = Literal["spdx", "cyclonedx"]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDocument:
+    image_name: str
+    tags: list[str]
+    digest: str
+    sha256: str
+    content: bytes | None
+
+
+class CatalogRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, *rows: object) -> None:
+        self.session.add_all(rows)
+
+    # The operator's side: every image, published or not.
+
+    async def image_by_name(self, name: str) -> Image | None:
+        return (await self.session.execute(select(Image).where(Image.name == name))).scalar_one_or_none()
+
+    async def all_images(self) -> list[Image]:
+        return list((await self.session.execute(select(Image).order_by(Image.name, Image.id))).scalars())
+
+    async def version_by_digest(self, image_id: str, digest: str) -> ImageVersion | None:
+        statement = select(ImageVersion).where(
+            ImageVersion.image_id == image_id, ImageVersion.digest == digest
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def versions_by_id(self, version_ids: Sequence[str]) -> dict[str, ImageVersion]:
+        if not version_ids:
+            return {}
+        statement = select(ImageVersion).where(ImageVersion.id.in_(version_ids))
+        return {v.id: v for v in (await self.session.execute(statement)).scalars()}
+
+    async def newest_published_version(self, image_id: str) -> ImageVersion | None:
+        statement = (
+            _published(select(ImageVersion))
+            .where(ImageVersion.image_id == image_id)
+            .order_by(ImageVersion.published_at.desc(), ImageVersion.id.desc())
+            .limit(1)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def version_counts(self) -> dict[str, tuple[int, int]]:
+        """image id -> (published versions, all versions)."""
+        published = func.count(ImageVersion.id).filter(ImageVersion.unpublished_at.is_(None))
+        statement = select(ImageVersion.image_id, published, func.count(ImageVersion.id)).group_by(
+            ImageVersion.image_id
+        )
+        return {row[0]: (row[1], row[2]) for row in await self.session.execute(statement)}
+
+    async def grants(self) -> dict[str, list[str]]:
+        """image id -> the slugs of the tenants entitled to it."""
+        statement = across_tenants(
+            select(Entitlement.image_id, Tenant.slug)
+            .join(Tenant, Tenant.id == Entitlement.tenant_id)
+            .order_by(Tenant.slug)
+        )
+        granted: dict[str, list[str]] = {}
+        for image_id, slug in await self.session.execute(statement):
+            granted.setdefault(image_id, []).append(slug)
+        return granted
+
+    async def entitled_tenant_ids(self, image_id: str) -> list[str]:
+        statement = across_tenants(
+            select(Entitlement.tenant_id)
+            .where(Entitlement.image_id == image_id)
+            .order_by(Entitlement.tenant_id)
+        )
+        return list((await self.session.execute(statement)).scalars())
+
+    async def entitlement(self, tenant_id: str, image_id: str) -> Entitlement | None:
+        statement = scoped(select(Entitlement), Entitlement, tenant_id).where(
+            Entitlement.image_id == image_id
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def delete(self, row: object) -> None:
+        await self.session.delete(row)
+
+    async def published_inventories(self) -> AsyncIterator[tuple[ImageVersion, bytes]]:
+        statement = (
+            _published(select(ImageVersion, VersionSbom.inventory))
+            .join(VersionSbom, VersionSbom.version_id == ImageVersion.id)
+            .order_by(ImageVersion.image_id, ImageVersion.published_at, ImageVersion.id)
+            .execution_options(yield_per=50)
+        )
+        result = await self.session.stream(statement)
+        async for version, inventory in result:
+            yield version, inventory
+
+    async def inventory(self, version_id: str) -> bytes | None:
+        statement = select(VersionSbom.inventory).where(VersionSbom.version_id == version_id)
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    # The tenant's side: entitled images whose latest version is published, and their published versions.
+
+    async def visible_images(
+        self,
+        tenant_id: str,
+        *,
+        limit: int,
+        after: tuple[str, str] | None = None,
+        name_contains: str | None = None,
+        hardening_tag: str | None = None,
+    ) -> list[tuple[Image, ImageVersion]]:
+        statement = _visible(tenant_id).order_by(Image.name, Image.id).limit(limit)
+        if after is not None:
+            name, image_id = after
+            statement = statement.where(or_(Image.name > name, and_(Image.name == name, Image.id > image_id)))
+        if name_contains:
+            statement = statement.where(
+                func.lower(Image.name).contains(name_contains.lower(), autoescape=True)
+            )
+        if hardening_tag:
+            statement = statement.where(
+                exists().where(
+                    VersionHardeningTag.version_id == Image.latest_version_id,
+                    VersionHardeningTag.tag == hardening_tag.lower(),
+                )
+            )
+        return [(image, latest) for image, latest in await self.session.execute(statement)]
+
+    async def visible_image(self, tenant_id: str, image_id: str) -> tuple[Image, ImageVersion] | None:
+        row = (await self.session.execute(_visible(tenant_id).where(Image.id == image_id))).one_or_none()
+        return (row[0], row[1]) if row is not None else None
+
+    async def published_versions(self, image_id: str) -> list[ImageVersion]:
+        statement = (
+            _published(select(ImageVersion))
+            .where(ImageVersion.image_id == image_id)
+            .order_by(ImageVersion.published_at.desc(), ImageVersion.id.desc())
+        )
+        return list((await self.session.execute(statement)).scalars())
+
+    async def visible_version(self, tenant_id: str, image_id: str, version_id: str) -> ImageVersion | None:
+        statement = _published(
+            scoped(
+                select(ImageVersion).join(Entitlement, Entitlement.image_id == ImageVersion.image_id),
+                Entitlement,
+                tenant_id,
+            )
+        ).where(ImageVersion.id == version_id, ImageVersion.image_id == image_id)
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def visible_document(
+        self, tenant_id: str, image_id: str, version_id: str, kind: SbomFormat, *, with_content: bool
+    ) -> StoredDocument | None:
+        content: Any = VersionSbom.spdx if kind == "spdx" else VersionSbom.cyclonedx
+        sha256 = VersionSbom.spdx_sha256 if kind == "spdx" else VersionSbom.cyclonedx_sha256
+        columns: list[Any] = [Image.name, ImageVersion.tags, ImageVersion.digest, sha256]
+        if with_content:
+            columns.append(content)
+        statement = _published(
+            scoped(
+                select(*columns)
+                .select_from(ImageVersion)
+                .join(Image, Image.id == ImageVersion.image_id)
+                .join(Entitlement, Entitlement.image_id == Image.id)
+                .join(VersionSbom, VersionSbom.version_id == ImageVersion.id),
+                Entitlement,
+                tenant_id,
+            )
+        ).where(ImageVersion.id == version_id, ImageVersion.image_id == image_id)
+        row = (await self.session.execute(statement)).one_or_none()
+        if row is None:
+            return None
+        return StoredDocument(
+            image_name=row[0],
+            tags=list(row[1]),
+            digest=row[2],
+            sha256=row[3],
+            content=row[4] if with_content else None,
+        )
+
+
+def _published(statement: SelectT) -> SelectT:
+    return statement.where(ImageVersion.unpublished_at.is_(None))
+
+
+def _visible(tenant_id: str) -> Select[Image, ImageVersion]:
+    statement = (
+        select(Image, ImageVersion)
+        .join(Entitlement, Entitlement.image_id == Image.id)
+        .join(ImageVersion, ImageVersion.id == Image.latest_version_id)
+    )
+    return scoped(statement, Entitlement, tenant_id)

@@ -1,0 +1,144 @@
+"""The tenant's catalog: entitled images, their published versions and both SBOM downloads."""
+
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+
+from portal.api.dependencies import DbSession
+from portal.api.openapi import error_responses
+from portal.auth.guard import CurrentPrincipal, GuardedRoute
+from portal.catalog.models import Image, ImageVersion
+from portal.catalog.repository import SbomFormat, StoredDocument
+from portal.catalog.schemas import ImageDetailOut, ImageOut, LatestVersionOut, VersionOut
+from portal.catalog.service import CatalogService
+from portal.kit.conditional import none_match, strong_etag
+from portal.kit.pagination import Page, PageParams, page_params
+
+router = APIRouter(prefix="/api/docker-images", tags=["images"], route_class=GuardedRoute)
+
+SPDX_MEDIA_TYPE = "application/spdx+json"
+CYCLONEDX_MEDIA_TYPE = "application/vnd.cyclonedx+json; version=1.5"
+_MEDIA_TYPES: dict[SbomFormat, str] = {"spdx": SPDX_MEDIA_TYPE, "cyclonedx": CYCLONEDX_MEDIA_TYPE}
+_EXTENSIONS: dict[SbomFormat, str] = {"spdx": "spdx.json", "cyclonedx": "cdx.json"}
+_UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+IfNoneMatch = Annotated[
+    str | None,
+    Header(alias="If-None-Match", description="ETags the client holds; a match answers 304 without a body."),
+]
+
+
+def _image_out(image: Image, latest: ImageVersion) -> dict[str, Any]:
+    return {
+        "id": image.id,
+        "name": image.name,
+        "repository": image.repository,
+        "description": image.description,
+        "hardening_tags": latest.hardening_tags,
+        "latest_version": LatestVersionOut.model_validate(latest),
+        "updated_at": image.updated_at,
+    }
+
+
+@router.get(
+    "",
+    response_model=Page[ImageOut],
+    summary="List the images this tenant is entitled to, sorted by name",
+    responses=error_responses(400),
+)
+async def list_images(
+    principal: CurrentPrincipal,
+    db: DbSession,
+    page: Annotated[PageParams, Depends(page_params)],
+    q: Annotated[
+        str | None, Query(max_length=200, description="Case-insensitive part of the image name.")
+    ] = None,
+    hardening_tag: Annotated[
+        str | None,
+        Query(alias="hardeningTag", max_length=64, description="Only images whose latest version has it."),
+    ] = None,
+) -> Page[ImageOut]:
+    found = await CatalogService(db).list_images(principal.tenant_id, page, q=q, hardening_tag=hardening_tag)
+    return Page[ImageOut](
+        items=[ImageOut(**_image_out(image, latest)) for image, latest in found.items],
+        next_cursor=found.next_cursor,
+    )
+
+
+@router.get(
+    "/{image_id}",
+    response_model=ImageDetailOut,
+    summary="One image with its published versions, newest first",
+    responses=error_responses(404),
+)
+async def get_image(image_id: str, principal: CurrentPrincipal, db: DbSession) -> ImageDetailOut:
+    detail = await CatalogService(db).image_detail(principal.tenant_id, image_id)
+    return ImageDetailOut(
+        **_image_out(detail.image, detail.latest),
+        versions=[VersionOut.model_validate(version) for version in detail.versions],
+    )
+
+
+def _download_responses(media_type: str) -> dict[int | str, dict[str, Any]]:
+    return {
+        200: {"content": {media_type: {"schema": {"type": "object"}}}, "description": "The document."},
+        304: {"description": "Not modified: the client's If-None-Match holds the current ETag."},
+        **error_responses(404),
+    }
+
+
+async def _download(
+    db: DbSession, tenant_id: str, image_id: str, version_id: str, kind: SbomFormat, if_none_match: str | None
+) -> Response:
+    service = CatalogService(db)
+    if if_none_match:
+        stored = await service.document(tenant_id, image_id, version_id, kind, with_content=False)
+        if none_match(if_none_match, strong_etag(stored.sha256)):
+            return Response(status_code=304, headers=_cache_headers(stored))
+    stored = await service.document(tenant_id, image_id, version_id, kind)
+    headers = _cache_headers(stored)
+    headers["Content-Disposition"] = f'attachment; filename="{_filename(stored, kind)}"'
+    return Response(content=stored.content, media_type=_MEDIA_TYPES[kind], headers=headers)
+
+
+def _cache_headers(stored: StoredDocument) -> dict[str, str]:
+    return {"ETag": strong_etag(stored.sha256), "Cache-Control": "private"}
+
+
+def _filename(stored: StoredDocument, kind: SbomFormat) -> str:
+    label = stored.tags[0] if stored.tags else stored.digest.removeprefix("sha256:")[:12]
+    stem = _UNSAFE_IN_FILENAME.sub("-", f"{stored.image_name}-{label}")
+    return f"{stem}.{_EXTENSIONS[kind]}"
+
+
+@router.get(
+    "/{image_id}/versions/{version_id}/sbom/spdx",
+    response_class=Response,
+    summary="The version's SBOM as an SPDX 2.3 JSON document",
+    responses=_download_responses(SPDX_MEDIA_TYPE),
+)
+async def download_spdx(
+    image_id: str,
+    version_id: str,
+    principal: CurrentPrincipal,
+    db: DbSession,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    return await _download(db, principal.tenant_id, image_id, version_id, "spdx", if_none_match)
+
+
+@router.get(
+    "/{image_id}/versions/{version_id}/sbom/cyclonedx",
+    response_class=Response,
+    summary="The version's SBOM as a CycloneDX 1.5 JSON document",
+    responses=_download_responses(CYCLONEDX_MEDIA_TYPE),
+)
+async def download_cyclonedx(
+    image_id: str,
+    version_id: str,
+    principal: CurrentPrincipal,
+    db: DbSession,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    return await _download(db, principal.tenant_id, image_id, version_id, "cyclonedx", if_none_match)

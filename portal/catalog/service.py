@@ -1,0 +1,367 @@
+"""The catalog's use cases: the operator publishes, grants and unpublishes; tenants read what they are
+entitled to. Services never commit; the request or command boundary does."""
+
+import asyncio
+import re
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.catalog.models import Entitlement, Image, ImageVersion, VersionHardeningTag, VersionSbom
+from portal.catalog.publishing import read_sbom, render_documents
+from portal.catalog.repository import CatalogRepository, SbomFormat, StoredDocument
+from portal.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
+from portal.events import EventType, record_event
+from portal.kit.clock import Clock, rfc3339, utcnow
+from portal.kit.ids import new_id
+from portal.kit.pagination import PageParams, encode_cursor
+from portal.sbom import MAX_SBOM_BYTES, ImageSubject, Inventory
+from portal.tenants.models import Tenant
+from portal.tenants.repository import TenantRepository
+
+DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
+_DIGEST = re.compile(DIGEST_PATTERN)
+# Docker's reference grammar: lower-case path components joined by separators.
+_IMAGE_NAME = re.compile(
+    r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$"
+)
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_LABEL = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class PublishRequest:
+    name: str
+    repository: str
+    digest: str
+    tags: tuple[str, ...]
+    sbom: bytes
+    architectures: tuple[str, ...] = ()
+    hardening_tags: tuple[str, ...] = ()
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class Published:
+    image: Image
+    version: ImageVersion
+    created_image: bool
+
+
+@dataclass(frozen=True)
+class ImageOverview:
+    """One image as the operator sees it: every version counted, every grant listed."""
+
+    image: Image
+    latest: ImageVersion | None
+    published_versions: int
+    all_versions: int
+    tenants: list[str]
+
+
+@dataclass(frozen=True)
+class ImagePage:
+    items: list[tuple[Image, ImageVersion]]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class ImageDetail:
+    image: Image
+    latest: ImageVersion
+    versions: list[ImageVersion]
+
+
+@dataclass(frozen=True)
+class VersionInventory:
+    version: ImageVersion
+    inventory: Inventory
+
+
+class CatalogService:
+    def __init__(self, session: AsyncSession, clock: Clock = utcnow) -> None:
+        self.session = session
+        self.repository = CatalogRepository(session)
+        self.clock = clock
+
+    # Operator: publishing and withdrawing versions.
+
+    async def publish(self, request: PublishRequest) -> Published:
+        request = _checked(request)
+        image = await self.repository.image_by_name(request.name)
+        if image is not None and await self.repository.version_by_digest(image.id, request.digest):
+            raise Conflict(f"Image {request.name} already has a version with digest {request.digest}.")
+        inventory = await asyncio.to_thread(read_sbom, request.sbom)
+
+        now = self.clock()
+        created_image = image is None
+        if image is None:
+            image = Image(name=request.name, created_at=now)
+        image.repository = request.repository
+        if request.description is not None:
+            image.description = request.description or None
+        image.updated_at = now
+        version = ImageVersion(
+            id=new_id(),
+            digest=request.digest,
+            tags=list(request.tags),
+            architectures=list(request.architectures),
+            hardening_tags=list(request.hardening_tags),
+            component_count=len(inventory.components),
+            source_format=inventory.source_format,
+            published_at=now,
+            unpublished_at=None,
+        )
+        subject = ImageSubject(
+            name=request.name,
+            repository=request.repository,
+            digest=request.digest,
+            tags=request.tags,
+            architectures=request.architectures,
+            published_at=now,
+            version_id=version.id,
+        )
+        rendered = await asyncio.to_thread(render_documents, subject, inventory)
+
+        try:
+            if created_image:
+                self.repository.add(image)
+                await self.session.flush()
+            version.image_id = image.id
+            self.repository.add(version)
+            await self.session.flush()
+            self.repository.add(
+                VersionSbom(
+                    version_id=version.id,
+                    inventory=rendered.inventory_json,
+                    spdx=rendered.spdx,
+                    spdx_sha256=rendered.spdx_sha256,
+                    cyclonedx=rendered.cyclonedx,
+                    cyclonedx_sha256=rendered.cyclonedx_sha256,
+                ),
+                *(VersionHardeningTag(version_id=version.id, tag=tag) for tag in request.hardening_tags),
+            )
+            image.latest_version_id = version.id
+            await self.session.flush()
+        except IntegrityError as error:
+            # Another publish of the same name or digest won the race.
+            raise Conflict(
+                f"Image {request.name} with digest {request.digest} was published meanwhile."
+            ) from error
+
+        for tenant_id in await self.repository.entitled_tenant_ids(image.id):
+            record_event(
+                self.session, tenant_id, EventType.IMAGE_VERSION_PUBLISHED, _event(image, version), self.clock
+            )
+        return Published(image=image, version=version, created_image=created_image)
+
+    async def unpublish(self, image_name: str, digest: str) -> ImageVersion:
+        image = await self._image(image_name)
+        version = await self.repository.version_by_digest(image.id, digest)
+        if version is None:
+            raise NotFound(f"Image {image_name} has no version with digest {digest}.")
+        if version.unpublished_at is not None:
+            raise Conflict(f"Version {digest} of {image_name} is already unpublished.")
+        now = self.clock()
+        version.unpublished_at = now
+        await self.session.flush()
+        newest = await self.repository.newest_published_version(image.id)
+        image.latest_version_id = newest.id if newest else None
+        image.updated_at = now
+        await self.session.flush()
+        return version
+
+    # Operator: who sees what.
+
+    async def grant(self, tenant_slug: str, image_name: str) -> tuple[Entitlement, bool]:
+        """Idempotent: granting again keeps the first grant and says it was already there."""
+        tenant, image = await self._tenant(tenant_slug), await self._image(image_name)
+        existing = await self.repository.entitlement(tenant.id, image.id)
+        if existing is not None:
+            return existing, False
+        entitlement = Entitlement(tenant_id=tenant.id, image_id=image.id, granted_at=self.clock())
+        self.repository.add(entitlement)
+        await self.session.flush()
+        return entitlement, True
+
+    async def revoke(self, tenant_slug: str, image_name: str) -> None:
+        tenant, image = await self._tenant(tenant_slug), await self._image(image_name)
+        existing = await self.repository.entitlement(tenant.id, image.id)
+        if existing is None:
+            raise NotFound(f"Tenant {tenant_slug} has no grant for image {image_name}.")
+        await self.repository.delete(existing)
+        await self.session.flush()
+
+    async def overview(self) -> list[ImageOverview]:
+        images = await self.repository.all_images()
+        latest = await self.repository.versions_by_id(
+            [i.latest_version_id for i in images if i.latest_version_id]
+        )
+        counts = await self.repository.version_counts()
+        grants = await self.repository.grants()
+        return [
+            ImageOverview(
+                image=image,
+                latest=latest.get(image.latest_version_id or ""),
+                published_versions=counts.get(image.id, (0, 0))[0],
+                all_versions=counts.get(image.id, (0, 0))[1],
+                tenants=grants.get(image.id, []),
+            )
+            for image in images
+        ]
+
+    # Tenants: only entitled images, only published versions; everything else does not exist.
+
+    async def list_images(
+        self, tenant_id: str, page: PageParams, *, q: str | None = None, hardening_tag: str | None = None
+    ) -> ImagePage:
+        after = _image_cursor(page.cursor) if page.cursor is not None else None
+        rows = await self.repository.visible_images(
+            tenant_id, limit=page.limit + 1, after=after, name_contains=q, hardening_tag=hardening_tag
+        )
+        items = rows[: page.limit]
+        next_cursor = None
+        if len(rows) > page.limit:
+            last = items[-1][0]
+            next_cursor = encode_cursor([last.name, last.id])
+        return ImagePage(items=items, next_cursor=next_cursor)
+
+    async def image_detail(self, tenant_id: str, image_id: str) -> ImageDetail:
+        found = await self.repository.visible_image(tenant_id, image_id) if _is_uuid(image_id) else None
+        if found is None:
+            raise NotFound("No such image.")
+        image, latest = found
+        return ImageDetail(
+            image=image, latest=latest, versions=await self.repository.published_versions(image.id)
+        )
+
+    async def document(
+        self, tenant_id: str, image_id: str, version_id: str, kind: SbomFormat, *, with_content: bool = True
+    ) -> StoredDocument:
+        """A rendered SBOM, or only its name and hash when the caller may hold it already (a 304)."""
+        found = None
+        if _is_uuid(image_id) and _is_uuid(version_id):
+            found = await self.repository.visible_document(
+                tenant_id, image_id, version_id, kind, with_content=with_content
+            )
+        if found is None:
+            raise NotFound("No such image version.")
+        return found
+
+    # For other features: what a tenant may see, and every published version's inventory.
+
+    async def visible_image(self, tenant_id: str, image_id: str) -> Image | None:
+        """The image if `tenant_id` is entitled to it and it has a published version; else None."""
+        if not _is_uuid(image_id):
+            return None
+        found = await self.repository.visible_image(tenant_id, image_id)
+        return found[0] if found else None
+
+    async def visible_version(self, tenant_id: str, image_id: str, version_id: str) -> ImageVersion | None:
+        if not (_is_uuid(image_id) and _is_uuid(version_id)):
+            return None
+        return await self.repository.visible_version(tenant_id, image_id, version_id)
+
+    async def published_inventories(self) -> AsyncIterator[VersionInventory]:
+        """Every published version with its inventory, a few at a time (for scanning)."""
+        async for version, stored in self.repository.published_inventories():
+            yield VersionInventory(version=version, inventory=Inventory.from_json(stored))
+
+    async def inventory(self, version_id: str) -> Inventory | None:
+        stored = await self.repository.inventory(version_id) if _is_uuid(version_id) else None
+        return Inventory.from_json(stored) if stored is not None else None
+
+    async def entitled_tenant_ids(self, image_id: str) -> list[str]:
+        return await self.repository.entitled_tenant_ids(image_id)
+
+    async def _image(self, name: str) -> Image:
+        image = await self.repository.image_by_name(name)
+        if image is None:
+            raise NotFound(f"No image {name!r}.")
+        return image
+
+    async def _tenant(self, slug: str) -> Tenant:
+        tenant = await TenantRepository(self.session).by_slug(slug)
+        if tenant is None:
+            raise NotFound(f"No tenant {slug!r}.")
+        return tenant
+
+
+def _event(image: Image, version: ImageVersion) -> dict[str, object]:
+    return {
+        "imageId": image.id,
+        "imageName": image.name,
+        "versionId": version.id,
+        "tags": list(version.tags),
+        "digest": version.digest,
+        "hardeningTags": list(version.hardening_tags),
+        "publishedAt": rfc3339(version.published_at),
+    }
+
+
+def _checked(request: PublishRequest) -> PublishRequest:
+    """The request with its labels normalized, or a ValidationFailed naming every bad field."""
+    problems: list[ErrorDetail] = []
+
+    def bad(field: str, message: str) -> None:
+        problems.append(ErrorDetail(path=[field], message=message, code="invalid_format"))
+
+    name = request.name.strip()
+    if not (0 < len(name) <= 200 and _IMAGE_NAME.fullmatch(name)):
+        bad("name", f"{request.name!r} is not an image name (lower-case a-z, 0-9, '.', '_', '-', '/')")
+    repository = request.repository.strip()
+    if not repository or len(repository) > 500 or any(c.isspace() for c in repository):
+        bad("repository", f"{request.repository!r} is not a repository (e.g. registry.example.com/python)")
+    digest = request.digest.strip()
+    if not _DIGEST.fullmatch(digest):
+        bad("digest", f"{request.digest!r} is not a digest; expected sha256:<64 lower-case hex>")
+    if not request.tags:
+        bad("tags", "at least one tag is needed")
+    for tag in request.tags:
+        if not _TAG.fullmatch(tag):
+            bad("tags", f"{tag!r} is not a tag (A-Z, a-z, 0-9, '_', '.', '-'; at most 128)")
+    architectures = tuple(dict.fromkeys(a.strip().lower() for a in request.architectures))
+    for architecture in architectures:
+        if not _LABEL.fullmatch(architecture):
+            bad("architectures", f"{architecture!r} is not an architecture name")
+    hardening = tuple(dict.fromkeys(h.strip().lower() for h in request.hardening_tags))
+    for tag in hardening:
+        if not _LABEL.fullmatch(tag):
+            bad("hardeningTags", f"{tag!r} is not a hardening tag (a-z, 0-9, '.', '_', '-')")
+    description = request.description.strip() if request.description is not None else None
+    if description is not None and len(description) > 2000:
+        bad("description", "at most 2000 characters")
+    if len(request.sbom) > MAX_SBOM_BYTES:
+        bad("sbom", f"the SBOM is {len(request.sbom)} bytes; at most {MAX_SBOM_BYTES} are accepted")
+    if problems:
+        lines = "\n".join(f"  {p.path[0]}: {p.message}" for p in problems)
+        raise ValidationFailed(f"The version cannot be published:\n{lines}", details=problems)
+    return PublishRequest(
+        name=name,
+        repository=repository,
+        digest=digest,
+        tags=tuple(dict.fromkeys(request.tags)),
+        sbom=request.sbom,
+        architectures=architectures,
+        hardening_tags=hardening,
+        description=description,
+    )
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        return str(uuid.UUID(value)) == value.lower() and len(value) == 36
+    except ValueError:
+        return False
+
+
+def _image_cursor(values: list[object]) -> tuple[str, str]:
+    if len(values) == 2 and all(isinstance(v, str) for v in values):
+        return str(values[0]), str(values[1])
+    raise ValidationFailed(
+        "The cursor is not valid; use the nextCursor of a previous page.",
+        details=[ErrorDetail(path=["query", "cursor"], message="invalid cursor", code="invalid_format")],
+    )

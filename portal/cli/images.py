@@ -1,0 +1,166 @@
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.catalog import CatalogService, ImageOverview, Published, PublishRequest
+from portal.catalog.models import ImageVersion
+from portal.cli.context import JsonOption, console, fail, report, run_in_transaction
+from portal.kit.clock import rfc3339
+from portal.runtime import Runtime
+from portal.sbom import MAX_SBOM_BYTES
+
+app = typer.Typer(
+    help="Images: publish versions with their SBOMs, and grant tenants access.", no_args_is_help=True
+)
+
+ImageOption = typer.Option(..., "--image", help="The image's name, e.g. python.")
+TenantOption = typer.Option(..., "--tenant", help="The tenant's slug.")
+
+
+def read_sbom_file(path: Path) -> bytes:
+    """The file's bytes; one over the size limit is refused before it is read."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_SBOM_BYTES:
+            fail(f"{path}: the SBOM is {size} bytes; at most {MAX_SBOM_BYTES} (100 MB) are accepted")
+        return path.read_bytes()
+    except OSError as error:
+        fail(f"{path}: {error.strerror or error}")
+
+
+@app.command("publish")
+def publish(
+    name: str = typer.Option(..., "--name", help="The image's name; its first publish creates it."),
+    repository: str = typer.Option(
+        ..., "--repository", help="Where to pull it, e.g. registry.example.com/python."
+    ),
+    tags: list[str] = typer.Option(..., "--tag", help="A tag of this version (repeat for several)."),
+    digest: str = typer.Option(..., "--digest", help="The manifest digest, sha256:<64 hex>."),
+    sbom: Path = typer.Option(..., "--sbom", help="CycloneDX 1.4-1.6 or SPDX 2.2-2.3 JSON, as built."),
+    architectures: list[str] = typer.Option([], "--arch", help="An architecture, e.g. amd64 (repeat)."),
+    hardening: list[str] = typer.Option([], "--hardening", help="A hardening tag, e.g. fips (repeat)."),
+    description: str | None = typer.Option(None, "--description", help="What the image is."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Publish an image version from the SBOM its build produced. Tenants granted the image see it."""
+    request = PublishRequest(
+        name=name,
+        repository=repository,
+        digest=digest,
+        tags=tuple(tags),
+        sbom=read_sbom_file(sbom),
+        architectures=tuple(architectures),
+        hardening_tags=tuple(hardening),
+        description=description,
+    )
+
+    async def work(runtime: Runtime, session: AsyncSession) -> Published:
+        return await CatalogService(session, runtime.clock).publish(request)
+
+    published = run_in_transaction(work)
+    version = published.version
+    report(
+        as_json,
+        {"imageId": published.image.id, "versionId": version.id, "componentCount": version.component_count},
+        f"Published {published.image.name}:{','.join(version.tags)} ({version.digest}) with "
+        f"{version.component_count} components from {version.source_format}; version {version.id}"
+        + (" (new image)" if published.created_image else ""),
+    )
+
+
+@app.command("unpublish")
+def unpublish(
+    image: str = ImageOption,
+    digest: str = typer.Option(..., "--digest", help="The version's digest."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Withdraw a version: tenants no longer see it; its record and scans stay."""
+
+    async def work(runtime: Runtime, session: AsyncSession) -> ImageVersion:
+        return await CatalogService(session, runtime.clock).unpublish(image, digest)
+
+    version = run_in_transaction(work)
+    report(
+        as_json,
+        {
+            "versionId": version.id,
+            "digest": version.digest,
+            "unpublishedAt": rfc3339(version.unpublished_at) if version.unpublished_at else None,
+        },
+        f"Unpublished {image}@{version.digest} (version {version.id})",
+    )
+
+
+@app.command("grant")
+def grant(tenant: str = TenantOption, image: str = ImageOption, as_json: bool = JsonOption) -> None:
+    """Let a tenant see an image (idempotent)."""
+
+    async def work(runtime: Runtime, session: AsyncSession) -> bool:
+        _entitlement, created = await CatalogService(session, runtime.clock).grant(tenant, image)
+        return created
+
+    created = run_in_transaction(work)
+    human = f"Granted {image} to {tenant}" if created else f"{tenant} already had {image}"
+    report(as_json, {"tenant": tenant, "image": image, "granted": True, "created": created}, human)
+
+
+@app.command("revoke")
+def revoke(tenant: str = TenantOption, image: str = ImageOption, as_json: bool = JsonOption) -> None:
+    """Take an image away from a tenant: it answers 404 to them from now on."""
+
+    async def work(runtime: Runtime, session: AsyncSession) -> None:
+        await CatalogService(session, runtime.clock).revoke(tenant, image)
+
+    run_in_transaction(work)
+    report(as_json, {"tenant": tenant, "image": image, "granted": False}, f"Revoked {image} from {tenant}")
+
+
+def _overview_json(entry: ImageOverview) -> dict[str, Any]:
+    latest = entry.latest
+    return {
+        "id": entry.image.id,
+        "name": entry.image.name,
+        "repository": entry.image.repository,
+        "description": entry.image.description,
+        "latestVersion": None
+        if latest is None
+        else {
+            "id": latest.id,
+            "tags": latest.tags,
+            "digest": latest.digest,
+            "hardeningTags": latest.hardening_tags,
+            "componentCount": latest.component_count,
+            "publishedAt": rfc3339(latest.published_at),
+        },
+        "publishedVersions": entry.published_versions,
+        "allVersions": entry.all_versions,
+        "tenants": entry.tenants,
+    }
+
+
+@app.command("list")
+def list_images(as_json: bool = JsonOption) -> None:
+    """List every image: its latest published version, version counts, and the tenants granted it."""
+
+    async def work(runtime: Runtime, session: AsyncSession) -> list[ImageOverview]:
+        return await CatalogService(session, runtime.clock).overview()
+
+    entries = run_in_transaction(work)
+    if as_json:
+        report(True, {"items": [_overview_json(entry) for entry in entries]}, "")
+        return
+    table = Table("name", "latest tags", "digest", "hardening", "versions", "tenants")
+    for entry in entries:
+        latest = entry.latest
+        table.add_row(
+            entry.image.name,
+            ", ".join(latest.tags) if latest else "(none published)",
+            latest.digest[:19] + "…" if latest else "",
+            ", ".join(latest.hardening_tags) if latest else "",
+            f"{entry.published_versions}/{entry.all_versions}",
+            ", ".join(entry.tenants),
+        )
+    console.print(table)
