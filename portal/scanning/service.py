@@ -82,7 +82,7 @@ def scan_summary(scan: Scan) -> dict[str, int]:
     }
 
 
-def _found(finding: Finding) -> FoundVulnerability:
+def as_found(finding: Finding) -> FoundVulnerability:
     return FoundVulnerability(
         vulnerability_id=finding.vulnerability_id,
         aliases=tuple(finding.aliases),
@@ -227,7 +227,7 @@ class ScanService:
             for watch in run.watches.get(tenant_id, []):
                 if previous is None:
                     previous = (
-                        [_found(f) for f in await self.repository.findings([before.id])] if before else []
+                        [as_found(f) for f in await self.repository.findings([before.id])] if before else []
                     )
                 hits_now = [f for f in findings if f.names(watch.cve_id)]
                 hits_before = [f for f in previous if f.names(watch.cve_id)]
