@@ -4,6 +4,7 @@ from portal.advisories.models import Advisory, AdvisoryAlias, AdvisoryPackage
 from portal.auth.refresh_tokens import RefreshToken
 from portal.catalog.models import Entitlement, Image, ImageVersion, VersionHardeningTag, VersionSbom
 from portal.events.models import OutboxEvent
+from portal.requests.models import FeatureRequest, FeatureRequestChange
 from portal.scanning.models import Finding, Scan
 from portal.tenants.models import Tenant
 from portal.users.models import User
@@ -15,6 +16,8 @@ __all__ = [
     "AdvisoryPackage",
     "CveWatch",
     "Entitlement",
+    "FeatureRequest",
+    "FeatureRequestChange",
     "Finding",
     "Image",
     "ImageVersion",

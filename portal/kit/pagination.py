@@ -35,13 +35,13 @@ def decode_cursor(cursor: str) -> list[Any]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         values = json.loads(raw)
     except ValueError as exc:
-        raise _bad_cursor() from exc
+        raise invalid_cursor() from exc
     if not isinstance(values, list):
-        raise _bad_cursor()
+        raise invalid_cursor()
     return values
 
 
-def _bad_cursor() -> ValidationFailed:
+def invalid_cursor() -> ValidationFailed:
     return ValidationFailed(
         "The cursor is not valid; use the nextCursor of a previous page.",
         details=[ErrorDetail(path=["query", "cursor"], message="invalid cursor", code="invalid_format")],

@@ -1,7 +1,7 @@
 """vulnerability scanning: advisories and their lookup tables, scans, findings and CVE watches
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-27 20:36:31.014854
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import portal.db
 
 revision: str = "0004"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,84 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from portal.api.dependencies import DbSession, RuntimeDep
+from portal.api.openapi import error_responses
+from portal.auth.guard import CurrentPrincipal, GuardedRoute, UserPrincipal
+from portal.kit.pagination import Page, PageParams, page_params
+from portal.requests.models import RequestStatus, RequestType
+from portal.requests.schemas import AuthorOut, FeatureRequestIn, FeatureRequestOut, HistoryEntryOut
+from portal.requests.service import FeatureRequestService, NewRequest, RequestView
+
+router = APIRouter(prefix="/api/feature-requests", tags=["feature requests"], route_class=GuardedRoute)
+
+
+def request_out(view: RequestView) -> FeatureRequestOut:
+    request = view.request
+    return FeatureRequestOut(
+        id=request.id,
+        type=request.type,
+        title=request.title,
+        description=request.description,
+        package_name=request.package_name,
+        image_id=request.image_id,
+        status=request.status,
+        created_at=request.created_at,
+        updated_at=request.updated_at,
+        created_by=AuthorOut(id=view.author.id, email=view.author.email),
+        history=[HistoryEntryOut(status=c.status, comment=c.comment, at=c.at) for c in view.history],
+    )
+
+
+@router.post(
+    "",
+    response_model=FeatureRequestOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="File a feature request, package request or bug report",
+    responses={
+        200: {
+            "model": FeatureRequestOut,
+            "description": "A package request for the same package is still open: that request, unchanged.",
+        }
+    },
+)
+async def file_request(
+    body: FeatureRequestIn, principal: UserPrincipal, db: DbSession, runtime: RuntimeDep, response: Response
+) -> FeatureRequestOut:
+    new = NewRequest(
+        type=body.type,
+        title=body.title,
+        description=body.description,
+        package_name=body.package_name,
+        image_id=body.image_id,
+    )
+    view, created = await FeatureRequestService(db, runtime.clock).file(
+        principal.tenant_id, principal.user_id, new
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return request_out(view)
+
+
+@router.get("", response_model=Page[FeatureRequestOut], summary="Your tenant's requests, newest first")
+async def list_requests(
+    principal: CurrentPrincipal,
+    db: DbSession,
+    page: Annotated[PageParams, Depends(page_params)],
+    status_filter: Annotated[RequestStatus | None, Query(alias="status")] = None,
+    type_filter: Annotated[RequestType | None, Query(alias="type")] = None,
+) -> Page[FeatureRequestOut]:
+    found = await FeatureRequestService(db).list(
+        principal.tenant_id, page, status=status_filter, type=type_filter
+    )
+    return Page[FeatureRequestOut](items=[request_out(v) for v in found.items], next_cursor=found.next_cursor)
+
+
+@router.get(
+    "/{request_id}",
+    response_model=FeatureRequestOut,
+    summary="One request with its status history",
+    responses=error_responses(404),
+)
+async def get_request(request_id: str, principal: CurrentPrincipal, db: DbSession) -> FeatureRequestOut:
+    return request_out(await FeatureRequestService(db).get(principal.tenant_id, request_id))

@@ -1,0 +1,203 @@
+"""Filing, listing and answering requests. Every change records its event in the outbox."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.catalog.service import CatalogService
+from portal.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
+from portal.events import EventType, record_event
+from portal.kit.clock import Clock, utcnow
+from portal.kit.ids import new_id
+from portal.kit.pagination import PageParams, encode_cursor, invalid_cursor
+from portal.requests.models import FeatureRequest, FeatureRequestChange, RequestStatus, RequestType
+from portal.requests.repository import FeatureRequestRepository, RequestRow
+from portal.tenants.models import Tenant
+from portal.tenants.repository import TenantRepository
+from portal.users.models import User
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    type: RequestType
+    title: str
+    description: str
+    package_name: str | None = None
+    image_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RequestView:
+    request: FeatureRequest
+    author: User
+    tenant: Tenant
+    history: list[FeatureRequestChange]
+
+
+@dataclass(frozen=True)
+class RequestPage:
+    items: list[RequestView]
+    next_cursor: str | None
+
+
+def package_key(name: str) -> str:
+    """Names that differ only in case or surrounding space ask for the same package."""
+    return name.strip().lower()
+
+
+class FeatureRequestService:
+    def __init__(self, session: AsyncSession, clock: Clock = utcnow) -> None:
+        self.session = session
+        self.requests = FeatureRequestRepository(session)
+        self.clock = clock
+
+    async def file(self, tenant_id: str, author_id: str, new: NewRequest) -> tuple[RequestView, bool]:
+        """Files a request; returns it and whether it was created (False: an open duplicate answered)."""
+        if (
+            new.image_id is not None
+            and await CatalogService(self.session).visible_image(tenant_id, new.image_id) is None
+        ):
+            raise ValidationFailed(
+                "No image with this id is available to your tenant.",
+                details=[ErrorDetail(path=["imageId"], message="unknown image", code="invalid_format")],
+            )
+        key = package_key(new.package_name) if new.type == RequestType.PACKAGE and new.package_name else None
+        if key is not None:
+            existing = await self.requests.open_for_package(tenant_id, key)
+            if existing is not None:
+                return await self._view(existing, tenant_id), False
+        now = self.clock()
+        request = FeatureRequest(
+            id=new_id(),
+            tenant_id=tenant_id,
+            type=new.type,
+            title=new.title.strip(),
+            description=new.description,
+            package_name=new.package_name.strip() if new.package_name else None,
+            image_id=new.image_id,
+            status=RequestStatus.OPEN,
+            open_package_key=key,
+            created_by_id=author_id,
+            created_at=now,
+            updated_at=now,
+        )
+        filed = FeatureRequestChange(
+            tenant_id=tenant_id, request_id=request.id, status=RequestStatus.OPEN, comment=None, at=now
+        )
+        try:
+            async with self.session.begin_nested():
+                self.requests.add(request)
+                await self.session.flush()
+                self.requests.add(filed)
+                await self.session.flush()
+        except IntegrityError:
+            # Another request for the same package won the race: answer with it.
+            if key is not None and (existing := await self.requests.open_for_package(tenant_id, key)):
+                return await self._view(existing, tenant_id), False
+            raise
+        row = await self.requests.get(tenant_id, request.id)
+        assert row is not None
+        view = RequestView(request=row[0], author=row[1], tenant=row[2], history=[filed])
+        record_event(self.session, tenant_id, EventType.FEATURE_REQUEST_CREATED, event_data(view), self.clock)
+        return view, True
+
+    async def get(self, tenant_id: str, request_id: str) -> RequestView:
+        row = await self.requests.get(tenant_id, request_id)
+        if row is None:
+            raise NotFound("No such request.")
+        return await self._view(row, tenant_id)
+
+    async def list(
+        self,
+        tenant_id: str | None,
+        page: PageParams,
+        *,
+        status: RequestStatus | None = None,
+        type: RequestType | None = None,
+    ) -> RequestPage:
+        after = _decode_after(page.cursor)
+        rows = await self.requests.page(
+            tenant_id, limit=page.limit + 1, after=after, status=status, type=type
+        )
+        more = len(rows) > page.limit
+        rows = rows[: page.limit]
+        history = await self.requests.history(tenant_id, [row[0].id for row in rows])
+        items = [RequestView(row[0], row[1], row[2], history[row[0].id]) for row in rows]
+        last = rows[-1][0] if rows else None
+        cursor = encode_cursor([last.created_at.isoformat(), last.id]) if more and last else None
+        return RequestPage(items=items, next_cursor=cursor)
+
+    # The operator's side: requests of any tenant, by id.
+
+    async def show(self, request_id: str) -> RequestView:
+        row = await self.requests.get_any_tenant(request_id)
+        if row is None:
+            raise NotFound(f"No request {request_id}.")
+        return await self._view(row, None)
+
+    async def set_status(self, request_id: str, status: RequestStatus, comment: str | None) -> RequestView:
+        row = await self.requests.get_any_tenant(request_id)
+        if row is None:
+            raise NotFound(f"No request {request_id}.")
+        request = row[0]
+        previous = request.status
+        now = self.clock()
+        if request.type == RequestType.PACKAGE and request.package_name:
+            key = None if status.is_closed else package_key(request.package_name)
+            if key is not None and key != request.open_package_key:
+                other = await self.requests.open_for_package(request.tenant_id, key)
+                if other is not None:
+                    raise Conflict(
+                        f"Request {other[0].id} for the same package is still open;"
+                        " close it before reopening this one."
+                    )
+            request.open_package_key = key
+        request.status = status
+        request.updated_at = now
+        self.requests.add(
+            FeatureRequestChange(
+                tenant_id=request.tenant_id, request_id=request.id, status=status, comment=comment, at=now
+            )
+        )
+        await self.session.flush()
+        view = await self._view(row, None)
+        data = event_data(view) | {"previousStatus": str(previous), "comment": comment}
+        record_event(self.session, request.tenant_id, EventType.FEATURE_REQUEST_UPDATED, data, self.clock)
+        return view
+
+    async def tenant_by_slug(self, slug: str) -> Tenant:
+        tenant = await TenantRepository(self.session).by_slug(slug)
+        if tenant is None:
+            raise NotFound(f"No tenant {slug!r}.")
+        return tenant
+
+    async def _view(self, row: RequestRow, tenant_id: str | None) -> RequestView:
+        request, author, tenant = row
+        history = await self.requests.history(tenant_id, [request.id])
+        return RequestView(request=request, author=author, tenant=tenant, history=history[request.id])
+
+
+def event_data(view: RequestView) -> dict[str, Any]:
+    request = view.request
+    return {
+        "id": request.id,
+        "type": str(request.type),
+        "title": request.title,
+        "status": str(request.status),
+        "packageName": request.package_name,
+        "imageId": request.image_id,
+        "createdBy": {"id": view.author.id, "email": view.author.email},
+    }
+
+
+def _decode_after(cursor: list[Any] | None) -> tuple[datetime, str] | None:
+    if cursor is None:
+        return None
+    try:
+        created_at, request_id = cursor
+        return datetime.fromisoformat(created_at), str(request_id)
+    except (TypeError, ValueError) as exc:
+        raise invalid_cursor() from exc
