@@ -1,5 +1,6 @@
 """Importing OSV advisories: an upsert by id and `modified`, many rows per statement.
 
+The record is kept without its prose and links (details, references, credits), which no scan reads.
 A record whose `modified` is newer than the stored one replaces it; the same or an older one is left
 alone, so re-importing a feed is cheap and idempotent. A withdrawn advisory is kept (earlier scans name it)
 without package rows, so no scan loads it again. A malformed record is reported and skipped.
@@ -164,7 +165,7 @@ class AdvisoryService:
                     "summary": advisory.summary,
                     "severity": advisory.severity,
                     "cvss_score": advisory.cvss_score,
-                    "record": entry.record,
+                    "record": _matching_record(entry.record),
                     "imported_at": now,
                 }
             )
@@ -195,3 +196,20 @@ def _parsed(item: dict[str, Any]) -> Advisory | AdvisoryError:
     if len(advisory.id) > _MAX_ID:
         return AdvisoryError(f"id is longer than {_MAX_ID} characters", advisory.id[:_MAX_ID])
     return advisory
+
+
+# Prose and links make up most of a record and no scan reads them; a scan re-parses what is left.
+_UNREAD_FIELDS = frozenset({"details", "references", "credits"})
+
+
+def _matching_record(record: dict[str, Any]) -> dict[str, Any]:
+    kept = {key: value for key, value in record.items() if key not in _UNREAD_FIELDS}
+    affected = kept.get("affected")
+    if isinstance(affected, list):
+        kept["affected"] = [
+            {key: value for key, value in entry.items() if key != "database_specific"}
+            if isinstance(entry, dict)
+            else entry
+            for entry in affected
+        ]
+    return kept

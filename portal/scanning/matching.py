@@ -4,6 +4,7 @@ A run meets the same components in many versions, so parsed purls and their matc
 run; advisories are loaded only for the (ecosystem, name) keys the components have, each at most once.
 """
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -68,7 +69,16 @@ class Matcher:
         self._loaded_ids: set[str] = set()
         self._packages: dict[str, PurlPackage | None] = {}
         self._matches: dict[str, list[Match]] = {}
+        self._component_findings: dict[tuple[str, str, str | None], list[FoundVulnerability]] = {}
+        self._aliases_json: dict[str, str] = {}
         self.components_matched = 0
+
+    def aliases_json(self, finding: FoundVulnerability) -> str:
+        """The finding's aliases as stored, encoded once per advisory rather than once per finding."""
+        encoded = self._aliases_json.get(finding.vulnerability_id)
+        if encoded is None:
+            encoded = self._aliases_json[finding.vulnerability_id] = json.dumps(list(finding.aliases))
+        return encoded
 
     def package(self, purl: str) -> PurlPackage | None:
         if purl not in self._packages:
@@ -108,18 +118,25 @@ class Matcher:
             if not component.purl:
                 continue
             self.components_matched += 1
-            for match in self._match(component.purl):
-                finding = FoundVulnerability(
-                    vulnerability_id=match.advisory_id,
-                    aliases=match.aliases,
-                    severity=match.severity,
-                    cvss_score=match.cvss_score,
-                    package_name=component.name,
-                    package_version=component.version,
-                    package_purl=component.purl,
-                    fixed_version=match.fixed_version,
-                )
-                found.setdefault((match.advisory_id, component.purl), finding)
+            # versions of an image share most components: their findings are built once per run
+            key = (component.purl, component.name, component.version)
+            findings = self._component_findings.get(key)
+            if findings is None:
+                findings = self._component_findings[key] = [
+                    FoundVulnerability(
+                        vulnerability_id=match.advisory_id,
+                        aliases=match.aliases,
+                        severity=match.severity,
+                        cvss_score=match.cvss_score,
+                        package_name=component.name,
+                        package_version=component.version,
+                        package_purl=component.purl,
+                        fixed_version=match.fixed_version,
+                    )
+                    for match in self._match(component.purl)
+                ]
+            for finding in findings:
+                found.setdefault((finding.vulnerability_id, component.purl), finding)
         return sorted(found.values(), key=FoundVulnerability.sort_key)
 
     def _match(self, purl: str) -> list[Match]:

@@ -13,6 +13,20 @@ from portal.kit.tenancy import scoped
 from portal.scanning.models import Finding, Scan
 
 T = TypeVar("T")
+
+FINDING_COLUMNS = (
+    "scan_id",
+    "position",
+    "vulnerability_id",
+    "aliases",
+    "severity",
+    "cvss_score",
+    "package_name",
+    "package_version",
+    "package_purl",
+    "fixed_version",
+    "status",
+)
 _CHUNK = 500
 
 
@@ -25,10 +39,21 @@ class ScanRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def insert(self, scans: list[dict[str, Any]], findings: list[dict[str, Any]]) -> None:
-        for model, rows in ((Scan, scans), (Finding, findings)):
-            for chunk in _chunks(rows, 5000):
-                await self.session.execute(insert(cast(Table, model.__table__)), list(chunk))
+    async def insert(self, scans: list[dict[str, Any]], findings: list[tuple[Any, ...]]) -> None:
+        """Scans through SQLAlchemy; findings, hundreds of thousands in a full rescan, as plain tuples
+        handed to the driver's executemany (their aliases already JSON), in FINDING_COLUMNS order."""
+        for chunk in _chunks(scans, 1000):
+            await self.session.execute(insert(cast(Table, Scan.__table__)), list(chunk))
+        if not findings:
+            return
+        connection = await self.session.connection()
+        if connection.dialect.name == "postgresql":
+            placeholders = ", ".join(f"${i}" for i in range(1, len(FINDING_COLUMNS) + 1))
+        else:
+            placeholders = ", ".join("?" for _ in FINDING_COLUMNS)
+        statement = f"INSERT INTO scan_findings ({', '.join(FINDING_COLUMNS)}) VALUES ({placeholders})"
+        for start in range(0, len(findings), 20_000):
+            await connection.exec_driver_sql(statement, findings[start : start + 20_000])
 
     async def latest_scans(self, version_ids: Sequence[str]) -> dict[str, Scan]:
         """version id -> its newest scan, for the versions that have one."""

@@ -147,7 +147,7 @@ class ScanService:
         previous_ids = await self.repository.vulnerability_ids([s.id for s in previous.values()])
         scanned_at = self.clock()
         scan_rows: list[dict[str, Any]] = []
-        finding_rows: list[dict[str, Any]] = []
+        finding_rows: list[tuple[Any, ...]] = []
         results: list[VersionScanned] = []
         for target, inventory in zip(targets, inventories, strict=True):
             findings = run.matcher.findings(inventory)
@@ -164,19 +164,19 @@ class ScanService:
                 }
             )
             finding_rows.extend(
-                {
-                    "scan_id": scan_id,
-                    "position": position,
-                    "vulnerability_id": f.vulnerability_id,
-                    "aliases": list(f.aliases),
-                    "severity": f.severity,
-                    "cvss_score": f.cvss_score,
-                    "package_name": f.package_name,
-                    "package_version": f.package_version,
-                    "package_purl": f.package_purl,
-                    "fixed_version": f.fixed_version,
-                    "status": AFFECTED,
-                }
+                (
+                    scan_id,
+                    position,
+                    f.vulnerability_id,
+                    run.matcher.aliases_json(f),
+                    f.severity,
+                    f.cvss_score,
+                    f.package_name,
+                    f.package_version,
+                    f.package_purl,
+                    f.fixed_version,
+                    AFFECTED,
+                )
                 for position, f in enumerate(findings)
             )
             before = previous.get(target.version.id)

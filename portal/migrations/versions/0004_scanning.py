@@ -148,16 +148,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("scan_id", "position", name=op.f("pk_scan_findings")),
     )
-    with op.batch_alter_table("scan_findings", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_scan_findings_vulnerability_id"), ["vulnerability_id"], unique=False
-        )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("scan_findings", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_scan_findings_vulnerability_id"))
-
     op.drop_table("scan_findings")
     with op.batch_alter_table("scans", schema=None) as batch_op:
         batch_op.drop_index("ix_scans_version_id_scanned_at")
