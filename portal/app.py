@@ -17,9 +17,11 @@ from portal.config import Settings, load_settings
 from portal.logs import configure_logging
 from portal.requests.routes import router as requests_router
 from portal.runtime import Runtime
+from portal.scanning.routes import router as scanning_router
 from portal.status.routes import router as status_router
+from portal.watches.routes import router as watches_router
 
-ROUTERS = (status_router, auth_router, catalog_router, requests_router)
+ROUTERS = (status_router, auth_router, catalog_router, requests_router, scanning_router, watches_router)
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:

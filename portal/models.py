@@ -1,20 +1,29 @@
 """Every table, imported in one place for the migrations' metadata."""
 
+from portal.advisories.models import Advisory, AdvisoryAlias, AdvisoryPackage
 from portal.auth.refresh_tokens import RefreshToken
 from portal.catalog.models import Entitlement, Image, ImageVersion, VersionHardeningTag, VersionSbom
 from portal.events.models import OutboxEvent
 from portal.requests.models import FeatureRequest, FeatureRequestChange
+from portal.scanning.models import Finding, Scan
 from portal.tenants.models import Tenant
 from portal.users.models import User
+from portal.watches.models import CveWatch
 
 __all__ = [
+    "Advisory",
+    "AdvisoryAlias",
+    "AdvisoryPackage",
+    "CveWatch",
     "Entitlement",
     "FeatureRequest",
     "FeatureRequestChange",
+    "Finding",
     "Image",
     "ImageVersion",
     "OutboxEvent",
     "RefreshToken",
+    "Scan",
     "Tenant",
     "User",
     "VersionHardeningTag",

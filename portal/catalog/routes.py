@@ -10,11 +10,12 @@ from portal.api.openapi import error_responses
 from portal.auth.guard import CurrentPrincipal, GuardedRoute
 from portal.catalog.models import Image, ImageVersion
 from portal.catalog.repository import SbomFormat, StoredDocument
-from portal.catalog.schemas import ImageDetailOut, ImageOut, LatestVersionOut, VersionOut
+from portal.catalog.schemas import ImageDetailOut, ImageOut, LatestVersionOut, ScanSummaryOut, VersionOut
 from portal.catalog.service import CatalogService
 from portal.kit.conditional import none_match, strong_etag
 from portal.kit.pagination import Page, PageParams, page_params
 from portal.kit.schema import NO_NUL_PATTERN
+from portal.scanning.service import ScanService
 
 router = APIRouter(prefix="/api/docker-images", tags=["images"], route_class=GuardedRoute)
 
@@ -81,10 +82,20 @@ async def list_images(
 )
 async def get_image(image_id: str, principal: CurrentPrincipal, db: DbSession) -> ImageDetailOut:
     detail = await CatalogService(db).image_detail(principal.tenant_id, image_id)
+    latest_scans = await ScanService(db).latest_summaries([version.id for version in detail.versions])
     return ImageDetailOut(
         **_image_out(detail.image, detail.latest),
-        versions=[VersionOut.model_validate(version) for version in detail.versions],
+        versions=[
+            VersionOut.model_validate(version).model_copy(
+                update={"latest_scan": _summary(latest_scans.get(version.id))}
+            )
+            for version in detail.versions
+        ],
     )
+
+
+def _summary(summary: dict[str, int] | None) -> ScanSummaryOut | None:
+    return ScanSummaryOut(**summary) if summary is not None else None
 
 
 def _download_responses(media_type: str) -> dict[int | str, dict[str, Any]]:

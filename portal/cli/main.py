@@ -3,7 +3,7 @@ import asyncio
 import typer
 import uvicorn
 
-from portal.cli import images, requests, tenants, users
+from portal.cli import advisories, images, requests, scan, tenants, users
 from portal.cli.context import JsonOption, console, report, run_in_transaction, runtime_for_cli
 from portal.config import load_settings
 from portal.demo import DemoCredentials, seed_demo
@@ -16,6 +16,8 @@ app.add_typer(tenants.app, name="tenants")
 app.add_typer(users.app, name="users")
 app.add_typer(images.app, name="images")
 app.add_typer(requests.app, name="requests")
+app.add_typer(advisories.app, name="advisories")
+app.command("scan")(scan.scan)
 
 
 def _migrate() -> None:

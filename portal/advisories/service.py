@@ -1,0 +1,215 @@
+"""Importing OSV advisories: an upsert by id and `modified`, many rows per statement.
+
+The record is kept without its prose and links (details, references, credits), which no scan reads.
+A record whose `modified` is newer than the stored one replaces it; the same or an older one is left
+alone, so re-importing a feed is cheap and idempotent. A withdrawn advisory is kept (earlier scans name it)
+without package rows, so no scan loads it again. A malformed record is reported and skipped.
+"""
+
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.advisories.repository import AdvisoryRepository
+from portal.kit.clock import Clock, rfc3339, utcnow
+from portal.vulns import Advisory, AdvisoryError, normalize_name, parse_advisory
+from portal.vulns.osv import iter_osv_source
+
+_BATCH = 1000
+_MAX_ID = 200
+_MAX_NAME = 500
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class ImportFailure:
+    source: str
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    withdrawn: int = 0
+    failures: list[ImportFailure] = field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "imported": self.imported,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "withdrawn": self.withdrawn,
+            "failed": self.failed,
+            "failures": [{"source": f.source, "reason": f.reason} for f in self.failures],
+        }
+
+
+@dataclass(frozen=True)
+class FeedState:
+    count: int
+    newest: datetime | None
+
+    @property
+    def version(self) -> str:
+        """Changes whenever an advisory is added, updated or withdrawn."""
+        return f"{rfc3339(self.newest) if self.newest else 'empty'}/{self.count}"
+
+
+def count_records(path: Path) -> int:
+    """How many files a source holds: the progress bar's total (a file may hold a list of records)."""
+    if path.is_dir():
+        return sum(1 for file in path.rglob("*.json") if file.is_file())
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            return sum(1 for info in archive.infolist() if info.filename.endswith(".json"))
+    return 1
+
+
+@dataclass
+class _Pending:
+    source: str
+    advisory: Advisory
+    record: dict[str, Any]
+
+
+class AdvisoryService:
+    def __init__(self, session: AsyncSession, clock: Clock = utcnow) -> None:
+        self.session = session
+        self.repository = AdvisoryRepository(session)
+        self.clock = clock
+
+    async def import_sources(self, paths: Iterable[Path], progress: Progress | None = None) -> ImportReport:
+        report = ImportReport()
+        for path in paths:
+            if not path.exists():
+                report.failures.append(ImportFailure(str(path), "no such file or folder"))
+                continue
+            pending: list[_Pending] = []
+            for name, item in iter_osv_source(path):
+                source = f"{path}:{name}" if path.is_dir() or zipfile.is_zipfile(path) else str(path)
+                parsed = item if isinstance(item, AdvisoryError) else _parsed(item)
+                if isinstance(parsed, AdvisoryError):
+                    report.failures.append(ImportFailure(source, str(parsed)))
+                elif not isinstance(item, AdvisoryError):
+                    pending.append(_Pending(source, parsed, item))
+                if progress is not None:
+                    progress(1)
+                if len(pending) >= _BATCH:
+                    await self._store(pending, report)
+                    pending = []
+            await self._store(pending, report)
+        return report
+
+    async def feed_state(self) -> FeedState:
+        count, newest = await self.repository.feed_state()
+        return FeedState(count, newest)
+
+    async def any_imported(self) -> bool:
+        return await self.repository.any_imported()
+
+    async def _store(self, pending: list[_Pending], report: ImportReport) -> None:
+        if not pending:
+            return
+        # the same id twice in one batch: the newer record is the one that counts
+        newest: dict[str, _Pending] = {}
+        for entry in pending:
+            kept = newest.get(entry.advisory.id)
+            if kept is None or entry.advisory.modified > kept.advisory.modified:
+                if kept is not None:
+                    report.unchanged += 1
+                newest[entry.advisory.id] = entry
+            else:
+                report.unchanged += 1
+        stored = await self.repository.modified_by_id(sorted(newest))
+        changed: list[_Pending] = []
+        replaced: list[str] = []
+        for advisory_id, entry in newest.items():
+            previous = stored.get(advisory_id)
+            if previous is not None and entry.advisory.modified <= previous:
+                report.unchanged += 1
+                continue
+            if previous is None:
+                report.imported += 1
+            else:
+                report.updated += 1
+                replaced.append(advisory_id)
+            if entry.advisory.withdrawn is not None:
+                report.withdrawn += 1
+            changed.append(entry)
+        await self.repository.remove(replaced)
+        now = self.clock()
+        advisories: list[dict[str, Any]] = []
+        packages: list[dict[str, Any]] = []
+        aliases: list[dict[str, Any]] = []
+        for entry in changed:
+            advisory = entry.advisory
+            advisories.append(
+                {
+                    "id": advisory.id,
+                    "modified": advisory.modified,
+                    "published": advisory.published,
+                    "withdrawn": advisory.withdrawn,
+                    "aliases": list(advisory.aliases),
+                    "summary": advisory.summary,
+                    "severity": advisory.severity,
+                    "cvss_score": advisory.cvss_score,
+                    "record": _matching_record(entry.record),
+                    "imported_at": now,
+                }
+            )
+            identifiers = {i.strip().upper() for i in (advisory.id, *advisory.aliases) if i.strip()}
+            aliases.extend(
+                {"identifier": i, "advisory_id": advisory.id}
+                for i in sorted(identifiers)
+                if len(i) <= _MAX_ID
+            )
+            if advisory.withdrawn is None:
+                keys = {
+                    (affected.base_ecosystem, normalize_name(affected.base_ecosystem, affected.name))
+                    for affected in advisory.affected
+                }
+                packages.extend(
+                    {"advisory_id": advisory.id, "ecosystem": ecosystem, "name": name}
+                    for ecosystem, name in sorted(keys)
+                    if len(name) <= _MAX_NAME
+                )
+        await self.repository.insert(advisories, packages, aliases)
+
+
+def _parsed(item: dict[str, Any]) -> Advisory | AdvisoryError:
+    try:
+        advisory = parse_advisory(item)
+    except AdvisoryError as error:
+        return error
+    if len(advisory.id) > _MAX_ID:
+        return AdvisoryError(f"id is longer than {_MAX_ID} characters", advisory.id[:_MAX_ID])
+    return advisory
+
+
+# Prose and links make up most of a record and no scan reads them; a scan re-parses what is left.
+_UNREAD_FIELDS = frozenset({"details", "references", "credits"})
+
+
+def _matching_record(record: dict[str, Any]) -> dict[str, Any]:
+    kept = {key: value for key, value in record.items() if key not in _UNREAD_FIELDS}
+    affected = kept.get("affected")
+    if isinstance(affected, list):
+        kept["affected"] = [
+            {key: value for key, value in entry.items() if key != "database_specific"}
+            if isinstance(entry, dict)
+            else entry
+            for entry in affected
+        ]
+    return kept

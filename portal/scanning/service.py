@@ -1,0 +1,301 @@
+"""Scanning published versions against the imported advisories, and reading the scan history.
+
+A scan run is a job: `portal.scanning.tasks.rescan` plans it and commits one batch of versions at a time;
+`ScanService.scan_batch` does one batch inside the caller's transaction and, in that same transaction,
+writes the outbox events it causes (scan.completed, cve.watch.matched, cve.watch.resolved).
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.advisories.repository import AdvisoryRepository
+from portal.catalog import CatalogService, Image, ImageVersion
+from portal.catalog.repository import CatalogRepository
+from portal.errors import ErrorDetail, NotFound, ValidationFailed
+from portal.events import EventType, record_event
+from portal.kit.clock import Clock, utcnow
+from portal.kit.pagination import PageParams, encode_cursor
+from portal.sbom import Inventory
+from portal.scanning.matching import AFFECTED, FoundVulnerability, Matcher
+from portal.scanning.models import Finding, Scan
+from portal.scanning.repository import ScanRepository
+from portal.watches.models import CveWatch
+
+SEVERITIES = ("critical", "high", "medium", "low", "unknown")
+
+
+@dataclass(frozen=True)
+class ScanTarget:
+    image: Image
+    version: ImageVersion
+
+
+@dataclass(frozen=True)
+class VersionScanned:
+    image_name: str
+    version_id: str
+    scan_id: str
+    components: int
+    summary: dict[str, int]
+    new: list[str]
+    resolved: list[str]
+
+
+@dataclass
+class RunContext:
+    """What one scan run shares across its batches."""
+
+    matcher: Matcher
+    feed_version: str
+    watches: dict[str, list[CveWatch]]
+    tenants_by_image: dict[str, list[str]]
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    items: list[Scan]
+    next_cursor: str | None
+
+
+def summarize(findings: list[FoundVulnerability]) -> dict[str, int]:
+    summary = dict.fromkeys(SEVERITIES, 0)
+    for finding in findings:
+        summary[finding.severity if finding.severity in summary else "unknown"] += 1
+    summary["total"] = len(findings)
+    summary["fixable"] = sum(1 for finding in findings if finding.fixed_version)
+    return summary
+
+
+def scan_summary(scan: Scan) -> dict[str, int]:
+    return {
+        "critical": scan.critical,
+        "high": scan.high,
+        "medium": scan.medium,
+        "low": scan.low,
+        "unknown": scan.unknown,
+        "total": scan.total,
+        "fixable": scan.fixable,
+    }
+
+
+def as_found(finding: Finding) -> FoundVulnerability:
+    return FoundVulnerability(
+        vulnerability_id=finding.vulnerability_id,
+        aliases=tuple(finding.aliases),
+        severity=finding.severity,
+        cvss_score=finding.cvss_score,
+        package_name=finding.package_name,
+        package_version=finding.package_version,
+        package_purl=finding.package_purl,
+        fixed_version=finding.fixed_version,
+    )
+
+
+def watch_packages(findings: list[FoundVulnerability]) -> list[dict[str, str | None]]:
+    packages: dict[tuple[str, str | None, str | None], dict[str, str | None]] = {}
+    for finding in findings:
+        key = (finding.package_name, finding.package_version, finding.package_purl)
+        packages.setdefault(
+            key,
+            {
+                "name": finding.package_name,
+                "version": finding.package_version,
+                "purl": finding.package_purl,
+                "fixedVersion": finding.fixed_version,
+            },
+        )
+    return [packages[key] for key in sorted(packages, key=lambda k: (k[0], k[1] or "", k[2] or ""))]
+
+
+class ScanService:
+    def __init__(self, session: AsyncSession, clock: Clock = utcnow) -> None:
+        self.session = session
+        self.clock = clock
+        self.repository = ScanRepository(session)
+        self.catalog = CatalogService(session, clock)
+
+    # The operator's side: planning and running scans.
+
+    async def targets(self, image_name: str | None = None) -> list[ScanTarget]:
+        """Every published version (of one image), image by image, oldest version first."""
+        repository = CatalogRepository(self.session)
+        if image_name is not None:
+            image = await repository.image_by_name(image_name)
+            if image is None:
+                raise NotFound(f"No image {image_name!r}.")
+            images = [image]
+        else:
+            images = await repository.all_images()
+        targets: list[ScanTarget] = []
+        for image in images:
+            versions = await repository.published_versions(image.id)
+            targets.extend(ScanTarget(image, version) for version in reversed(versions))
+        return targets
+
+    async def scan_batch(self, run: RunContext, targets: list[ScanTarget]) -> list[VersionScanned]:
+        inventories: list[Inventory] = []
+        for target in targets:
+            inventory = await self.catalog.inventory(target.version.id)
+            inventories.append(inventory or Inventory(components=(), dependencies=(), source_format=""))
+        await run.matcher.load_for(AdvisoryRepository(self.session), inventories)
+
+        previous = await self.repository.latest_scans([t.version.id for t in targets])
+        previous_ids = await self.repository.vulnerability_ids([s.id for s in previous.values()])
+        scanned_at = self.clock()
+        scan_rows: list[dict[str, Any]] = []
+        finding_rows: list[tuple[Any, ...]] = []
+        results: list[VersionScanned] = []
+        for target, inventory in zip(targets, inventories, strict=True):
+            findings = run.matcher.findings(inventory)
+            summary = summarize(findings)
+            scan_id = str(uuid.uuid4())
+            scan_rows.append(
+                {
+                    "id": scan_id,
+                    "version_id": target.version.id,
+                    "image_id": target.image.id,
+                    "scanned_at": scanned_at,
+                    "feed_version": run.feed_version,
+                    **summary,
+                }
+            )
+            finding_rows.extend(
+                (
+                    scan_id,
+                    position,
+                    f.vulnerability_id,
+                    run.matcher.aliases_json(f),
+                    f.severity,
+                    f.cvss_score,
+                    f.package_name,
+                    f.package_version,
+                    f.package_purl,
+                    f.fixed_version,
+                    AFFECTED,
+                )
+                for position, f in enumerate(findings)
+            )
+            before = previous.get(target.version.id)
+            was = previous_ids.get(before.id, set()) if before else set()
+            now = {f.vulnerability_id for f in findings}
+            result = VersionScanned(
+                image_name=target.image.name,
+                version_id=target.version.id,
+                scan_id=scan_id,
+                components=len(inventory.components),
+                summary=summary,
+                new=sorted(now - was),
+                resolved=sorted(was - now),
+            )
+            results.append(result)
+            await self._record_events(run, target, result, findings, before)
+        await self.repository.insert(scan_rows, finding_rows)
+        return results
+
+    async def _record_events(
+        self,
+        run: RunContext,
+        target: ScanTarget,
+        result: VersionScanned,
+        findings: list[FoundVulnerability],
+        before: Scan | None,
+    ) -> None:
+        image = target.image
+        if image.id not in run.tenants_by_image:
+            run.tenants_by_image[image.id] = await self.catalog.entitled_tenant_ids(image.id)
+        tenants = run.tenants_by_image[image.id]
+        previous: list[FoundVulnerability] | None = None
+        base = {"imageId": image.id, "imageName": image.name, "versionId": target.version.id}
+        for tenant_id in tenants:
+            record_event(
+                self.session,
+                tenant_id,
+                EventType.SCAN_COMPLETED,
+                {
+                    **base,
+                    "scanId": result.scan_id,
+                    "summary": result.summary,
+                    "newVulnerabilities": result.new,
+                    "resolvedVulnerabilities": result.resolved,
+                },
+                self.clock,
+            )
+            for watch in run.watches.get(tenant_id, []):
+                if previous is None:
+                    previous = (
+                        [as_found(f) for f in await self.repository.findings([before.id])] if before else []
+                    )
+                hits_now = [f for f in findings if f.names(watch.cve_id)]
+                hits_before = [f for f in previous if f.names(watch.cve_id)]
+                if bool(hits_now) == bool(hits_before):
+                    continue
+                event = EventType.CVE_WATCH_MATCHED if hits_now else EventType.CVE_WATCH_RESOLVED
+                data = {
+                    "watchId": watch.id,
+                    "cveId": watch.cve_id,
+                    **base,
+                    "packages": watch_packages(hits_now or hits_before),
+                }
+                record_event(self.session, tenant_id, event, data, self.clock)
+
+    # The tenant's side: the history of a version it may see.
+
+    async def history(
+        self,
+        tenant_id: str,
+        image_id: str,
+        version_id: str,
+        page: PageParams,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> HistoryPage:
+        await self._visible_version(tenant_id, image_id, version_id)
+        after = _history_cursor(page.cursor) if page.cursor is not None else None
+        rows = await self.repository.history(
+            version_id, limit=page.limit + 1, after=after, since=since, until=until
+        )
+        items = rows[: page.limit]
+        next_cursor = None
+        if len(rows) > page.limit:
+            last = items[-1]
+            next_cursor = encode_cursor([last.scanned_at.isoformat(), last.id])
+        return HistoryPage(items=items, next_cursor=next_cursor)
+
+    async def scan_detail(
+        self, tenant_id: str, image_id: str, version_id: str, scan_id: str
+    ) -> tuple[Scan, list[Finding]]:
+        await self._visible_version(tenant_id, image_id, version_id)
+        scan = await self.repository.scan(version_id, scan_id)
+        if scan is None:
+            raise NotFound("No such scan.")
+        return scan, await self.repository.findings([scan.id])
+
+    async def latest_summaries(self, version_ids: list[str]) -> dict[str, dict[str, int]]:
+        """version id -> the summary of its newest scan (for the catalog's `latestScan`)."""
+        latest = await self.repository.latest_scans(version_ids)
+        return {version_id: scan_summary(scan) for version_id, scan in latest.items()}
+
+    async def _visible_version(self, tenant_id: str, image_id: str, version_id: str) -> ImageVersion:
+        version = await self.catalog.visible_version(tenant_id, image_id, version_id)
+        if version is None:
+            raise NotFound("No such image version.")
+        return version
+
+
+def _history_cursor(values: list[object]) -> tuple[datetime, str]:
+    try:
+        if len(values) == 2 and isinstance(values[0], str) and isinstance(values[1], str):
+            at = datetime.fromisoformat(values[0])
+            if at.tzinfo is not None:
+                return at, values[1]
+    except ValueError:
+        pass
+    raise ValidationFailed(
+        "The cursor is not valid; use the nextCursor of a previous page.",
+        details=[ErrorDetail(path=["query", "cursor"], message="invalid cursor", code="invalid_format")],
+    )

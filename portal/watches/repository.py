@@ -1,0 +1,50 @@
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.kit.tenancy import across_tenants, scoped
+from portal.users.models import User
+from portal.watches.models import CveWatch
+
+
+class WatchRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, watch: CveWatch) -> None:
+        self.session.add(watch)
+
+    async def delete(self, watch: CveWatch) -> None:
+        await self.session.delete(watch)
+
+    async def by_id(self, tenant_id: str, watch_id: str) -> CveWatch | None:
+        statement = scoped(select(CveWatch), CveWatch, tenant_id).where(CveWatch.id == watch_id)
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def by_cve(self, tenant_id: str, cve_id: str) -> CveWatch | None:
+        statement = scoped(select(CveWatch), CveWatch, tenant_id).where(CveWatch.cve_id == cve_id)
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def page(
+        self, tenant_id: str, *, limit: int, after: tuple[str, str] | None
+    ) -> list[tuple[CveWatch, User]]:
+        """Newest first, with their creators; `after` is the last (created_at ISO, id) seen."""
+        statement = scoped(
+            select(CveWatch, User).join(User, User.id == CveWatch.created_by), CveWatch, tenant_id
+        )
+        if after is not None:
+            at, watch_id = datetime.fromisoformat(after[0]), after[1]
+            statement = statement.where(
+                or_(CveWatch.created_at < at, and_(CveWatch.created_at == at, CveWatch.id < watch_id))
+            )
+        statement = statement.order_by(CveWatch.created_at.desc(), CveWatch.id.desc()).limit(limit)
+        return [(watch, user) for watch, user in await self.session.execute(statement)]
+
+    async def all_by_tenant(self) -> dict[str, list[CveWatch]]:
+        """Every tenant's watches: a scan checks each of them (the operator's cross-tenant read)."""
+        statement = across_tenants(select(CveWatch).order_by(CveWatch.tenant_id, CveWatch.cve_id))
+        found: dict[str, list[CveWatch]] = {}
+        for watch in (await self.session.execute(statement)).scalars():
+            found.setdefault(watch.tenant_id, []).append(watch)
+        return found

@@ -1,0 +1,51 @@
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from portal.kit.schema import ApiInput, ApiModel
+
+CVE_PATTERN = r"^[Cc][Vv][Ee]-[0-9]{4}-[0-9]{4,}$"
+WatchStatus = Literal["affected", "fixed", "not_affected", "unknown"]
+
+
+class CveWatchIn(ApiInput):
+    cve_id: str = Field(
+        pattern=CVE_PATTERN, max_length=64, description="CVE-YYYY-NNNN..., any case; stored upper case."
+    )
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class CreatedByOut(ApiModel):
+    id: str
+    email: str
+
+
+class AffectedPackageOut(ApiModel):
+    name: str
+    version: str | None
+    purl: str | None
+    fixed_version: str | None
+
+
+class AffectedVersionOut(ApiModel):
+    image_id: str
+    image_name: str
+    version_id: str
+    tags: list[str]
+    packages: list[AffectedPackageOut]
+
+
+class CveWatchOut(ApiModel):
+    id: str
+    cve_id: str
+    note: str | None
+    created_at: datetime
+    created_by: CreatedByOut
+    status: WatchStatus = Field(
+        description="affected: a latest scan of an entitled, published version has it; fixed: an earlier "
+        "scan had it, none now; not_affected: known to the advisories, hits nothing; unknown: in no "
+        "imported advisory."
+    )
+    affected: list[AffectedVersionOut]
+    advisory_ids: list[str] = Field(description="The imported advisories (not withdrawn) that name the CVE.")

@@ -1,0 +1,163 @@
+"""CVE watches: a tenant's list of CVE ids, each with its live status against the tenant's images.
+
+The status is computed when read, from the latest scans of the published versions of the images the
+tenant is entitled to; the scan job writes the matched / resolved events as scans change it.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.advisories.repository import AdvisoryRepository
+from portal.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
+from portal.kit.clock import Clock, utcnow
+from portal.kit.pagination import PageParams, encode_cursor
+from portal.scanning.models import Finding
+from portal.scanning.repository import ScanRepository
+from portal.scanning.service import as_found, watch_packages
+from portal.users.models import User
+from portal.users.repository import UserRepository
+from portal.watches.models import CveWatch
+from portal.watches.repository import WatchRepository
+
+
+@dataclass(frozen=True)
+class AffectedVersion:
+    image_id: str
+    image_name: str
+    version_id: str
+    tags: list[str]
+    packages: list[dict[str, str | None]]
+
+
+@dataclass(frozen=True)
+class WatchView:
+    watch: CveWatch
+    creator: User
+    status: str
+    affected: list[AffectedVersion]
+    advisory_ids: list[str]
+
+
+@dataclass(frozen=True)
+class WatchPage:
+    items: list[WatchView]
+    next_cursor: str | None
+
+
+class WatchService:
+    def __init__(self, session: AsyncSession, clock: Clock = utcnow) -> None:
+        self.session = session
+        self.clock = clock
+        self.repository = WatchRepository(session)
+
+    async def page(self, tenant_id: str, page: PageParams) -> WatchPage:
+        after = _cursor(page.cursor) if page.cursor is not None else None
+        rows = await self.repository.page(tenant_id, limit=page.limit + 1, after=after)
+        items = rows[: page.limit]
+        next_cursor = None
+        if len(rows) > page.limit:
+            last = items[-1][0]
+            next_cursor = encode_cursor([last.created_at.isoformat(), last.id])
+        return WatchPage(items=await self._views(tenant_id, items), next_cursor=next_cursor)
+
+    async def watch(
+        self, tenant_id: str, user_id: str, cve_id: str, note: str | None
+    ) -> tuple[WatchView, bool]:
+        """(the watch, whether it is new): watching a CVE twice answers the existing watch."""
+        cve_id = cve_id.strip().upper()
+        existing = await self.repository.by_cve(tenant_id, cve_id)
+        created = existing is None
+        if existing is None:
+            existing = CveWatch(
+                tenant_id=tenant_id, cve_id=cve_id, note=note, created_at=self.clock(), created_by=user_id
+            )
+            self.repository.add(existing)
+            try:
+                await self.session.flush()
+            except IntegrityError as error:
+                raise Conflict(
+                    f"{cve_id} was watched by another request meanwhile; list the watches."
+                ) from error
+        creator = await UserRepository(self.session).by_id(tenant_id, existing.created_by)
+        if creator is None:
+            raise NotFound("No such user.")
+        (view,) = await self._views(tenant_id, [(existing, creator)])
+        return view, created
+
+    async def unwatch(self, tenant_id: str, watch_id: str) -> None:
+        watch = await self.repository.by_id(tenant_id, watch_id)
+        if watch is None:
+            raise NotFound("No such CVE watch.")
+        await self.repository.delete(watch)
+        await self.session.flush()
+
+    async def _views(self, tenant_id: str, rows: list[tuple[CveWatch, User]]) -> list[WatchView]:
+        if not rows:
+            return []
+        cves = sorted({watch.cve_id for watch, _ in rows})
+        known = await AdvisoryRepository(self.session).known_as(cves)
+        ids_by_cve = {
+            cve: sorted({cve} | {advisory_id for advisory_id, _ in known.get(cve, [])}) for cve in cves
+        }
+        every_id = sorted({i for ids in ids_by_cve.values() for i in ids})
+
+        scans = ScanRepository(self.session)
+        versions = await scans.entitled_versions(tenant_id)
+        visible = [
+            (version, image)
+            for version, image in versions
+            if version.unpublished_at is None and image.latest_version_id is not None
+        ]
+        latest = await scans.latest_scans([version.id for version, _ in visible])
+        hits = await scans.findings([scan.id for scan in latest.values()], every_id)
+        ever = await scans.scans_naming([version.id for version, _ in versions], every_id)
+
+        by_scan: dict[str, list[Finding]] = {}
+        for finding in hits:
+            by_scan.setdefault(finding.scan_id, []).append(finding)
+        views = []
+        for watch, creator in rows:
+            ids = set(ids_by_cve[watch.cve_id])
+            affected = []
+            for version, image in visible:
+                scan = latest.get(version.id)
+                found = [f for f in by_scan.get(scan.id, []) if f.vulnerability_id in ids] if scan else []
+                if found:
+                    affected.append(
+                        AffectedVersion(
+                            image_id=image.id,
+                            image_name=image.name,
+                            version_id=version.id,
+                            tags=list(version.tags),
+                            packages=watch_packages([as_found(f) for f in found]),
+                        )
+                    )
+            advisory_ids = [
+                advisory_id for advisory_id, withdrawn in known.get(watch.cve_id, []) if not withdrawn
+            ]
+            if affected:
+                status = "affected"
+            elif ids & ever:
+                status = "fixed"
+            elif advisory_ids:
+                status = "not_affected"
+            else:
+                status = "unknown"
+            views.append(WatchView(watch, creator, status, affected, advisory_ids))
+        return views
+
+
+def _cursor(values: list[object]) -> tuple[str, str]:
+    if len(values) == 2 and isinstance(values[0], str) and isinstance(values[1], str):
+        try:
+            if datetime.fromisoformat(values[0]).tzinfo is not None:
+                return values[0], values[1]
+        except ValueError:
+            pass
+    raise ValidationFailed(
+        "The cursor is not valid; use the nextCursor of a previous page.",
+        details=[ErrorDetail(path=["query", "cursor"], message="invalid cursor", code="invalid_format")],
+    )
