@@ -22,6 +22,10 @@ from tests.factories import make_tenant, make_user
 from tests.live_server import serve
 
 EXAMPLES_PER_OPERATION = 25
+# "Schema-valid data must be accepted" cannot hold for rules a JSON schema cannot state: an opaque
+# cursor must come from a previous page, an imageId must name an image the tenant can see. Those
+# answers are still checked against their declared status and body.
+RULES_THE_SCHEMA_CANNOT_STATE = [schemathesis.checks.positive_data_acceptance]
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +58,7 @@ def test_api_honours_its_openapi(live_api: tuple[str, dict[str, str]]) -> None:
         @given(case=operation.as_strategy())
         @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck))
         def check(case: schemathesis.Case) -> None:
-            case.call_and_validate(headers=headers)
+            case.call_and_validate(headers=headers, excluded_checks=RULES_THE_SCHEMA_CANNOT_STATE)
 
         try:
             check()
