@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     # leaves it to another worker once the lease runs out.
     webhook_lease_margin_seconds: float = 15.0
     # How many deliveries one worker sends at once, and how often it looks for work when not woken.
-    worker_concurrency: int = Field(default=32, ge=1, le=1024)
+    worker_concurrency: int = Field(default=16, ge=1, le=1024)
     worker_poll_seconds: float = Field(default=0.2, gt=0)
 
     @field_validator("trusted_proxies", "webhook_retry_delays", mode="before")

@@ -5,6 +5,12 @@ pooled client, and records every attempt.
 commit in the same process that queues webhook work wakes it at once (`wakeup`); otherwise it polls every
 `worker_poll_seconds`. Results are recorded in batches by a separate task, so sending never waits for the
 database.
+
+Each concurrent attempt borrows an HTTP client of its own (keep-alive pools, one per slot) instead of all
+sharing one: httpcore's pool rescans every connection whenever a request is assigned and retries
+assignments that race, and with a few dozen requests in flight to one host that costs more than the
+requests. Measured on two cores against a local receiver: one shared client 430 deliveries/s at 8 in
+flight and 230/s at 32; a client per slot about 600/s at 8 to 32 (benchmarks/webhook_delivery.py).
 """
 
 import asyncio
@@ -40,7 +46,7 @@ def schedule_from(settings: Settings) -> RetrySchedule:
 
 
 class DeliveryWorker:
-    def __init__(self, runtime: Runtime, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, runtime: Runtime) -> None:
         settings = runtime.settings
         self.db = runtime.db
         self.clock = runtime.clock
@@ -54,7 +60,8 @@ class DeliveryWorker:
         self.allow_private = settings.webhook_allow_private
         self.id = new_id()
         self.running = False
-        self._client = client
+        self._idle_clients: list[httpx.AsyncClient] = []
+        self._clients: list[httpx.AsyncClient] = []
         self._stopping = asyncio.Event()
         self._nudge = asyncio.Event()
         self._woken = True
@@ -69,14 +76,13 @@ class DeliveryWorker:
         self._nudge.set()
 
     async def run(self) -> None:
-        client = self._client or build_client(self.allow_private, self.timeout)
         stop_listening = wakeup.listen(self._wake)
         recorder = asyncio.create_task(self._record_forever())
         beating = asyncio.create_task(self._beat_forever())
         self.running = True
         log.info("worker_started", worker=self.id, concurrency=self.concurrency)
         try:
-            await self._loop(client)
+            await self._loop()
         finally:
             self.running = False
             stop_listening()
@@ -91,32 +97,28 @@ class DeliveryWorker:
             with suppress(Exception):  # a worker that cannot say goodbye just looks stopped
                 async with self.db.transaction() as session:
                     await heartbeat.forget(session, self.id)
-            if self._client is None:
+            for client in self._clients:
                 await client.aclose()
             log.info("worker_stopped", worker=self.id)
 
     async def deliver_due(self) -> int:
         """One pass without the loop, for tests and one-off use: fan out, then send everything due now
         (retries that fall due at once included) and record it. Returns the number of attempts made."""
-        client = self._client or build_client(self.allow_private, self.timeout)
         made = 0
-        try:
+        async with build_client(self.allow_private, self.timeout) as client:
             await self._fan_out()
             while claimed := await self._claim(self.concurrency):
                 outcomes = await asyncio.gather(*(self._attempt(client, d) for d in claimed))
                 async with self.db.transaction() as session:
                     await record_outcomes(session, outcomes, self.clock(), self.schedule)
                 made += len(outcomes)
-        finally:
-            if self._client is None:
-                await client.aclose()
         return made
 
     def _wake(self) -> None:
         self._woken = True
         self._nudge.set()
 
-    async def _loop(self, client: httpx.AsyncClient) -> None:
+    async def _loop(self) -> None:
         last_poll = -math.inf
         more_due = False
         while not self._stopping.is_set():
@@ -132,7 +134,7 @@ class DeliveryWorker:
                     claimed = await self._claim(free)
                     more_due = len(claimed) == free
                     for delivery in claimed:
-                        self._launch(client, delivery)
+                        self._launch(delivery)
             except Exception:  # the database may be away for a moment; leases keep the work safe
                 log.exception("worker_step_failed")
                 await self._wait(ERROR_BACKOFF_SECONDS)
@@ -155,7 +157,12 @@ class DeliveryWorker:
         async with self.db.transaction() as session:
             return await claim_due_deliveries(session, self.clock(), self.lease, limit)
 
-    def _launch(self, client: httpx.AsyncClient, delivery: ClaimedDelivery) -> None:
+    def _launch(self, delivery: ClaimedDelivery) -> None:
+        if self._idle_clients:
+            client = self._idle_clients.pop()
+        else:
+            client = build_client(self.allow_private, self.timeout)
+            self._clients.append(client)
         task = asyncio.create_task(self._deliver(client, delivery))
         self._in_flight.add(task)
         task.add_done_callback(self._finished)
@@ -165,8 +172,11 @@ class DeliveryWorker:
         self._nudge.set()
 
     async def _deliver(self, client: httpx.AsyncClient, delivery: ClaimedDelivery) -> None:
-        self._outcomes.append(await self._attempt(client, delivery))
-        self._outcomes_ready.set()
+        try:
+            self._outcomes.append(await self._attempt(client, delivery))
+            self._outcomes_ready.set()
+        finally:
+            self._idle_clients.append(client)
 
     async def _attempt(self, client: httpx.AsyncClient, delivery: ClaimedDelivery) -> AttemptOutcome:
         at = self.clock()
