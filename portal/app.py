@@ -1,5 +1,6 @@
 """The ASGI application: `create_app()` wires routers, errors, middleware and the runtime."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -20,8 +21,18 @@ from portal.runtime import Runtime
 from portal.scanning.routes import router as scanning_router
 from portal.status.routes import router as status_router
 from portal.watches.routes import router as watches_router
+from portal.webhooks.routes import router as webhooks_router
+from portal.webhooks.worker import DeliveryWorker
 
-ROUTERS = (status_router, auth_router, catalog_router, requests_router, scanning_router, watches_router)
+ROUTERS = (
+    status_router,
+    auth_router,
+    catalog_router,
+    scanning_router,
+    watches_router,
+    requests_router,
+    webhooks_router,
+)
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -30,9 +41,19 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     configure_logging(settings.log_level, settings.log_json)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        await runtime.close()
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The embedded default needs no second process: the API delivers its own webhooks.
+        worker = DeliveryWorker(runtime) if settings.run_worker else None
+        task = asyncio.create_task(worker.run(), name="webhook-worker") if worker else None
+        app.state.worker = worker
+        try:
+            yield
+        finally:
+            if worker is not None and task is not None:
+                worker.stop()
+                await task
+            app.state.worker = None
+            await runtime.close()
 
     app = FastAPI(
         title="Portal API",
@@ -45,6 +66,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.state.worker = None
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

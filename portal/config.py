@@ -44,8 +44,19 @@ class Settings(BaseSettings):
 
     webhook_allow_private: bool = False
     run_worker: bool = True
+    # Webhook delivery. The defaults are the contract (design.md); tests shorten them.
+    webhook_timeout_seconds: float = 15.0
+    # Waits before each attempt, comma-separated seconds; empty means the schedule in design.md.
+    webhook_retry_delays: Annotated[list[float], NoDecode] = Field(default_factory=list)
+    webhook_retry_jitter: float = 0.1
+    # A claimed delivery is leased for the timeout plus this margin; a worker that dies mid-delivery
+    # leaves it to another worker once the lease runs out.
+    webhook_lease_margin_seconds: float = 15.0
+    # How many deliveries one worker sends at once, and how often it looks for work when not woken.
+    worker_concurrency: int = Field(default=16, ge=1, le=1024)
+    worker_poll_seconds: float = Field(default=0.2, gt=0)
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "webhook_retry_delays", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):

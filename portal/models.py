@@ -9,6 +9,7 @@ from portal.scanning.models import Finding, Scan
 from portal.tenants.models import Tenant
 from portal.users.models import User
 from portal.watches.models import CveWatch
+from portal.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription, WorkerHeartbeat
 
 __all__ = [
     "Advisory",
@@ -28,4 +29,8 @@ __all__ = [
     "User",
     "VersionHardeningTag",
     "VersionSbom",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
+    "WorkerHeartbeat",
 ]

@@ -50,6 +50,8 @@ def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Set
         "secret_key": "test-secret-key-" + uuid.uuid4().hex,
         "auth_cache_seconds": 0,
         "log_level": "WARNING",
+        # Apps built by tests deliver no webhooks unless a test asks for its worker.
+        "run_worker": False,
         **FAST_ARGON2,
     }
     values.update(overrides)

@@ -1,4 +1,5 @@
 import asyncio
+import signal
 
 import typer
 import uvicorn
@@ -7,7 +8,10 @@ from portal.cli import advisories, images, requests, scan, tenants, users
 from portal.cli.context import JsonOption, console, report, run_in_transaction, runtime_for_cli
 from portal.config import load_settings
 from portal.demo import DemoCredentials, seed_demo
+from portal.logs import configure_logging
 from portal.migrations import upgrade
+from portal.runtime import Runtime
+from portal.webhooks.worker import DeliveryWorker
 
 app = typer.Typer(help="Operate the portal: tenants, users, images, advisories.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
@@ -86,6 +90,29 @@ def serve(
         access_log=False,
         log_level=settings.log_level.lower(),
     )
+
+
+@app.command()
+def worker() -> None:
+    """Migrate the database if needed and deliver webhooks until SIGTERM or SIGINT (then finish the
+    attempts in flight and stop). Run as many as you like on PostgreSQL; on SQLite one is enough."""
+    _migrate()
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_json)
+
+    async def main() -> None:
+        runtime = Runtime.build(settings)
+        delivery_worker = DeliveryWorker(runtime)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, delivery_worker.stop)
+        try:
+            await delivery_worker.run()
+        finally:
+            await runtime.close()
+
+    console.print("Webhook worker running; SIGTERM or Ctrl-C stops it.")
+    asyncio.run(main())
 
 
 if __name__ == "__main__":

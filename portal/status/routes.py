@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
 from sqlalchemy import text
@@ -13,13 +13,18 @@ from portal.api.openapi import error_responses
 from portal.auth.guard import GuardedRoute, Public
 from portal.kit.schema import ApiModel
 from portal.runtime import Runtime
+from portal.webhooks.heartbeat import worker_state
 
 router = APIRouter(prefix="/api", tags=["status"], route_class=GuardedRoute)
 
 
 class StatusChecks(ApiModel):
     database: Literal["ok", "unavailable"]
-    worker: str
+    worker: str = Field(
+        description="running: this process's worker runs, or another worker process beat within 30 s; "
+        "stopped: the last worker stopped beating without shutting down; not_running: no worker is known; "
+        "unknown: the database cannot be reached."
+    )
     advisories: str = Field(description="ok: advisories are imported; empty: none yet (scans find nothing).")
 
 
@@ -39,7 +44,9 @@ class StatusResponse(ApiModel):
     },
     summary="Public health probe",
 )
-async def status(runtime: RuntimeDep, _public: Annotated[None, Depends(Public())]) -> JSONResponse:
+async def status(
+    request: Request, runtime: RuntimeDep, _public: Annotated[None, Depends(Public())]
+) -> JSONResponse:
     try:
         async with runtime.db.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
@@ -47,12 +54,13 @@ async def status(runtime: RuntimeDep, _public: Annotated[None, Depends(Public())
     except Exception:  # any failure to reach the database is what this probe reports
         database = "unavailable"
     advisories = await _advisories(runtime) if database == "ok" else "unavailable"
+    worker = await _worker_state(request, runtime, database == "ok")
     overall = "ok" if database == "ok" else "unavailable"
     body = StatusResponse(
         status=overall,
         version=__version__,
         time=runtime.clock().replace(microsecond=0),
-        checks=StatusChecks(database=database, worker="not_configured", advisories=advisories),
+        checks=StatusChecks(database=database, worker=worker, advisories=advisories),
     )
     return JSONResponse(
         body.model_dump(mode="json", by_alias=True), status_code=200 if overall == "ok" else 503
@@ -65,3 +73,16 @@ async def _advisories(runtime: Runtime) -> str:
             return "ok" if await AdvisoryService(session).any_imported() else "empty"
     except Exception:  # the probe reports, it does not fail
         return "unavailable"
+
+
+async def _worker_state(request: Request, runtime: Runtime, database_ok: bool) -> str:
+    in_process = getattr(request.app.state, "worker", None)
+    if in_process is not None and in_process.running:
+        return "running"
+    if not database_ok:
+        return "unknown"
+    try:
+        async with runtime.db.sessions() as session:
+            return await worker_state(session, runtime.clock())
+    except Exception:  # the probe reports; it does not fail
+        return "unknown"

@@ -209,3 +209,89 @@ def tcp_listener() -> Iterator[ConnectionCounter]:
     counter = ConnectionCounter()
     yield counter
     counter.close()
+
+
+@dataclass
+class Reply:
+    """One answer of a `ScriptedReceiver`; with `hold`, the answer waits until that event is set."""
+
+    status: int = 204
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    hold: threading.Event | None = None
+
+
+class ScriptedReceiver:
+    """A real HTTP server on loopback that answers from a script (then `default`) and records every
+    request, so a test can make an endpoint fail, hang or disappear and then recover."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.requests: list[ReceivedRequest] = []
+        self.script: list[Reply] = []
+        self.default = Reply()
+        self.arrived = threading.Condition()
+        self.port = port
+        self._server: ThreadingHTTPServer | None = None
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def start(self) -> "ScriptedReceiver":
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                with receiver.arrived:
+                    receiver.requests.append(
+                        ReceivedRequest(
+                            "POST",
+                            self.path,
+                            {k.lower(): v for k, v in self.headers.items()},
+                            body,
+                            (self.client_address[0], self.client_address[1]),
+                        )
+                    )
+                    reply = receiver.script.pop(0) if receiver.script else receiver.default
+                    receiver.arrived.notify_all()
+                if reply.hold is not None:
+                    reply.hold.wait(30)
+                try:
+                    self.send_response(reply.status)
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("content-length", str(len(reply.body)))
+                    self.end_headers()
+                    self.wfile.write(reply.body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        server.daemon_threads = True
+        self.port = server.server_address[1]
+        self._server = server
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return self
+
+    def wait_for_requests(self, count: int, timeout: float = 20.0) -> list[ReceivedRequest]:
+        with self.arrived:
+            self.arrived.wait_for(lambda: len(self.requests) >= count, timeout)
+            return list(self.requests)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+@pytest.fixture
+def scripted_receiver() -> Iterator[ScriptedReceiver]:
+    scripted = ScriptedReceiver().start()
+    yield scripted
+    scripted.stop()

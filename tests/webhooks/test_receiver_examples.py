@@ -1,5 +1,6 @@
 """The receiver examples in examples/webhook-receivers, run as real programs and fed real deliveries."""
 
+import asyncio
 import json
 import os
 import subprocess
@@ -9,15 +10,23 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from portal.events import EventType
+from portal.runtime import Runtime
 from portal.webhooks.signing import new_secret, sign
+from portal.webhooks.worker import DeliveryWorker
+from tests import services
+from tests.conftest import make_settings
+from tests.factories import make_tenant
 from tests.shared_fixtures import REPO_ROOT
 from tests.webhooks.conftest import require_tool
+from tests.webhooks.factories import make_subscription, queue_event
 
 EXAMPLES = REPO_ROOT / "examples" / "webhook-receivers"
 SECRET = new_secret()
@@ -31,6 +40,7 @@ class RunningReceiver:
     process: subprocess.Popen[str]
     lines: list[str] = field(default_factory=list)
     changed: threading.Condition = field(default_factory=threading.Condition)
+    collector: threading.Thread | None = None
 
     def wait_for_line(self, wanted: str, timeout: float = 10.0) -> list[str]:
         with self.changed:
@@ -56,13 +66,9 @@ def _command(language: str, build_dir: Path) -> list[str]:
     return [ruby, str(folder / "receiver.rb")]
 
 
-@pytest.fixture(scope="module", params=LANGUAGES)
-def receiver(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningReceiver]:
-    language: str = request.param
-    command = _command(language, tmp_path_factory.mktemp(language))
-    env = {**os.environ, "WEBHOOK_SECRET": SECRET, "PORT": "0"}
+def start_receiver(language: str, build_dir: Path, secret: str) -> RunningReceiver:
+    command = _command(language, build_dir)
+    env = {**os.environ, "WEBHOOK_SECRET": secret, "PORT": "0"}
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert process.stdout is not None
     first = process.stdout.readline().strip()
@@ -76,12 +82,26 @@ def receiver(
                 running.lines.append(line.strip())
                 running.changed.notify_all()
 
-    thread = threading.Thread(target=collect, daemon=True)
-    thread.start()
+    running.collector = threading.Thread(target=collect, daemon=True)
+    running.collector.start()
+    return running
+
+
+def stop_receiver(running: RunningReceiver) -> None:
+    running.process.terminate()
+    running.process.wait(timeout=10)
+    if running.collector is not None:
+        running.collector.join(timeout=10)
+
+
+@pytest.fixture(scope="module", params=LANGUAGES)
+def receiver(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningReceiver]:
+    language: str = request.param
+    running = start_receiver(language, tmp_path_factory.mktemp(language), SECRET)
     yield running
-    process.terminate()
-    process.wait(timeout=10)
-    thread.join(timeout=10)
+    stop_receiver(running)
 
 
 def delivery(
@@ -191,3 +211,70 @@ def test_refuses_what_the_official_library_refuses(
     assert not library_accepts(headers, body)
     assert post(receiver, headers, body).status_code in statuses
     assert not any(headers.get("webhook-id", "-") in line for line in receiver.lines)
+
+
+class ForwardingProxy:
+    """Sits between the portal's worker and an example receiver: passes each delivery on unchanged and
+    keeps a copy, so the test can replay exactly what the portal sent, tampered."""
+
+    def __init__(self) -> None:
+        self.target = ""
+        self.captured: list[tuple[dict[str, str], bytes, int]] = []
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                headers = {k.lower(): v for k, v in self.headers.items() if k.lower().startswith("webhook-")}
+                answer = httpx.post(
+                    proxy.target, headers={"content-type": "application/json", **headers}, content=body
+                )
+                proxy.captured.append((headers, body, answer.status_code))
+                self.send_response(answer.status_code)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/portal"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_accepts_a_real_delivery_from_the_portal_and_refuses_it_tampered(
+    language: str, tmp_path: Path, sqlite_template: Path
+) -> None:
+    settings = make_settings(
+        tmp_path, services.sqlite_copy(sqlite_template, tmp_path), webhook_allow_private=True
+    )
+    runtime = Runtime.build(settings, rate_limit_namespace=uuid.uuid4().hex)
+    proxy = ForwardingProxy()
+    running: RunningReceiver | None = None
+    try:
+        tenant = await make_tenant(runtime)
+        subscription = await make_subscription(runtime, tenant, proxy.url, [EventType.SCAN_COMPLETED])
+        running = await asyncio.to_thread(start_receiver, language, tmp_path / "build", subscription.secret)
+        proxy.target = running.url
+        await queue_event(runtime, tenant, EventType.SCAN_COMPLETED, {"scanId": "s-1", "note": "Grüße"})
+        assert await DeliveryWorker(runtime).deliver_due() == 1
+
+        ((headers, body, status),) = proxy.captured
+        assert status == 204
+        await asyncio.to_thread(running.wait_for_line, f"accepted scan.completed {headers['webhook-id']}")
+        Webhook(subscription.secret).verify(body, headers)
+        tampered = await asyncio.to_thread(post, running, headers, body.replace(b"s-1", b"s-2"))
+        assert tampered.status_code == 401
+    finally:
+        proxy.close()
+        if running is not None:
+            stop_receiver(running)
+        await runtime.close()

@@ -1,6 +1,6 @@
 """A Portal webhook receiver using only Python's standard library.
 
-    WEBHOOK_SECRET=whsec_... PORT=8080 python3 receiver.py
+WEBHOOK_SECRET=whsec_... PORT=8080 python3 receiver.py
 """
 
 import base64

@@ -1,0 +1,250 @@
+"""A tenant's use cases on webhooks: subscriptions, their secrets, deliveries, redelivery and tests."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
+from portal.events import EventType, record_event
+from portal.kit.clock import Clock, utcnow
+from portal.kit.pagination import PageParams, encode_cursor
+from portal.webhooks.fanout import deliveries_for
+from portal.webhooks.models import (
+    AttemptTrigger,
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
+from portal.webhooks.repository import WebhookRepository
+from portal.webhooks.schemas import SubscriptionCreate, SubscriptionUpdate
+from portal.webhooks.signing import new_secret
+from portal.webhooks.targets import TargetRefused, check_url
+from portal.webhooks.wakeup import request_delivery
+
+ROTATION_OVERLAP = timedelta(hours=24)
+TEST_MESSAGE = "This is a test delivery from the portal."
+
+
+@dataclass(frozen=True)
+class Upserted:
+    subscription: WebhookSubscription
+    created: bool
+
+
+@dataclass(frozen=True)
+class DeliveryWithAttempts:
+    delivery: WebhookDelivery
+    attempts: list[WebhookAttempt]
+
+
+@dataclass(frozen=True)
+class SubscriptionPage:
+    items: list[WebhookSubscription]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class DeliveryPage:
+    items: list[DeliveryWithAttempts]
+    next_cursor: str | None
+
+
+class WebhookService:
+    def __init__(self, session: AsyncSession, allow_private: bool, clock: Clock = utcnow) -> None:
+        self.session = session
+        self.repository = WebhookRepository(session)
+        self.allow_private = allow_private
+        self.clock = clock
+
+    async def list(self, tenant_id: str, page: PageParams) -> SubscriptionPage:
+        after = _cursor_position(page.cursor) if page.cursor is not None else None
+        found = await self.repository.subscriptions(tenant_id, page.limit + 1, after)
+        items = found[: page.limit]
+        next_cursor = None
+        if len(found) > page.limit:
+            next_cursor = encode_cursor([items[-1].created_at.isoformat(), items[-1].id])
+        return SubscriptionPage(items, next_cursor)
+
+    async def get(self, tenant_id: str, subscription_id: str) -> WebhookSubscription:
+        subscription = await self.repository.subscription(tenant_id, subscription_id)
+        if subscription is None:
+            raise NotFound("No such webhook.")
+        return subscription
+
+    async def upsert(self, tenant_id: str, body: SubscriptionCreate) -> Upserted:
+        """Creates the subscription, or updates the one this tenant already has for exactly this URL."""
+        self._check_url(body.url)
+        events = _unique_events(body.events)
+        now = self.clock()
+        existing = await self.repository.subscription_by_url(tenant_id, body.url)
+        if existing is not None:
+            existing.events = events
+            if "description" in body.model_fields_set:
+                existing.description = body.description
+            if "active" in body.model_fields_set:
+                _set_active(existing, body.active)
+            existing.updated_at = now
+            await self.session.flush()
+            return Upserted(existing, created=False)
+        subscription = WebhookSubscription(
+            tenant_id=tenant_id,
+            url=body.url,
+            events=events,
+            description=body.description,
+            active=body.active,
+            disabled_reason=None,
+            secret=new_secret(),
+            previous_secret=None,
+            previous_secret_expires_at=None,
+            created_at=now,
+            updated_at=now,
+        )
+        self.repository.add(subscription)
+        await self._flush_unique_url(body.url)
+        return Upserted(subscription, created=True)
+
+    async def update(
+        self, tenant_id: str, subscription_id: str, body: SubscriptionUpdate
+    ) -> WebhookSubscription:
+        subscription = await self.get(tenant_id, subscription_id)
+        given = body.model_fields_set
+        nulls = [
+            name for name in ("url", "events", "active") if name in given and getattr(body, name) is None
+        ]
+        if nulls:
+            raise ValidationFailed(
+                details=[
+                    ErrorDetail(path=[name], message="may be left out, but not null", code="invalid_type")
+                    for name in nulls
+                ]
+            )
+        if body.url is not None and body.url != subscription.url:
+            self._check_url(body.url)
+            if await self.repository.subscription_by_url(tenant_id, body.url) is not None:
+                raise Conflict(f"Another webhook of this tenant already delivers to {body.url}.")
+            subscription.url = body.url
+        if body.events is not None:
+            subscription.events = _unique_events(body.events)
+        if "description" in given:
+            subscription.description = body.description
+        if body.active is not None:
+            _set_active(subscription, body.active)
+        subscription.updated_at = self.clock()
+        await self._flush_unique_url(subscription.url)
+        return subscription
+
+    async def delete(self, tenant_id: str, subscription_id: str) -> None:
+        await self.repository.delete(await self.get(tenant_id, subscription_id))
+        await self.session.flush()
+
+    async def rotate_secret(self, tenant_id: str, subscription_id: str) -> WebhookSubscription:
+        """A new secret; the one it replaces keeps signing for 24 hours (a rotation within those hours
+        drops the oldest, so at most two secrets sign at once)."""
+        subscription = await self.get(tenant_id, subscription_id)
+        now = self.clock()
+        subscription.previous_secret = subscription.secret
+        subscription.previous_secret_expires_at = now + ROTATION_OVERLAP
+        subscription.secret = new_secret()
+        subscription.updated_at = now
+        await self.session.flush()
+        return subscription
+
+    async def deliveries(self, tenant_id: str, subscription_id: str, page: PageParams) -> DeliveryPage:
+        await self.get(tenant_id, subscription_id)
+        before = _cursor_position(page.cursor) if page.cursor is not None else None
+        found = await self.repository.deliveries(tenant_id, subscription_id, page.limit + 1, before)
+        shown = found[: page.limit]
+        attempts = await self.repository.attempts(tenant_id, [d.id for d in shown])
+        next_cursor = None
+        if len(found) > page.limit:
+            next_cursor = encode_cursor([shown[-1].created_at.isoformat(), shown[-1].id])
+        return DeliveryPage([DeliveryWithAttempts(d, attempts[d.id]) for d in shown], next_cursor)
+
+    async def redeliver(self, tenant_id: str, subscription_id: str, delivery_id: str) -> DeliveryWithAttempts:
+        """Queues the delivery again, same body and `webhook-id`, on a fresh retry schedule."""
+        await self.get(tenant_id, subscription_id)
+        delivery = await self.repository.delivery(tenant_id, subscription_id, delivery_id)
+        if delivery is None:
+            raise NotFound("No such delivery.")
+        delivery.status = DeliveryStatus.PENDING
+        delivery.next_attempt_at = self.clock()
+        delivery.next_trigger = AttemptTrigger.MANUAL
+        delivery.scheduled_attempts = 0
+        await self.session.flush()
+        request_delivery(self.session)
+        attempts = await self.repository.attempts(tenant_id, [delivery.id])
+        return DeliveryWithAttempts(delivery, attempts[delivery.id])
+
+    async def send_test(self, tenant_id: str, subscription_id: str) -> WebhookDelivery:
+        """Records a `webhook.test` event in the outbox and fans it out to this subscription at once,
+        so the answer can name the delivery; the worker sends and retries it like any other."""
+        subscription = await self.get(tenant_id, subscription_id)
+        now = self.clock()
+        event = record_event(
+            self.session,
+            tenant_id,
+            EventType.WEBHOOK_TEST,
+            {"webhookId": subscription.id, "message": TEST_MESSAGE},
+            clock=lambda: now,
+        )
+        await self.session.flush()
+        (delivery,) = deliveries_for(event, [subscription], now)
+        event.dispatched_at = now
+        self.repository.add(delivery)
+        await self.session.flush()
+        request_delivery(self.session)
+        return delivery
+
+    def _check_url(self, url: str) -> None:
+        try:
+            check_url(url, self.allow_private)
+        except TargetRefused as refused:
+            raise ValidationFailed(
+                f"The webhook URL is refused: {refused.reason}.",
+                details=[ErrorDetail(path=["url"], message=refused.reason, code="invalid_format")],
+            ) from None
+
+    async def _flush_unique_url(self, url: str) -> None:
+        try:
+            await self.session.flush()
+        except IntegrityError:  # two requests creating the same URL at once
+            raise Conflict(f"Another webhook of this tenant already delivers to {url}.") from None
+
+
+def _set_active(subscription: WebhookSubscription, active: bool) -> None:
+    subscription.active = active
+    # The reason explains why the portal disabled it; it no longer applies once someone decides.
+    subscription.disabled_reason = None
+
+
+def _unique_events(events: list[EventType]) -> list[str]:
+    seen: set[str] = set()
+    duplicates: list[ErrorDetail] = []
+    for index, event in enumerate(events):
+        if event.value in seen:
+            duplicates.append(
+                ErrorDetail(
+                    path=["events", index], message=f"{event.value} is listed twice", code="invalid_format"
+                )
+            )
+        seen.add(event.value)
+    if duplicates:
+        raise ValidationFailed("Each event type may be listed once.", details=duplicates)
+    return [event.value for event in events]
+
+
+def _cursor_position(values: list[object]) -> tuple[datetime, str]:
+    if len(values) == 2 and isinstance(values[0], str) and isinstance(values[1], str):
+        try:
+            moment = datetime.fromisoformat(values[0])
+        except ValueError:
+            moment = None
+        if moment is not None and moment.tzinfo is not None:
+            return moment, values[1]
+    raise ValidationFailed(
+        "The cursor is not valid; use the nextCursor of a previous page.",
+        details=[ErrorDetail(path=["query", "cursor"], message="invalid cursor", code="invalid_format")],
+    )
