@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.advisories.repository import AdvisoryRepository
 from portal.kit.clock import Clock, rfc3339, utcnow
 from portal.vulns import Advisory, AdvisoryError, normalize_name, parse_advisory
-from portal.vulns.osv import iter_osv_source
+from portal.vulns.osv import SourceItem, iter_osv_source
 
 _BATCH = 1000
 _MAX_ID = 200
@@ -96,20 +96,18 @@ class AdvisoryService:
             if not path.exists():
                 report.failures.append(ImportFailure(str(path), "no such file or folder"))
                 continue
-            pending: list[_Pending] = []
-            for name, item in iter_osv_source(path):
-                source = f"{path}:{name}" if path.is_dir() or zipfile.is_zipfile(path) else str(path)
-                parsed = item if isinstance(item, AdvisoryError) else _parsed(item)
-                if isinstance(parsed, AdvisoryError):
-                    report.failures.append(ImportFailure(source, str(parsed)))
-                elif not isinstance(item, AdvisoryError):
-                    pending.append(_Pending(source, parsed, item))
-                if progress is not None:
-                    progress(1)
-                if len(pending) >= _BATCH:
-                    await self._store(pending, report)
-                    pending = []
-            await self._store(pending, report)
+            several = path.is_dir() or zipfile.is_zipfile(path)
+            records = (
+                (f"{path}:{name}" if several else str(path), item) for name, item in iter_osv_source(path)
+            )
+            await self._import(records, report, progress)
+        return report
+
+    async def import_records(self, records: Iterable[tuple[str, dict[str, Any]]]) -> ImportReport:
+        """Records already decoded, each with the source to name when it fails (for data that ships as
+        package resources rather than files)."""
+        report = ImportReport()
+        await self._import(records, report, None)
         return report
 
     async def feed_state(self) -> FeedState:
@@ -118,6 +116,26 @@ class AdvisoryService:
 
     async def any_imported(self) -> bool:
         return await self.repository.any_imported()
+
+    async def _import(
+        self,
+        records: Iterable[SourceItem],
+        report: ImportReport,
+        progress: Progress | None,
+    ) -> None:
+        pending: list[_Pending] = []
+        for source, item in records:
+            parsed = item if isinstance(item, AdvisoryError) else _parsed(item)
+            if isinstance(parsed, AdvisoryError):
+                report.failures.append(ImportFailure(source, str(parsed)))
+            elif not isinstance(item, AdvisoryError):
+                pending.append(_Pending(source, parsed, item))
+            if progress is not None:
+                progress(1)
+            if len(pending) >= _BATCH:
+                await self._store(pending, report)
+                pending = []
+        await self._store(pending, report)
 
     async def _store(self, pending: list[_Pending], report: ImportReport) -> None:
         if not pending:
