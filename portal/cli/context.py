@@ -34,11 +34,20 @@ def runtime_for_cli() -> Runtime:
 def run_in_transaction(work: Callable[[Runtime, AsyncSession], Awaitable[T]]) -> T:
     """Runs `work` in one transaction: it commits when the command succeeds and not otherwise."""
 
+    async def in_transaction(runtime: Runtime) -> T:
+        async with runtime.db.transaction() as session:
+            return await work(runtime, session)
+
+    return run_with_runtime(in_transaction)
+
+
+def run_with_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:
+    """Runs `work`, which opens the transactions it needs (a job that commits batch by batch, say)."""
+
     async def main() -> T:
         runtime = runtime_for_cli()
         try:
-            async with runtime.db.transaction() as session:
-                return await work(runtime, session)
+            return await work(runtime)
         finally:
             await runtime.close()
 

@@ -5,9 +5,9 @@ import typer
 import uvicorn
 
 from portal.cli import advisories, images, requests, scan, tenants, users
-from portal.cli.context import JsonOption, console, report, run_in_transaction, runtime_for_cli
+from portal.cli.context import JsonOption, console, report, run_with_runtime, runtime_for_cli
 from portal.config import load_settings
-from portal.demo import DemoCredentials, seed_demo
+from portal.demo import DemoReport, run_demo
 from portal.logs import configure_logging
 from portal.migrations import upgrade
 from portal.runtime import Runtime
@@ -44,13 +44,14 @@ def db_upgrade() -> None:
 
 @app.command()
 def demo(as_json: bool = JsonOption) -> None:
-    """Seed the demo tenant `acme`, its users and a catalog of images (idempotent); print the credentials."""
+    """Seed the demo tenant `acme`, its users, a catalog of images, advisories, their scans and CVE watches
+    (idempotent); print the credentials and what the demo holds."""
     _migrate()
-    credentials = run_in_transaction(seed_demo)
-    _print_credentials(credentials, as_json)
+    _print_demo(run_with_runtime(run_demo), as_json)
 
 
-def _print_credentials(credentials: DemoCredentials, as_json: bool) -> None:
+def _print_demo(seeded: DemoReport, as_json: bool) -> None:
+    credentials = seeded.credentials
     data = {
         "tenant": credentials.tenant,
         "users": [
@@ -58,6 +59,12 @@ def _print_credentials(credentials: DemoCredentials, as_json: bool) -> None:
             for email, (role, password) in credentials.users.items()
         ],
         "images": list(credentials.images),
+        "advisories": list(seeded.advisories),
+        "scans": [{"image": scan.image, "summary": scan.summary} for scan in seeded.scans],
+        "watches": [
+            {"cveId": watch.cve_id, "status": watch.status, "images": list(watch.images)}
+            for watch in seeded.watches
+        ],
     }
     lines = [f"Demo tenant [bold]{credentials.tenant}[/bold] (send it as X-Tenant):"]
     lines += [
@@ -65,7 +72,24 @@ def _print_credentials(credentials: DemoCredentials, as_json: bool) -> None:
         for email, (role, password) in credentials.users.items()
     ]
     lines.append(f"Images granted to it: {', '.join(credentials.images)}")
+    scanned = f" ({', '.join(seeded.images_scanned)})" if seeded.images_scanned else ""
+    lines.append(
+        f"Advisories: {len(seeded.advisories)} demo advisories ({seeded.advisories_added} new); "
+        f"scans: {len(seeded.images_scanned)} new{scanned}"
+    )
+    lines.append("Findings: " + ", ".join(_findings(scan.image, scan.summary) for scan in seeded.scans))
+    lines.append(
+        f"CVE watches ({seeded.watches_added} new): "
+        + ", ".join(
+            f"{w.cve_id} {w.status}" + (f" ({', '.join(w.images)})" if w.images else "")
+            for w in seeded.watches
+        )
+    )
     report(as_json, data, "\n".join(lines))
+
+
+def _findings(image: str, summary: dict[str, int]) -> str:
+    return f"{image} {summary['total']} ({summary['fixable']} fixable)" if summary["total"] else f"{image} 0"
 
 
 @app.command()

@@ -6,6 +6,16 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.demo.catalog import seed_demo_catalog
+from portal.demo.vulnerabilities import (
+    DemoScan,
+    DemoWatchStatus,
+    demo_advisory_records,
+    demo_watch_statuses,
+    import_demo_advisories,
+    latest_demo_scans,
+    scan_unscanned_demo_images,
+    watch_demo_cves,
+)
 from portal.runtime import Runtime
 from portal.tenants.repository import TenantRepository
 from portal.tenants.service import TenantService
@@ -15,8 +25,9 @@ from portal.users.service import UserService
 
 DEMO_TENANT = "acme"
 DEMO_TENANT_NAME = "Acme Corporation"
+DEMO_ADMIN = "admin@acme.example"
 DEMO_USERS = (
-    ("admin@acme.example", Role.ADMIN),
+    (DEMO_ADMIN, Role.ADMIN),
     ("user@acme.example", Role.USER),
     ("viewer@acme.example", Role.VIEWER),
 )
@@ -28,6 +39,48 @@ class DemoCredentials:
     tenant: str
     users: dict[str, tuple[Role, str]]  # email -> (role, password)
     images: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    """What the demo holds after a run (the same on every run) and what this run added."""
+
+    credentials: DemoCredentials
+    advisories: tuple[str, ...]
+    scans: tuple[DemoScan, ...]
+    watches: tuple[DemoWatchStatus, ...]
+    advisories_added: int
+    images_scanned: tuple[str, ...]
+    watches_added: int
+
+
+async def run_demo(runtime: Runtime) -> DemoReport:
+    """Seeds the demo and makes it show the whole product: advisories, a scan of every demo version and
+    CVE watches. Idempotent: a second run adds nothing.
+
+    The seeding commits before the scan job runs, because that job commits batch by batch on its own.
+    """
+    async with runtime.db.transaction() as session:
+        credentials = await seed_demo(runtime, session)
+        imported = await import_demo_advisories(session, runtime.clock)
+        tenant = await TenantRepository(session).by_slug(DEMO_TENANT)
+        admin = await UserRepository(session).by_email(tenant.id, DEMO_ADMIN) if tenant else None
+        if tenant is None or admin is None:
+            raise RuntimeError("seed_demo left no demo tenant or admin")
+        watches_added = await watch_demo_cves(session, runtime.clock, tenant.id, admin.id)
+    scanned = await scan_unscanned_demo_images(runtime)
+    async with runtime.db.transaction() as session:
+        scans = await latest_demo_scans(session)
+        watches = await demo_watch_statuses(session, tenant.id)
+    return DemoReport(
+        credentials=credentials,
+        advisories=tuple(str(record["id"]) for _source, record in demo_advisory_records()),
+        scans=tuple(scans),
+        watches=tuple(watches),
+        advisories_added=imported.imported + imported.updated,
+        images_scanned=tuple(scanned),
+        watches_added=watches_added,
+    )
 
 
 async def seed_demo(runtime: Runtime, session: AsyncSession) -> DemoCredentials:
