@@ -12,14 +12,12 @@ from typing import Any
 from portal.advisories.repository import AdvisoryRepository
 from portal.sbom import Inventory
 from portal.vulns import (
-    AdvisoryError,
     AdvisoryIndex,
     Match,
     PurlError,
     PurlPackage,
     base_ecosystem,
     normalize_name,
-    parse_advisory,
     parse_purl,
 )
 from portal.vulns.severity import SEVERITY_ORDER
@@ -66,7 +64,6 @@ class Matcher:
     def __init__(self) -> None:
         self.index = AdvisoryIndex()
         self._loaded_keys: set[tuple[str, str]] = set()
-        self._loaded_ids: set[str] = set()
         self._packages: dict[str, PurlPackage | None] = {}
         self._matches: dict[str, list[Match]] = {}
         self._component_findings: dict[tuple[str, str, str | None], list[FoundVulnerability]] = {}
@@ -101,15 +98,11 @@ class Matcher:
         if not wanted:
             return 0
         self._loaded_keys |= wanted
-        ids = sorted(await repository.ids_for_packages(sorted(wanted)) - self._loaded_ids)
-        self._loaded_ids.update(ids)
-        for record in await repository.records(ids):
-            try:
-                self.index.add(parse_advisory(record))
-            except AdvisoryError:
-                continue  # it parsed when imported; a library change must not stop every scan
-        # No cached match goes stale: an advisory naming an already loaded key was loaded with that key.
-        return len(ids)
+        # Each key is loaded once, with every advisory naming it: no cached match goes stale.
+        documents = await repository.package_documents(sorted(wanted))
+        for advisory_id, ecosystem, name, document in documents:
+            self.index.add_package(advisory_id, ecosystem, name, document)
+        return len(documents)
 
     def findings(self, inventory: Inventory) -> list[FoundVulnerability]:
         """Reproducible: the same advisories and components give the same findings in the same order."""

@@ -65,6 +65,11 @@ def upgrade() -> None:
         sa.Column("advisory_id", sa.String(length=200), nullable=False),
         sa.Column("ecosystem", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=500), nullable=False),
+        sa.Column(
+            "matching",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.ForeignKeyConstraint(
             ["advisory_id"],
             ["advisories.id"],
