@@ -14,9 +14,8 @@ from portal.advisories.repository import AdvisoryRepository
 from portal.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
 from portal.kit.clock import Clock, utcnow
 from portal.kit.pagination import PageParams, encode_cursor
-from portal.scanning.models import Finding
 from portal.scanning.repository import ScanRepository
-from portal.scanning.service import as_found, watch_packages
+from portal.scanning.service import watch_packages
 from portal.users.models import User
 from portal.users.repository import UserRepository
 from portal.watches.models import CveWatch
@@ -112,19 +111,19 @@ class WatchService:
             if version.unpublished_at is None and image.latest_version_id is not None
         ]
         latest = await scans.latest_scans([version.id for version, _ in visible])
-        hits = await scans.findings([scan.id for scan in latest.values()], every_id)
+        hits = await scans.findings([scan.findings_digest for scan in latest.values()], set(every_id))
         ever = await scans.scans_naming([version.id for version, _ in versions], every_id)
-
-        by_scan: dict[str, list[Finding]] = {}
-        for finding in hits:
-            by_scan.setdefault(finding.scan_id, []).append(finding)
         views = []
         for watch, creator in rows:
             ids = set(ids_by_cve[watch.cve_id])
             affected = []
             for version, image in visible:
                 scan = latest.get(version.id)
-                found = [f for f in by_scan.get(scan.id, []) if f.vulnerability_id in ids] if scan else []
+                found = (
+                    [f for f in hits.get(scan.findings_digest, []) if f.vulnerability_id in ids]
+                    if scan
+                    else []
+                )
                 if found:
                     affected.append(
                         AffectedVersion(
@@ -132,7 +131,7 @@ class WatchService:
                             image_name=image.name,
                             version_id=version.id,
                             tags=list(version.tags),
-                            packages=watch_packages([as_found(f) for f in found]),
+                            packages=watch_packages(found),
                         )
                     )
             advisory_ids = [
