@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.advisories.repository import AdvisoryRepository
-from portal.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
+from portal.errors import ErrorDetail, NotFound, ValidationFailed
 from portal.kit.clock import Clock, utcnow
 from portal.kit.pagination import PageParams, encode_cursor
 from portal.scanning.repository import ScanRepository
@@ -70,16 +70,20 @@ class WatchService:
         existing = await self.repository.by_cve(tenant_id, cve_id)
         created = existing is None
         if existing is None:
-            existing = CveWatch(
+            watch = CveWatch(
                 tenant_id=tenant_id, cve_id=cve_id, note=note, created_at=self.clock(), created_by=user_id
             )
-            self.repository.add(existing)
             try:
-                await self.session.flush()
-            except IntegrityError as error:
-                raise Conflict(
-                    f"{cve_id} was watched by another request meanwhile; list the watches."
-                ) from error
+                async with self.session.begin_nested():
+                    self.repository.add(watch)
+                    await self.session.flush()
+                existing = watch
+            except IntegrityError:
+                # Another request watched it meanwhile: its watch is the answer, as if it came first.
+                existing = await self.repository.by_cve(tenant_id, cve_id)
+                if existing is None:
+                    raise
+                created = False
         creator = await UserRepository(self.session).by_id(tenant_id, existing.created_by)
         if creator is None:
             raise NotFound("No such user.")
