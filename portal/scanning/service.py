@@ -132,10 +132,9 @@ class ScanService:
         return targets
 
     async def scan_batch(self, run: RunContext, targets: list[ScanTarget]) -> list[VersionScanned]:
-        inventories: list[Inventory] = []
-        for target in targets:
-            inventory = await self.catalog.inventory(target.version.id)
-            inventories.append(inventory or Inventory(components=(), dependencies=(), source_format=""))
+        stored = await self.catalog.inventories([target.version.id for target in targets])
+        empty = Inventory(components=(), dependencies=(), source_format="")
+        inventories = [stored.get(target.version.id, empty) for target in targets]
         await run.matcher.load_for(AdvisoryRepository(self.session), inventories)
 
         previous = await self.repository.latest_scans([t.version.id for t in targets])
