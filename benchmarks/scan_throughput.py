@@ -2,6 +2,12 @@
 
 Run: python benchmarks/scan_throughput.py [versions, default 200] [components per version, default 500]
 Target: the rescan of 200 x 500 components in under 10 s (10,000 component matches a second).
+On the 2-core reference machine (SQLite) it takes about 5 s, both the first and the second rescan.
+
+The first rescan stores every version's findings (about 590,000, as 200 compressed documents); the
+second finds the same and stores only its 200 scans rows, each naming the document it shares with its
+predecessor, which is what a rescan after an unchanged or slightly changed feed does. Either way a
+rescan costs the same however long the history: nothing it writes or reads grows with earlier scans.
 
 Components are the real affected packages of the imported advisories (PyPI, Go, Wolfi), each package once
 at a version one of its advisories lists or names in a range event, so that many of them match; each
@@ -12,6 +18,7 @@ import asyncio
 import hashlib
 import json
 import random
+import sqlite3
 import sys
 import tempfile
 import time
@@ -86,6 +93,15 @@ def cyclonedx(components: list[tuple[str, str, str]]) -> bytes:
     return json.dumps(document).encode()
 
 
+def _finding_sets(database: Path) -> tuple[int, int]:
+    """(finding sets stored, their compressed bytes)."""
+    with sqlite3.connect(database) as connection:
+        count, size = connection.execute(
+            "SELECT count(*), coalesce(sum(length(document)), 0) FROM finding_sets"
+        ).fetchone()
+    return int(count), int(size)
+
+
 async def main(version_count: int, component_count: int) -> None:
     print(machine_line())
     with tempfile.TemporaryDirectory() as folder:
@@ -125,7 +141,9 @@ async def main(version_count: int, component_count: int) -> None:
             f"in {time.perf_counter() - started:.1f} s"
         )
 
+        database = Path(folder) / "portal.db"
         for label in ("first rescan", "second rescan"):
+            sets_before, bytes_before = _finding_sets(database)
             result = await rescan(db)
             rate = result.components / result.seconds
             print(
@@ -133,6 +151,8 @@ async def main(version_count: int, component_count: int) -> None:
                 f"{result.findings} findings, {result.advisories_loaded} advisories loaded, "
                 f"{result.seconds:.2f} s, {rate:,.0f} component matches/s"
             )
+            sets, size = _finding_sets(database)
+            print(f"  finding sets stored: +{sets - sets_before} ({(size - bytes_before) / 1e6:.1f} MB)")
         await db.dispose()
 
 

@@ -5,7 +5,7 @@ from portal.auth.refresh_tokens import RefreshToken
 from portal.catalog.models import Entitlement, Image, ImageVersion, VersionHardeningTag, VersionSbom
 from portal.events.models import OutboxEvent
 from portal.requests.models import FeatureRequest, FeatureRequestChange
-from portal.scanning.models import Finding, Scan
+from portal.scanning.models import FindingSet, Scan
 from portal.tenants.models import Tenant
 from portal.users.models import User
 from portal.watches.models import CveWatch
@@ -19,7 +19,7 @@ __all__ = [
     "Entitlement",
     "FeatureRequest",
     "FeatureRequestChange",
-    "Finding",
+    "FindingSet",
     "Image",
     "ImageVersion",
     "OutboxEvent",

@@ -1,7 +1,8 @@
 """Imported OSV advisories, shared by every tenant.
 
-The raw record is kept so that a scan parses exactly what was imported; two narrow index tables let a scan
-load only the advisories of the packages it meets, and let a CVE id find every advisory that names it.
+The record is kept as imported (without its prose); a scan reads instead, per (ecosystem, name), the
+compact matching document the import derived from it, and loads only those of the packages it meets.
+A second narrow table lets a CVE id find every advisory that names it.
 """
 
 from datetime import datetime
@@ -30,7 +31,8 @@ class Advisory(Base):
 
 
 class AdvisoryPackage(Base):
-    """(base ecosystem, normalized name) -> advisory: what a scan looks a component up by."""
+    """(base ecosystem, normalized name) -> advisory: what a scan looks a component up by, with what it
+    matches against (`portal.vulns.package_documents`: ranges, versions, fixes, aliases, severity)."""
 
     __tablename__ = "advisory_packages"
     __table_args__ = (Index("ix_advisory_packages_ecosystem_name", "ecosystem", "name"),)
@@ -40,6 +42,7 @@ class AdvisoryPackage(Base):
     )
     ecosystem: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(500), primary_key=True)
+    matching: Mapped[list[Any]] = mapped_column(JSONDocument)
 
 
 class AdvisoryAlias(Base):

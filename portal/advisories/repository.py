@@ -60,22 +60,21 @@ class AdvisoryRepository:
     async def any_imported(self) -> bool:
         return (await self.session.execute(select(Advisory.id).limit(1))).first() is not None
 
-    async def ids_for_packages(self, keys: Sequence[tuple[str, str]]) -> set[str]:
-        """Advisories (not withdrawn: those have no package rows) naming any (ecosystem, name) key."""
-        found: set[str] = set()
+    async def package_documents(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> list[tuple[str, str, str, list[Any]]]:
+        """(advisory id, ecosystem, name, matching document) of every advisory naming a key; withdrawn
+        ones have no package rows."""
+        found: list[tuple[str, str, str, list[Any]]] = []
         for chunk in _chunks(keys):
-            statement = select(AdvisoryPackage.advisory_id).where(
-                tuple_(AdvisoryPackage.ecosystem, AdvisoryPackage.name).in_(list(chunk))
-            )
-            found.update((await self.session.execute(statement)).scalars())
+            statement = select(
+                AdvisoryPackage.advisory_id,
+                AdvisoryPackage.ecosystem,
+                AdvisoryPackage.name,
+                AdvisoryPackage.matching,
+            ).where(tuple_(AdvisoryPackage.ecosystem, AdvisoryPackage.name).in_(list(chunk)))
+            found.extend((row[0], row[1], row[2], row[3]) for row in await self.session.execute(statement))
         return found
-
-    async def records(self, advisory_ids: Sequence[str]) -> list[dict[str, Any]]:
-        records: list[dict[str, Any]] = []
-        for chunk in _chunks(advisory_ids):
-            statement = select(Advisory.record).where(Advisory.id.in_(chunk)).order_by(Advisory.id)
-            records.extend((await self.session.execute(statement)).scalars())
-        return records
 
     async def known_as(self, identifiers: Sequence[str]) -> dict[str, list[tuple[str, bool]]]:
         """identifier (upper case) -> [(advisory id, withdrawn)] of every advisory known by it."""

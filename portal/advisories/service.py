@@ -1,6 +1,7 @@
 """Importing OSV advisories: an upsert by id and `modified`, many rows per statement.
 
-The record is kept without its prose and links (details, references, credits), which no scan reads.
+The record is kept without its prose and links (details, references, credits); what a scan matches
+against is derived from it here, once, as each package's compact matching document.
 A record whose `modified` is newer than the stored one replaces it; the same or an older one is left
 alone, so re-importing a feed is cheap and idempotent. A withdrawn advisory is kept (earlier scans name it)
 without package rows, so no scan loads it again. A malformed record is reported and skipped.
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.advisories.repository import AdvisoryRepository
 from portal.kit.clock import Clock, rfc3339, utcnow
-from portal.vulns import Advisory, AdvisoryError, normalize_name, parse_advisory
+from portal.vulns import Advisory, AdvisoryError, package_documents, parse_advisory
 from portal.vulns.osv import SourceItem, iter_osv_source
 
 _BATCH = 1000
@@ -193,16 +194,12 @@ class AdvisoryService:
                 for i in sorted(identifiers)
                 if len(i) <= _MAX_ID
             )
-            if advisory.withdrawn is None:
-                keys = {
-                    (affected.base_ecosystem, normalize_name(affected.base_ecosystem, affected.name))
-                    for affected in advisory.affected
-                }
-                packages.extend(
-                    {"advisory_id": advisory.id, "ecosystem": ecosystem, "name": name}
-                    for ecosystem, name in sorted(keys)
-                    if len(name) <= _MAX_NAME
-                )
+            documents = package_documents(advisory)  # none when withdrawn
+            packages.extend(
+                {"advisory_id": advisory.id, "ecosystem": ecosystem, "name": name, "matching": document}
+                for (ecosystem, name), document in sorted(documents.items())
+                if len(name) <= _MAX_NAME
+            )
         await self.repository.insert(advisories, packages, aliases)
 
 
@@ -216,7 +213,7 @@ def _parsed(item: dict[str, Any]) -> Advisory | AdvisoryError:
     return advisory
 
 
-# Prose and links make up most of a record and no scan reads them; a scan re-parses what is left.
+# Prose and links make up most of a record and nothing reads them back.
 _UNREAD_FIELDS = frozenset({"details", "references", "credits"})
 
 

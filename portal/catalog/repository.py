@@ -112,6 +112,12 @@ class CatalogRepository:
         statement = select(VersionSbom.inventory).where(VersionSbom.version_id == version_id)
         return (await self.session.execute(statement)).scalar_one_or_none()
 
+    async def inventories(self, version_ids: Sequence[str]) -> dict[str, bytes]:
+        statement = select(VersionSbom.version_id, VersionSbom.inventory).where(
+            VersionSbom.version_id.in_(version_ids)
+        )
+        return {version_id: inventory for version_id, inventory in await self.session.execute(statement)}
+
     # The tenant's side: entitled images whose latest version is published, and their published versions.
 
     async def visible_images(

@@ -272,6 +272,11 @@ class CatalogService:
         stored = await self.repository.inventory(version_id) if is_uuid(version_id) else None
         return Inventory.from_json(stored) if stored is not None else None
 
+    async def inventories(self, version_ids: list[str]) -> dict[str, Inventory]:
+        """version id -> its inventory, for a batch of versions (one query, for scanning)."""
+        stored = await self.repository.inventories(version_ids)
+        return {version_id: Inventory.from_json(data) for version_id, data in stored.items()}
+
     async def entitled_tenant_ids(self, image_id: str) -> list[str]:
         return await self.repository.entitled_tenant_ids(image_id)
 

@@ -4,54 +4,42 @@ A run meets the same components in many versions, so parsed purls and their matc
 run; advisories are loaded only for the (ecosystem, name) keys the components have, each at most once.
 """
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from portal.advisories.repository import AdvisoryRepository
 from portal.sbom import Inventory
+from portal.scanning.findings import SUMMARY_FIELDS, FoundVulnerability, finding_line, summary_counts
 from portal.vulns import (
-    AdvisoryError,
     AdvisoryIndex,
     Match,
     PurlError,
     PurlPackage,
     base_ecosystem,
     normalize_name,
-    parse_advisory,
     parse_purl,
 )
-from portal.vulns.severity import SEVERITY_ORDER
 
-AFFECTED = "affected"
-_SEVERITY_RANK: dict[str, int] = {severity: rank for rank, severity in enumerate(SEVERITY_ORDER)}
+# a finding as a run caches it: (its sort key, the finding, its document line)
+_Cached = tuple[tuple[Any, ...], FoundVulnerability, str]
+_SORT_KEY = itemgetter(0)
 
 
 @dataclass(frozen=True, slots=True)
-class FoundVulnerability:
-    vulnerability_id: str
-    aliases: tuple[str, ...]
-    severity: str
-    cvss_score: float | None
-    package_name: str
-    package_version: str | None
-    package_purl: str | None
-    fixed_version: str | None
+class _ComponentFindings:
+    findings: list[_Cached]
+    counts: list[int]  # summary_counts of the findings
 
-    def names(self, identifier: str) -> bool:
-        """Whether this finding is known as `identifier` (upper case): its advisory id or an alias."""
-        return self.vulnerability_id.upper() == identifier or identifier in (a.upper() for a in self.aliases)
 
-    def sort_key(self) -> tuple[Any, ...]:
-        return (
-            _SEVERITY_RANK.get(self.severity, len(_SEVERITY_RANK)),
-            -(self.cvss_score if self.cvss_score is not None else -1.0),
-            self.vulnerability_id,
-            self.package_name,
-            self.package_version or "",
-            self.package_purl or "",
-        )
+@dataclass(frozen=True, slots=True)
+class VersionFindings:
+    """A version's findings in scan order, with each one's document line, and their summary."""
+
+    findings: list[FoundVulnerability]
+    lines: list[str]
+    summary: dict[str, int]
 
 
 def _keys(package: PurlPackage) -> list[tuple[str, str]]:
@@ -66,19 +54,10 @@ class Matcher:
     def __init__(self) -> None:
         self.index = AdvisoryIndex()
         self._loaded_keys: set[tuple[str, str]] = set()
-        self._loaded_ids: set[str] = set()
         self._packages: dict[str, PurlPackage | None] = {}
         self._matches: dict[str, list[Match]] = {}
-        self._component_findings: dict[tuple[str, str, str | None], list[FoundVulnerability]] = {}
-        self._aliases_json: dict[str, str] = {}
+        self._component_findings: dict[tuple[str, str, str | None], _ComponentFindings] = {}
         self.components_matched = 0
-
-    def aliases_json(self, finding: FoundVulnerability) -> str:
-        """The finding's aliases as stored, encoded once per advisory rather than once per finding."""
-        encoded = self._aliases_json.get(finding.vulnerability_id)
-        if encoded is None:
-            encoded = self._aliases_json[finding.vulnerability_id] = json.dumps(list(finding.aliases))
-        return encoded
 
     def package(self, purl: str) -> PurlPackage | None:
         if purl not in self._packages:
@@ -101,28 +80,30 @@ class Matcher:
         if not wanted:
             return 0
         self._loaded_keys |= wanted
-        ids = sorted(await repository.ids_for_packages(sorted(wanted)) - self._loaded_ids)
-        self._loaded_ids.update(ids)
-        for record in await repository.records(ids):
-            try:
-                self.index.add(parse_advisory(record))
-            except AdvisoryError:
-                continue  # it parsed when imported; a library change must not stop every scan
-        # No cached match goes stale: an advisory naming an already loaded key was loaded with that key.
-        return len(ids)
+        # Each key is loaded once, with every advisory naming it: no cached match goes stale.
+        documents = await repository.package_documents(sorted(wanted))
+        for advisory_id, ecosystem, name, document in documents:
+            self.index.add_package(advisory_id, ecosystem, name, document)
+        return len(documents)
 
-    def findings(self, inventory: Inventory) -> list[FoundVulnerability]:
+    def findings(self, inventory: Inventory) -> VersionFindings:
         """Reproducible: the same advisories and components give the same findings in the same order."""
-        found: dict[tuple[str, str], FoundVulnerability] = {}
+        found: list[_Cached] = []
+        counts = [0] * len(SUMMARY_FIELDS)
+        seen: set[str] = set()
         for component in inventory.components:
             if not component.purl:
                 continue
             self.components_matched += 1
+            # a finding is an advisory on a purl: a purl met again adds none
+            if component.purl in seen:
+                continue
+            seen.add(component.purl)
             # versions of an image share most components: their findings are built once per run
             key = (component.purl, component.name, component.version)
-            findings = self._component_findings.get(key)
-            if findings is None:
-                findings = self._component_findings[key] = [
+            cached = self._component_findings.get(key)
+            if cached is None:
+                findings = [
                     FoundVulnerability(
                         vulnerability_id=match.advisory_id,
                         aliases=match.aliases,
@@ -135,9 +116,18 @@ class Matcher:
                     )
                     for match in self._match(component.purl)
                 ]
-            for finding in findings:
-                found.setdefault((finding.vulnerability_id, component.purl), finding)
-        return sorted(found.values(), key=FoundVulnerability.sort_key)
+                cached = self._component_findings[key] = _ComponentFindings(
+                    [(finding.sort_key(), finding, finding_line(finding)) for finding in findings],
+                    summary_counts(findings),
+                )
+            found.extend(cached.findings)
+            counts = [total + count for total, count in zip(counts, cached.counts, strict=True)]
+        found.sort(key=_SORT_KEY)
+        return VersionFindings(
+            [entry[1] for entry in found],
+            [entry[2] for entry in found],
+            dict(zip(SUMMARY_FIELDS, counts, strict=True)),
+        )
 
     def _match(self, purl: str) -> list[Match]:
         matches = self._matches.get(purl)

@@ -3,10 +3,10 @@ the versions they are entitled to. A scan is appended, never rewritten, so the h
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.db import Base, JSONDocument
+from portal.db import Base
 from portal.kit.ids import new_id
 
 
@@ -27,23 +27,19 @@ class Scan(Base):
     unknown: Mapped[int] = mapped_column(Integer)
     total: Mapped[int] = mapped_column(Integer)
     fixable: Mapped[int] = mapped_column(Integer)
+    findings_digest: Mapped[str] = mapped_column(ForeignKey("finding_sets.digest"))
 
 
-class Finding(Base):
-    """One advisory affecting one component of a scanned version; `position` keeps the scan's order."""
+class FindingSet(Base):
+    """The findings of one or many scans, stored once (see `portal.scanning.findings` for the format).
 
-    __tablename__ = "scan_findings"
+    Shared by content, not owned by a scan: each scan names its set by digest, and a rescan that finds
+    the same adds no row here. Nothing in it is a tenant's: it is reached only through a scan.
+    """
 
-    scan_id: Mapped[str] = mapped_column(ForeignKey("scans.id", ondelete="CASCADE"), primary_key=True)
-    position: Mapped[int] = mapped_column(Integer, primary_key=True)
-    # No index of its own: lookups by advisory always go through a scan id (the primary key's prefix),
-    # and a full rescan writes hundreds of thousands of rows, each of which an index would slow.
-    vulnerability_id: Mapped[str] = mapped_column(String(200))
-    aliases: Mapped[list[str]] = mapped_column(JSONDocument)
-    severity: Mapped[str] = mapped_column(String(16))
-    cvss_score: Mapped[float | None] = mapped_column(Float)
-    package_name: Mapped[str] = mapped_column(String(500))
-    package_version: Mapped[str | None] = mapped_column(String(200))
-    package_purl: Mapped[str | None] = mapped_column(String(2000))
-    fixed_version: Mapped[str | None] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16))
+    __tablename__ = "finding_sets"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # a JSON list, one advisory id per finding in document order
+    vulnerability_ids: Mapped[str] = mapped_column(Text)
+    document: Mapped[bytes] = mapped_column(LargeBinary)

@@ -2,31 +2,21 @@
 read is decided by the catalog (entitlement, published) before these run, or joined here through `scoped`."""
 
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, and_, func, insert, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.catalog.models import Entitlement, Image, ImageVersion
 from portal.kit.tenancy import scoped
-from portal.scanning.models import Finding, Scan
+from portal.scanning.findings import FoundVulnerability, decode_findings, decode_ids
+from portal.scanning.models import FindingSet, Scan
 
 T = TypeVar("T")
 
-FINDING_COLUMNS = (
-    "scan_id",
-    "position",
-    "vulnerability_id",
-    "aliases",
-    "severity",
-    "cvss_score",
-    "package_name",
-    "package_version",
-    "package_purl",
-    "fixed_version",
-    "status",
-)
 _CHUNK = 500
 
 
@@ -39,21 +29,28 @@ class ScanRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def insert(self, scans: list[dict[str, Any]], findings: list[tuple[Any, ...]]) -> None:
-        """Scans through SQLAlchemy; findings, hundreds of thousands in a full rescan, as plain tuples
-        handed to the driver's executemany (their aliases already JSON), in FINDING_COLUMNS order."""
+    async def insert(self, scans: list[dict[str, Any]], finding_sets: list[dict[str, Any]]) -> None:
+        """The scans, and those of their finding sets not stored yet (another run may store the same set
+        meanwhile: a set is content, so the first one stored stands)."""
+        stored = await self.stored_finding_sets([row["digest"] for row in finding_sets])
+        missing = [row for row in finding_sets if row["digest"] not in stored]
+        if missing:
+            connection = await self.session.connection()
+            dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+            statement = dialect.insert(cast(Table, FindingSet.__table__)).on_conflict_do_nothing(
+                index_elements=["digest"]
+            )
+            for chunk in _chunks(missing, 50):
+                await self.session.execute(statement, list(chunk))
         for chunk in _chunks(scans, 1000):
             await self.session.execute(insert(cast(Table, Scan.__table__)), list(chunk))
-        if not findings:
-            return
-        connection = await self.session.connection()
-        if connection.dialect.name == "postgresql":
-            placeholders = ", ".join(f"${i}" for i in range(1, len(FINDING_COLUMNS) + 1))
-        else:
-            placeholders = ", ".join("?" for _ in FINDING_COLUMNS)
-        statement = f"INSERT INTO scan_findings ({', '.join(FINDING_COLUMNS)}) VALUES ({placeholders})"
-        for start in range(0, len(findings), 20_000):
-            await connection.exec_driver_sql(statement, findings[start : start + 20_000])
+
+    async def stored_finding_sets(self, digests: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in _chunks(sorted(set(digests))):
+            statement = select(FindingSet.digest).where(FindingSet.digest.in_(chunk))
+            found.update((await self.session.execute(statement)).scalars())
+        return found
 
     async def latest_scans(self, version_ids: Sequence[str]) -> dict[str, Scan]:
         """version id -> its newest scan, for the versions that have one."""
@@ -77,26 +74,31 @@ class ScanRepository:
                 latest.setdefault(scan.version_id, scan)
         return latest
 
-    async def vulnerability_ids(self, scan_ids: Sequence[str]) -> dict[str, set[str]]:
-        found: dict[str, set[str]] = {scan_id: set() for scan_id in scan_ids}
-        for chunk in _chunks(scan_ids):
-            statement = select(Finding.scan_id, Finding.vulnerability_id).where(Finding.scan_id.in_(chunk))
-            for scan_id, vulnerability_id in await self.session.execute(statement):
-                found[scan_id].add(vulnerability_id)
+    async def vulnerability_ids(self, digests: Sequence[str]) -> dict[str, list[str]]:
+        """digest -> the advisory id of each finding of the set, in scan order."""
+        found: dict[str, list[str]] = {}
+        for chunk in _chunks(sorted(set(digests))):
+            statement = select(FindingSet.digest, FindingSet.vulnerability_ids).where(
+                FindingSet.digest.in_(chunk)
+            )
+            for digest, ids in await self.session.execute(statement):
+                found[digest] = decode_ids(ids)
         return found
 
     async def findings(
-        self, scan_ids: Sequence[str], vulnerability_ids: Sequence[str] | None = None
-    ) -> list[Finding]:
-        """The scans' findings in scan order, or only those of some advisories."""
-        found: list[Finding] = []
-        for chunk in _chunks(scan_ids):
-            statement = select(Finding).where(Finding.scan_id.in_(chunk))
-            if vulnerability_ids is not None:
-                statement = statement.where(Finding.vulnerability_id.in_(vulnerability_ids))
-            found.extend(
-                (await self.session.execute(statement.order_by(Finding.scan_id, Finding.position))).scalars()
-            )
+        self, digests: Sequence[str], vulnerability_ids: AbstractSet[str] | None = None
+    ) -> dict[str, list[FoundVulnerability]]:
+        """digest -> the set's findings in scan order, or only those of some advisories (a set that has
+        none of them is not even opened)."""
+        found: dict[str, list[FoundVulnerability]] = {}
+        wanted = sorted(set(digests))
+        if vulnerability_ids is not None:
+            known = await self.vulnerability_ids(wanted)
+            wanted = [digest for digest in wanted if not vulnerability_ids.isdisjoint(known.get(digest, ()))]
+        for chunk in _chunks(wanted, 50):
+            statement = select(FindingSet).where(FindingSet.digest.in_(chunk))
+            for row in (await self.session.execute(statement)).scalars():
+                found[row.digest] = decode_findings(row.document, row.vulnerability_ids, vulnerability_ids)
         return found
 
     async def history(
@@ -139,15 +141,15 @@ class ScanRepository:
 
     async def scans_naming(self, version_ids: Sequence[str], vulnerability_ids: Sequence[str]) -> set[str]:
         """Which of the advisories any scan of these versions ever reported."""
-        found: set[str] = set()
         if not vulnerability_ids:
-            return found
+            return set()
+        # scans pile up, the sets they name do not: a version's rescans mostly share one
+        digests: set[str] = set()
         for chunk in _chunks(version_ids):
-            statement = (
-                select(Finding.vulnerability_id)
-                .join(Scan, Scan.id == Finding.scan_id)
-                .where(Scan.version_id.in_(chunk), Finding.vulnerability_id.in_(vulnerability_ids))
-                .distinct()
-            )
-            found.update((await self.session.execute(statement)).scalars())
+            statement = select(Scan.findings_digest).where(Scan.version_id.in_(chunk)).distinct()
+            digests.update((await self.session.execute(statement)).scalars())
+        wanted = set(vulnerability_ids)
+        found: set[str] = set()
+        for ids in (await self.vulnerability_ids(sorted(digests))).values():
+            found.update(wanted.intersection(ids))
         return found

@@ -10,7 +10,8 @@ from portal.api.openapi import error_responses
 from portal.auth.guard import CurrentPrincipal, GuardedRoute
 from portal.catalog.schemas import ScanSummaryOut
 from portal.kit.pagination import Page, PageParams, page_params
-from portal.scanning.models import Finding, Scan
+from portal.scanning.findings import FoundVulnerability
+from portal.scanning.models import Scan
 from portal.scanning.schemas import FindingOut, PackageOut, ScanDetailOut, ScanOut
 from portal.scanning.service import ScanService, scan_summary
 
@@ -26,7 +27,7 @@ def _scan_out(scan: Scan) -> ScanOut:
     )
 
 
-def _finding_out(finding: Finding) -> FindingOut:
+def _finding_out(finding: FoundVulnerability) -> FindingOut:
     return FindingOut(
         vulnerability_id=finding.vulnerability_id,
         aliases=list(finding.aliases),

@@ -6,7 +6,7 @@ writes the outbox events it causes (scan.completed, cve.watch.matched, cve.watch
 """
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -20,12 +20,11 @@ from portal.events import EventType, record_event
 from portal.kit.clock import Clock, utcnow
 from portal.kit.pagination import PageParams, encode_cursor
 from portal.sbom import Inventory
-from portal.scanning.matching import AFFECTED, FoundVulnerability, Matcher
-from portal.scanning.models import Finding, Scan
+from portal.scanning.findings import EncodedFindings, FoundVulnerability, encode_findings
+from portal.scanning.matching import Matcher
+from portal.scanning.models import Scan
 from portal.scanning.repository import ScanRepository
 from portal.watches.models import CveWatch
-
-SEVERITIES = ("critical", "high", "medium", "low", "unknown")
 
 
 @dataclass(frozen=True)
@@ -55,19 +54,28 @@ class RunContext:
     tenants_by_image: dict[str, list[str]]
 
 
+@dataclass
+class _Pending:
+    """One version of a batch between matching and writing."""
+
+    target: ScanTarget
+    components: int
+    findings: list[FoundVulnerability]
+    summary: dict[str, int]
+    encoded: EncodedFindings
+    before: Scan | None
+    scan_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @property
+    def changed(self) -> bool:
+        """Whether the findings differ from the version's previous scan (or there was none)."""
+        return self.before is None or self.before.findings_digest != self.encoded.digest
+
+
 @dataclass(frozen=True)
 class HistoryPage:
     items: list[Scan]
     next_cursor: str | None
-
-
-def summarize(findings: list[FoundVulnerability]) -> dict[str, int]:
-    summary = dict.fromkeys(SEVERITIES, 0)
-    for finding in findings:
-        summary[finding.severity if finding.severity in summary else "unknown"] += 1
-    summary["total"] = len(findings)
-    summary["fixable"] = sum(1 for finding in findings if finding.fixed_version)
-    return summary
 
 
 def scan_summary(scan: Scan) -> dict[str, int]:
@@ -80,19 +88,6 @@ def scan_summary(scan: Scan) -> dict[str, int]:
         "total": scan.total,
         "fixable": scan.fixable,
     }
-
-
-def as_found(finding: Finding) -> FoundVulnerability:
-    return FoundVulnerability(
-        vulnerability_id=finding.vulnerability_id,
-        aliases=tuple(finding.aliases),
-        severity=finding.severity,
-        cvss_score=finding.cvss_score,
-        package_name=finding.package_name,
-        package_version=finding.package_version,
-        package_purl=finding.package_purl,
-        fixed_version=finding.fixed_version,
-    )
 
 
 def watch_packages(findings: list[FoundVulnerability]) -> list[dict[str, str | None]]:
@@ -137,73 +132,64 @@ class ScanService:
         return targets
 
     async def scan_batch(self, run: RunContext, targets: list[ScanTarget]) -> list[VersionScanned]:
-        inventories: list[Inventory] = []
-        for target in targets:
-            inventory = await self.catalog.inventory(target.version.id)
-            inventories.append(inventory or Inventory(components=(), dependencies=(), source_format=""))
+        stored = await self.catalog.inventories([target.version.id for target in targets])
+        empty = Inventory(components=(), dependencies=(), source_format="")
+        inventories = [stored.get(target.version.id, empty) for target in targets]
         await run.matcher.load_for(AdvisoryRepository(self.session), inventories)
 
         previous = await self.repository.latest_scans([t.version.id for t in targets])
-        previous_ids = await self.repository.vulnerability_ids([s.id for s in previous.values()])
         scanned_at = self.clock()
         scan_rows: list[dict[str, Any]] = []
-        finding_rows: list[tuple[Any, ...]] = []
-        results: list[VersionScanned] = []
+        finding_sets: dict[str, dict[str, Any]] = {}
+        pending: list[_Pending] = []
         for target, inventory in zip(targets, inventories, strict=True):
-            findings = run.matcher.findings(inventory)
-            summary = summarize(findings)
-            scan_id = str(uuid.uuid4())
+            found = run.matcher.findings(inventory)
+            encoded = encode_findings(found.lines, [finding.vulnerability_id for finding in found.findings])
+            before = previous.get(target.version.id)
+            item = _Pending(target, len(inventory.components), found.findings, found.summary, encoded, before)
+            pending.append(item)
             scan_rows.append(
                 {
-                    "id": scan_id,
+                    "id": item.scan_id,
                     "version_id": target.version.id,
                     "image_id": target.image.id,
                     "scanned_at": scanned_at,
                     "feed_version": run.feed_version,
-                    **summary,
+                    "findings_digest": encoded.digest,
+                    **item.summary,
                 }
             )
-            finding_rows.extend(
-                (
-                    scan_id,
-                    position,
-                    f.vulnerability_id,
-                    run.matcher.aliases_json(f),
-                    f.severity,
-                    f.cvss_score,
-                    f.package_name,
-                    f.package_version,
-                    f.package_purl,
-                    f.fixed_version,
-                    AFFECTED,
-                )
-                for position, f in enumerate(findings)
-            )
-            before = previous.get(target.version.id)
-            was = previous_ids.get(before.id, set()) if before else set()
-            now = {f.vulnerability_id for f in findings}
+            if item.changed and encoded.digest not in finding_sets:
+                finding_sets[encoded.digest] = encoded.row()
+        # only a scan whose findings changed needs its predecessor's ids: the same digest, the same ids
+        previous_ids = await self.repository.vulnerability_ids(
+            [item.before.findings_digest for item in pending if item.before is not None and item.changed]
+        )
+        results: list[VersionScanned] = []
+        for item in pending:
+            now = set(item.encoded.vulnerability_ids)
+            if item.before is None:
+                was: set[str] = set()
+            elif item.changed:
+                was = set(previous_ids.get(item.before.findings_digest, ()))
+            else:
+                was = now
             result = VersionScanned(
-                image_name=target.image.name,
-                version_id=target.version.id,
-                scan_id=scan_id,
-                components=len(inventory.components),
-                summary=summary,
+                image_name=item.target.image.name,
+                version_id=item.target.version.id,
+                scan_id=item.scan_id,
+                components=item.components,
+                summary=item.summary,
                 new=sorted(now - was),
                 resolved=sorted(was - now),
             )
             results.append(result)
-            await self._record_events(run, target, result, findings, before)
-        await self.repository.insert(scan_rows, finding_rows)
+            await self._record_events(run, item, result)
+        await self.repository.insert(scan_rows, list(finding_sets.values()))
         return results
 
-    async def _record_events(
-        self,
-        run: RunContext,
-        target: ScanTarget,
-        result: VersionScanned,
-        findings: list[FoundVulnerability],
-        before: Scan | None,
-    ) -> None:
+    async def _record_events(self, run: RunContext, item: _Pending, result: VersionScanned) -> None:
+        target, before = item.target, item.before
         image = target.image
         if image.id not in run.tenants_by_image:
             run.tenants_by_image[image.id] = await self.catalog.entitled_tenant_ids(image.id)
@@ -224,12 +210,15 @@ class ScanService:
                 },
                 self.clock,
             )
+            if not item.changed:
+                continue  # the same findings as before: no watch can change
             for watch in run.watches.get(tenant_id, []):
                 if previous is None:
-                    previous = (
-                        [as_found(f) for f in await self.repository.findings([before.id])] if before else []
-                    )
-                hits_now = [f for f in findings if f.names(watch.cve_id)]
+                    previous = []
+                    if before is not None:
+                        sets = await self.repository.findings([before.findings_digest])
+                        previous = sets.get(before.findings_digest, [])
+                hits_now = [f for f in item.findings if f.names(watch.cve_id)]
                 hits_before = [f for f in previous if f.names(watch.cve_id)]
                 if bool(hits_now) == bool(hits_before):
                     continue
@@ -268,12 +257,13 @@ class ScanService:
 
     async def scan_detail(
         self, tenant_id: str, image_id: str, version_id: str, scan_id: str
-    ) -> tuple[Scan, list[Finding]]:
+    ) -> tuple[Scan, list[FoundVulnerability]]:
         await self._visible_version(tenant_id, image_id, version_id)
         scan = await self.repository.scan(version_id, scan_id)
         if scan is None:
             raise NotFound("No such scan.")
-        return scan, await self.repository.findings([scan.id])
+        sets = await self.repository.findings([scan.findings_digest])
+        return scan, sets.get(scan.findings_digest, [])
 
     async def latest_summaries(self, version_ids: list[str]) -> dict[str, dict[str, int]]:
         """version id -> the summary of its newest scan (for the catalog's `latestScan`)."""

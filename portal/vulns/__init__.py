@@ -1,6 +1,6 @@
 """Vulnerability matching: version ordering per ecosystem, OSV advisories, purls and the advisory index."""
 
-from portal.vulns.matching import AdvisoryIndex, Match
+from portal.vulns.matching import AdvisoryIndex, Match, package_documents
 from portal.vulns.osv import (
     Advisory,
     AdvisoryError,
@@ -31,6 +31,7 @@ __all__ = [
     "iter_advisories",
     "iter_osv_source",
     "normalize_name",
+    "package_documents",
     "parse_advisory",
     "parse_purl",
     "version_key",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final, cast
 
-from portal.vulns.osv import Advisory, AffectedPackage, Range
+from portal.vulns.osv import Advisory
 from portal.vulns.purls import PurlPackage, normalize_name, parse_purl
 from portal.vulns.severity import Severity
 from portal.vulns.versions import InvalidVersion, KeyFunction, SortKey, base_ecosystem, key_function
@@ -44,11 +44,11 @@ class _CompiledRange:
 
 @dataclass(slots=True)
 class _Entry:
-    advisory: Advisory
-    affected: AffectedPackage
+    match: Match  # what a hit reports, but for the fixed version
     release: str | None
     ranges: tuple[_CompiledRange, ...]
     versions: frozenset[str]
+    fixed_versions: tuple[str, ...]
     key_function: KeyFunction | None
     _version_keys: list[SortKey] | None = None
 
@@ -68,30 +68,78 @@ class _Entry:
         return self._version_keys
 
 
-def _compile_range(range_: Range, ecosystem: str) -> _CompiledRange | None:
+def package_documents(advisory: Advisory) -> dict[tuple[str, str], list[Any]]:
+    """(base ecosystem, normalized name) -> all that matching needs of the advisory for that package.
+
+    JSON-ready and small: [aliases, severity, cvss score, [[ecosystem, ranges, versions, fixed], ...]],
+    ranges as [[type, [[kind, value], ...]], ...] without GIT ones (never evaluated). Import stores it, so
+    a scan neither re-parses the record nor rates its CVSS vector again. A withdrawn advisory has none.
+    """
+    if advisory.withdrawn is not None:
+        return {}
+    entries: dict[tuple[str, str], list[Any]] = {}
+    for affected in advisory.affected:
+        ecosystem = affected.base_ecosystem
+        entries.setdefault((ecosystem, normalize_name(ecosystem, affected.name)), []).append(
+            [
+                affected.ecosystem,
+                [
+                    [range_.type, [[kind, value] for kind, value in range_.events]]
+                    for range_ in affected.ranges
+                    if range_.type != "GIT"
+                ],
+                list(affected.versions),
+                list(affected.fixed_versions),
+            ]
+        )
+    facts = [list(advisory.aliases), advisory.severity, advisory.cvss_score]
+    return {key: [*facts, found] for key, found in entries.items()}
+
+
+# Parsed event versions, shared by every range of an index: feeds repeat the same bounds a great deal
+# (the three fixture feeds name about 11,000 distinct versions in 72,000 events). None: unparseable.
+_EventKeys = dict[tuple[KeyFunction, str], SortKey | None]
+
+
+def _compile_range(
+    range_type: str, range_events: Sequence[Sequence[str]], ecosystem: str, known: _EventKeys
+) -> _CompiledRange | None:
     """The range with its event versions parsed once, or None when it cannot be evaluated."""
-    function = key_function("SEMVER" if range_.type == "SEMVER" else ecosystem)
-    if range_.type == "GIT" or function is None:
+    function = key_function("SEMVER" if range_type == "SEMVER" else ecosystem)
+    if range_type == "GIT" or function is None:
         return None
     events: list[tuple[SortKey | None, int, str]] = []
     limits: list[SortKey | None] = []
-    try:
-        for kind, value in range_.events:
-            code = _KIND_CODES[kind]
-            if code == _INTRODUCED and value == "0":
-                events.append((None, code, value))
-            elif code == _LIMIT:
-                limits.append(None if value == "*" else function(value))
+    for kind, value in range_events:
+        code = _KIND_CODES[kind]
+        if code == _INTRODUCED and value == "0":
+            events.append((None, code, value))
+        elif code == _LIMIT and value == "*":
+            limits.append(None)
+        else:
+            key = _event_key(function, value, known)
+            if key is None:
+                # one unreadable bound makes the whole range unknowable: skip it rather than guess
+                return None
+            if code == _LIMIT:
+                limits.append(key)
             else:
-                events.append((function(value), code, value))
-    except InvalidVersion:
-        # one unreadable bound makes the whole range unknowable: skip it rather than guess
-        return None
+                events.append((key, code, value))
     zero = [event for event in events if event[0] is None]
     rest = [event for event in events if event[0] is not None]
     # the OSV evaluation sorts events by version; at equal versions "introduced" comes first
     rest.sort(key=lambda event: (event[0], event[1]))
     return _CompiledRange(function, tuple(zero + rest), tuple(limits))
+
+
+def _event_key(function: KeyFunction, value: str, known: _EventKeys) -> SortKey | None:
+    cache_key = (function, value)
+    if cache_key not in known:
+        try:
+            known[cache_key] = function(value)
+        except InvalidVersion:
+            known[cache_key] = None
+    return known[cache_key]
 
 
 def _range_fix(range_: _CompiledRange, version: SortKey) -> tuple[bool, str | None, SortKey | None]:
@@ -122,33 +170,53 @@ class AdvisoryIndex:
     def __init__(self, advisories: Iterable[Advisory] = ()) -> None:
         self._entries: dict[tuple[str, str], list[_Entry]] = defaultdict(list)
         self._by_alias: dict[str, set[str]] = defaultdict(set)
-        self.advisory_count = 0
+        self._advisory_ids: set[str] = set()
+        self._event_keys: _EventKeys = {}
         for advisory in advisories:
             self.add(advisory)
+
+    @property
+    def advisory_count(self) -> int:
+        return len(self._advisory_ids)
 
     def add(self, advisory: Advisory) -> None:
         if advisory.withdrawn is not None:
             return
-        self.advisory_count += 1
-        for identifier in (advisory.id, *advisory.aliases):
-            self._by_alias[identifier.upper()].add(advisory.id)
-        for affected in advisory.affected:
-            ecosystem = affected.base_ecosystem
-            _, _, release = affected.ecosystem.partition(":")
-            ranges = tuple(
-                compiled
-                for compiled in (_compile_range(range_, ecosystem) for range_ in affected.ranges)
-                if compiled is not None
+        self._register(advisory.id, advisory.aliases)
+        for (ecosystem, name), document in package_documents(advisory).items():
+            self.add_package(advisory.id, ecosystem, name, document)
+
+    def add_package(self, advisory_id: str, ecosystem: str, name: str, document: Sequence[Any]) -> None:
+        """One advisory's entries for one package, as `package_documents` made them."""
+        aliases, severity, cvss_score, affected_entries = document
+        self._register(advisory_id, aliases)
+        match = Match(advisory_id, tuple(aliases), cast(Severity, severity), cvss_score, None)
+        entries = self._entries[(ecosystem, name)]
+        for entry_ecosystem, ranges, versions, fixed_versions in affected_entries:
+            base = base_ecosystem(entry_ecosystem)
+            _, _, release = entry_ecosystem.partition(":")
+            entries.append(
+                _Entry(
+                    match=match,
+                    release=release or None,
+                    ranges=tuple(
+                        compiled
+                        for compiled in (
+                            _compile_range(kind, events, base, self._event_keys) for kind, events in ranges
+                        )
+                        if compiled is not None
+                    ),
+                    versions=frozenset(versions),
+                    fixed_versions=tuple(fixed_versions),
+                    key_function=key_function(base),
+                )
             )
-            entry = _Entry(
-                advisory=advisory,
-                affected=affected,
-                release=release or None,
-                ranges=ranges,
-                versions=frozenset(affected.versions),
-                key_function=key_function(ecosystem),
-            )
-            self._entries[(ecosystem, normalize_name(ecosystem, affected.name))].append(entry)
+
+    def _register(self, advisory_id: str, aliases: Iterable[str]) -> None:
+        if advisory_id not in self._advisory_ids:
+            self._advisory_ids.add(advisory_id)
+            for identifier in (advisory_id, *aliases):
+                self._by_alias[identifier.upper()].add(advisory_id)
 
     def advisory_ids_for(self, identifier: str) -> tuple[str, ...]:
         """Advisories known under an id or alias (a CVE id, say), sorted; empty when none is."""
@@ -167,22 +235,23 @@ class AdvisoryIndex:
         _, _, release = ecosystem.partition(":")
         version = version.strip()
         keys: dict[KeyFunction, SortKey | None] = {}
-        found: dict[str, tuple[Advisory, str | None, SortKey | None]] = {}
+        found: dict[str, tuple[Match, str | None, SortKey | None]] = {}
         for entry in entries:
             if release and entry.release and entry.release != release:
                 continue
             affected, fixed, fixed_key = self._evaluate(entry, version, keys)
             if not affected:
                 continue
-            previous = found.get(entry.advisory.id)
+            advisory_id = entry.match.advisory_id
+            previous = found.get(advisory_id)
             # still affected after the smaller fix of one entry: the larger fix is the one that helps
             if previous is None or (
                 fixed_key is not None and (previous[2] is None or fixed_key > previous[2])
             ):
-                found[entry.advisory.id] = (entry.advisory, fixed, fixed_key)
+                found[advisory_id] = (entry.match, fixed, fixed_key)
         return [
-            Match(advisory.id, advisory.aliases, advisory.severity, advisory.cvss_score, fixed)
-            for advisory, fixed, _ in (found[advisory_id] for advisory_id in sorted(found))
+            Match(match.advisory_id, match.aliases, match.severity, match.cvss_score, fixed)
+            for match, fixed, _ in (found[advisory_id] for advisory_id in sorted(found))
         ]
 
     def match_package(self, package: PurlPackage) -> list[Match]:
@@ -243,7 +312,7 @@ class AdvisoryIndex:
         if key is None:
             return None, None
         candidates: list[tuple[SortKey, str]] = []
-        for fixed in entry.affected.fixed_versions:
+        for fixed in entry.fixed_versions:
             try:
                 fixed_key = entry.key_function(fixed)
             except InvalidVersion:

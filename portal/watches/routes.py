@@ -70,7 +70,7 @@ async def list_watches(
     summary="Watch a CVE id (admin); watching it again answers the existing watch with 200",
     responses={
         200: {"model": CveWatchOut, "description": "The CVE was already watched: the existing watch."},
-        **error_responses(400, 409),
+        **error_responses(400),
     },
 )
 async def watch_cve(

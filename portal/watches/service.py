@@ -11,12 +11,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.advisories.repository import AdvisoryRepository
-from portal.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
+from portal.errors import ErrorDetail, NotFound, ValidationFailed
 from portal.kit.clock import Clock, utcnow
 from portal.kit.pagination import PageParams, encode_cursor
-from portal.scanning.models import Finding
 from portal.scanning.repository import ScanRepository
-from portal.scanning.service import as_found, watch_packages
+from portal.scanning.service import watch_packages
 from portal.users.models import User
 from portal.users.repository import UserRepository
 from portal.watches.models import CveWatch
@@ -71,16 +70,20 @@ class WatchService:
         existing = await self.repository.by_cve(tenant_id, cve_id)
         created = existing is None
         if existing is None:
-            existing = CveWatch(
+            watch = CveWatch(
                 tenant_id=tenant_id, cve_id=cve_id, note=note, created_at=self.clock(), created_by=user_id
             )
-            self.repository.add(existing)
             try:
-                await self.session.flush()
-            except IntegrityError as error:
-                raise Conflict(
-                    f"{cve_id} was watched by another request meanwhile; list the watches."
-                ) from error
+                async with self.session.begin_nested():
+                    self.repository.add(watch)
+                    await self.session.flush()
+                existing = watch
+            except IntegrityError:
+                # Another request watched it meanwhile: its watch is the answer, as if it came first.
+                existing = await self.repository.by_cve(tenant_id, cve_id)
+                if existing is None:
+                    raise
+                created = False
         creator = await UserRepository(self.session).by_id(tenant_id, existing.created_by)
         if creator is None:
             raise NotFound("No such user.")
@@ -112,19 +115,19 @@ class WatchService:
             if version.unpublished_at is None and image.latest_version_id is not None
         ]
         latest = await scans.latest_scans([version.id for version, _ in visible])
-        hits = await scans.findings([scan.id for scan in latest.values()], every_id)
+        hits = await scans.findings([scan.findings_digest for scan in latest.values()], set(every_id))
         ever = await scans.scans_naming([version.id for version, _ in versions], every_id)
-
-        by_scan: dict[str, list[Finding]] = {}
-        for finding in hits:
-            by_scan.setdefault(finding.scan_id, []).append(finding)
         views = []
         for watch, creator in rows:
             ids = set(ids_by_cve[watch.cve_id])
             affected = []
             for version, image in visible:
                 scan = latest.get(version.id)
-                found = [f for f in by_scan.get(scan.id, []) if f.vulnerability_id in ids] if scan else []
+                found = (
+                    [f for f in hits.get(scan.findings_digest, []) if f.vulnerability_id in ids]
+                    if scan
+                    else []
+                )
                 if found:
                     affected.append(
                         AffectedVersion(
@@ -132,7 +135,7 @@ class WatchService:
                             image_name=image.name,
                             version_id=version.id,
                             tags=list(version.tags),
-                            packages=watch_packages([as_found(f) for f in found]),
+                            packages=watch_packages(found),
                         )
                     )
             advisory_ids = [

@@ -1,5 +1,6 @@
 """CVE watches through the API: validation, roles, tenants, and each status."""
 
+import asyncio
 from pathlib import Path
 
 import httpx
@@ -44,6 +45,31 @@ async def test_a_watch_is_stored_upper_case_and_watching_again_answers_the_exist
     assert [w["id"] for w in page["items"]] == [second.json()["id"]]
     rest = await client.get("/api/cve-watches", params={"cursor": page["nextCursor"]}, headers=admin.headers)
     assert [w["id"] for w in rest.json()["items"]] == [body["id"]]
+
+
+async def test_concurrent_watches_of_one_cve_answer_the_one_watch_that_won(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    admin = await make_caller(runtime, client, Role.ADMIN)
+
+    racing = await asyncio.gather(
+        *(
+            client.post("/api/cve-watches", headers=admin.headers, json={"cveId": cve_id, "note": "race"})
+            for cve_id in (
+                "CVE-2024-4242",
+                "cve-2024-4242",
+                "CVE-2024-4242",
+                "cve-2024-4242",
+                "CVE-2024-4242",
+            )
+        )
+    )
+
+    assert sorted(r.status_code for r in racing) == [200, 200, 200, 200, 201]
+    assert len({r.json()["id"] for r in racing}) == 1
+    assert {r.json()["cveId"] for r in racing} == {"CVE-2024-4242"}
+    listed = (await client.get("/api/cve-watches", headers=admin.headers)).json()["items"]
+    assert [w["id"] for w in listed] == [racing[0].json()["id"]]
 
 
 async def test_bad_bodies_are_named_field_by_field(runtime: Runtime, client: httpx.AsyncClient) -> None:

@@ -1,4 +1,4 @@
-"""vulnerability scanning: advisories and their lookup tables, scans, findings and CVE watches
+"""vulnerability scanning: advisories and their lookup tables, scans, finding sets and CVE watches
 
 Revision ID: 0004
 Revises: 0003
@@ -65,6 +65,11 @@ def upgrade() -> None:
         sa.Column("advisory_id", sa.String(length=200), nullable=False),
         sa.Column("ecosystem", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=500), nullable=False),
+        sa.Column(
+            "matching",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.ForeignKeyConstraint(
             ["advisory_id"],
             ["advisories.id"],
@@ -98,6 +103,14 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_cve_watches_tenant_id"), ["tenant_id"], unique=False)
 
     op.create_table(
+        "finding_sets",
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("vulnerability_ids", sa.Text(), nullable=False),
+        sa.Column("document", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint("digest", name=op.f("pk_finding_sets")),
+    )
+
+    op.create_table(
         "scans",
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("version_id", sa.String(length=36), nullable=False),
@@ -111,6 +124,10 @@ def upgrade() -> None:
         sa.Column("unknown", sa.Integer(), nullable=False),
         sa.Column("total", sa.Integer(), nullable=False),
         sa.Column("fixable", sa.Integer(), nullable=False),
+        sa.Column("findings_digest", sa.String(length=64), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["findings_digest"], ["finding_sets.digest"], name=op.f("fk_scans_findings_digest_finding_sets")
+        ),
         sa.ForeignKeyConstraint(
             ["image_id"], ["images.id"], name=op.f("fk_scans_image_id_images"), ondelete="CASCADE"
         ),
@@ -126,37 +143,14 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_scans_image_id"), ["image_id"], unique=False)
         batch_op.create_index("ix_scans_version_id_scanned_at", ["version_id", "scanned_at"], unique=False)
 
-    op.create_table(
-        "scan_findings",
-        sa.Column("scan_id", sa.String(length=36), nullable=False),
-        sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("vulnerability_id", sa.String(length=200), nullable=False),
-        sa.Column(
-            "aliases",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column("severity", sa.String(length=16), nullable=False),
-        sa.Column("cvss_score", sa.Float(), nullable=True),
-        sa.Column("package_name", sa.String(length=500), nullable=False),
-        sa.Column("package_version", sa.String(length=200), nullable=True),
-        sa.Column("package_purl", sa.String(length=2000), nullable=True),
-        sa.Column("fixed_version", sa.String(length=200), nullable=True),
-        sa.Column("status", sa.String(length=16), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["scan_id"], ["scans.id"], name=op.f("fk_scan_findings_scan_id_scans"), ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("scan_id", "position", name=op.f("pk_scan_findings")),
-    )
-
 
 def downgrade() -> None:
-    op.drop_table("scan_findings")
     with op.batch_alter_table("scans", schema=None) as batch_op:
         batch_op.drop_index("ix_scans_version_id_scanned_at")
         batch_op.drop_index(batch_op.f("ix_scans_image_id"))
 
     op.drop_table("scans")
+    op.drop_table("finding_sets")
     with op.batch_alter_table("cve_watches", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_cve_watches_tenant_id"))
         batch_op.drop_index(batch_op.f("ix_cve_watches_created_at"))
