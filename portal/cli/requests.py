@@ -61,7 +61,10 @@ def list_requests(
     if as_json:
         report(True, {"items": [_json(view) for view in views]}, "")
         return
-    table = Table("id", "tenant", "type", "status", "title", "filed")
+    table = Table()
+    table.add_column("id", no_wrap=True, min_width=36)  # whole, so it can be pasted into `show`
+    for column in ("tenant", "type", "status", "title", "filed"):
+        table.add_column(column)
     for view in views:
         request = view.request
         title = request.title if not request.package_name else f"{request.title} [{request.package_name}]"
