@@ -186,7 +186,13 @@ async def record_outcomes(
         )
     # The update comes first: on SQLite a transaction that starts by writing holds the lock throughout.
     await session.execute(_RECORD, updates)
-    await session.execute(insert(WebhookAttempt), attempts)
+    # A subscription deleted while its attempt was in flight took the delivery with it; that attempt's
+    # row would break the foreign key and fail the whole batch on every retry. The key-share lock keeps
+    # the surviving deliveries from being deleted before the insert (PostgreSQL; SQLite is one writer).
+    surviving = await _existing_deliveries(session, [a["delivery_id"] for a in attempts])
+    attempts = [a for a in attempts if a["delivery_id"] in surviving]
+    if attempts:
+        await session.execute(insert(WebhookAttempt), attempts)
     for subscription_id, at in gone.items():
         await session.execute(
             update(WebhookSubscription)
@@ -201,3 +207,12 @@ async def record_outcomes(
             )
             .execution_options(synchronize_session=False)
         )
+
+
+async def _existing_deliveries(session: AsyncSession, ids: Sequence[str]) -> set[str]:
+    statement = (
+        across_tenants(select(WebhookDelivery.id))
+        .where(WebhookDelivery.id.in_(sorted(set(ids))))
+        .with_for_update(key_share=True)
+    )
+    return set((await session.execute(statement)).scalars())

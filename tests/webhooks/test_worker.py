@@ -379,3 +379,25 @@ async def test_an_in_process_commit_wakes_the_worker_at_once(
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_deleting_a_subscription_mid_attempt_does_not_stall_recording(
+    client: httpx.AsyncClient,
+    admin: Caller,
+    scripted_receiver: ScriptedReceiver,
+    running_worker: DeliveryWorker,
+) -> None:
+    release = threading.Event()
+    scripted_receiver.script = [Reply(hold=release)]
+    doomed = await subscribe(client, admin, scripted_receiver.url("/doomed"))
+    await client.post(f"/api/webhooks/{doomed['id']}/test", headers=admin.headers)
+    try:
+        scripted_receiver.wait_for_requests(1)
+        deleted = await client.delete(f"/api/webhooks/{doomed['id']}", headers=admin.headers)
+        assert deleted.status_code == 204
+    finally:
+        release.set()
+    # The attempt's delivery is gone with its subscription; its outcome must not block the next ones.
+    kept = await subscribe(client, admin, scripted_receiver.url("/kept"))
+    await client.post(f"/api/webhooks/{kept['id']}/test", headers=admin.headers)
+    await eventually(lambda: _status_is(client, admin, kept["id"], "succeeded"))
