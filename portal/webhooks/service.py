@@ -80,31 +80,26 @@ class WebhookService:
         events = _unique_events(body.events)
         now = self.clock()
         existing = await self.repository.subscription_by_url(tenant_id, body.url)
-        if existing is not None:
-            existing.events = events
-            if "description" in body.model_fields_set:
-                existing.description = body.description
-            if "active" in body.model_fields_set:
-                _set_active(existing, body.active)
-            existing.updated_at = now
-            await self.session.flush()
-            return Upserted(existing, created=False)
-        subscription = WebhookSubscription(
-            tenant_id=tenant_id,
-            url=body.url,
-            events=events,
-            description=body.description,
-            active=body.active,
-            disabled_reason=None,
-            secret=new_secret(),
-            previous_secret=None,
-            previous_secret_expires_at=None,
-            created_at=now,
-            updated_at=now,
-        )
-        self.repository.add(subscription)
-        await self._flush_unique_url(body.url)
-        return Upserted(subscription, created=True)
+        if existing is None:
+            subscription = _new_subscription(tenant_id, body, events, now)
+            try:
+                async with self.session.begin_nested():
+                    self.repository.add(subscription)
+                    await self.session.flush()
+                return Upserted(subscription, created=True)
+            except IntegrityError:
+                # Another request created this URL meanwhile: update its subscription, as if it came first.
+                existing = await self.repository.subscription_by_url(tenant_id, body.url)
+                if existing is None:
+                    raise
+        existing.events = events
+        if "description" in body.model_fields_set:
+            existing.description = body.description
+        if "active" in body.model_fields_set:
+            _set_active(existing, body.active)
+        existing.updated_at = now
+        await self.session.flush()
+        return Upserted(existing, created=False)
 
     async def update(
         self, tenant_id: str, subscription_id: str, body: SubscriptionUpdate
@@ -212,6 +207,24 @@ class WebhookService:
             await self.session.flush()
         except IntegrityError:  # two requests creating the same URL at once
             raise Conflict(f"Another webhook of this tenant already delivers to {url}.") from None
+
+
+def _new_subscription(
+    tenant_id: str, body: SubscriptionCreate, events: list[str], now: datetime
+) -> WebhookSubscription:
+    return WebhookSubscription(
+        tenant_id=tenant_id,
+        url=body.url,
+        events=events,
+        description=body.description,
+        active=body.active,
+        disabled_reason=None,
+        secret=new_secret(),
+        previous_secret=None,
+        previous_secret_expires_at=None,
+        created_at=now,
+        updated_at=now,
+    )
 
 
 def _set_active(subscription: WebhookSubscription, active: bool) -> None:
