@@ -168,6 +168,10 @@ class WebhookService:
         delivery.next_attempt_at = self.clock()
         delivery.next_trigger = AttemptTrigger.MANUAL
         delivery.scheduled_attempts = 0
+        # An attempt in flight must not overwrite this with its own outcome: without its lease it is
+        # recorded as an attempt but no longer moves the delivery on.
+        delivery.locked_until = None
+        delivery.lease_id = None
         await self.session.flush()
         request_delivery(self.session)
         attempts = await self.repository.attempts(tenant_id, [delivery.id])

@@ -392,7 +392,7 @@ async def test_deleting_a_subscription_mid_attempt_does_not_stall_recording(
     doomed = await subscribe(client, admin, scripted_receiver.url("/doomed"))
     await client.post(f"/api/webhooks/{doomed['id']}/test", headers=admin.headers)
     try:
-        scripted_receiver.wait_for_requests(1)
+        await asyncio.to_thread(scripted_receiver.wait_for_requests, 1)
         deleted = await client.delete(f"/api/webhooks/{doomed['id']}", headers=admin.headers)
         assert deleted.status_code == 204
     finally:
@@ -401,3 +401,28 @@ async def test_deleting_a_subscription_mid_attempt_does_not_stall_recording(
     kept = await subscribe(client, admin, scripted_receiver.url("/kept"))
     await client.post(f"/api/webhooks/{kept['id']}/test", headers=admin.headers)
     await eventually(lambda: _status_is(client, admin, kept["id"], "succeeded"))
+
+
+async def test_a_redelivery_asked_for_during_an_attempt_is_still_made(
+    client: httpx.AsyncClient,
+    admin: Caller,
+    scripted_receiver: ScriptedReceiver,
+    running_worker: DeliveryWorker,
+) -> None:
+    release = threading.Event()
+    scripted_receiver.script = [Reply(hold=release)]
+    hook = await subscribe(client, admin, scripted_receiver.url())
+    queued = (await client.post(f"/api/webhooks/{hook['id']}/test", headers=admin.headers)).json()
+    try:
+        await asyncio.to_thread(scripted_receiver.wait_for_requests, 1)
+        path = f"/api/webhooks/{hook['id']}/deliveries/{queued['id']}/redeliver"
+        assert (await client.post(path, headers=admin.headers)).status_code == 202
+    finally:
+        release.set()
+
+    async def redelivered() -> bool:
+        (delivery,) = await deliveries(client, admin, hook["id"])
+        return delivery["status"] == "succeeded" and "manual" in [a["trigger"] for a in delivery["attempts"]]
+
+    await eventually(redelivered)
+    assert [r.headers["webhook-id"] for r in scripted_receiver.requests] == [queued["webhookId"]] * 2
