@@ -426,3 +426,18 @@ async def test_a_redelivery_asked_for_during_an_attempt_is_still_made(
 
     await eventually(redelivered)
     assert [r.headers["webhook-id"] for r in scripted_receiver.requests] == [queued["webhookId"]] * 2
+
+
+async def test_an_answer_with_a_nul_byte_is_recorded(
+    client: httpx.AsyncClient,
+    admin: Caller,
+    scripted_receiver: ScriptedReceiver,
+    running_worker: DeliveryWorker,
+) -> None:
+    # PostgreSQL text cannot hold NUL; a receiver's binary answer must not make its attempt unrecordable.
+    scripted_receiver.script = [Reply(500, body=b"bad\x00body")]
+    hook = await subscribe(client, admin, scripted_receiver.url())
+    await client.post(f"/api/webhooks/{hook['id']}/test", headers=admin.headers)
+    await eventually(lambda: _status_is(client, admin, hook["id"], "succeeded"))
+    (delivery,) = await deliveries(client, admin, hook["id"])
+    assert [a["responseBody"] for a in delivery["attempts"]] == ["bad\ufffdbody", ""]
