@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
 from portal.events import EventType, record_event
 from portal.kit.clock import Clock, utcnow
-from portal.kit.pagination import PageParams, encode_cursor
+from portal.kit.pagination import PageParams, encode_cursor, time_cursor
 from portal.webhooks.fanout import deliveries_for
 from portal.webhooks.models import (
     AttemptTrigger,
@@ -60,7 +60,7 @@ class WebhookService:
         self.clock = clock
 
     async def list(self, tenant_id: str, page: PageParams) -> SubscriptionPage:
-        after = _cursor_position(page.cursor) if page.cursor is not None else None
+        after = time_cursor(page.cursor) if page.cursor is not None else None
         found = await self.repository.subscriptions(tenant_id, page.limit + 1, after)
         items = found[: page.limit]
         next_cursor = None
@@ -149,7 +149,7 @@ class WebhookService:
 
     async def deliveries(self, tenant_id: str, subscription_id: str, page: PageParams) -> DeliveryPage:
         await self.get(tenant_id, subscription_id)
-        before = _cursor_position(page.cursor) if page.cursor is not None else None
+        before = time_cursor(page.cursor) if page.cursor is not None else None
         found = await self.repository.deliveries(tenant_id, subscription_id, page.limit + 1, before)
         shown = found[: page.limit]
         attempts = await self.repository.attempts(tenant_id, [d.id for d in shown])
@@ -251,17 +251,3 @@ def _unique_events(events: list[EventType]) -> list[str]:
     if duplicates:
         raise ValidationFailed("Each event type may be listed once.", details=duplicates)
     return [event.value for event in events]
-
-
-def _cursor_position(values: list[object]) -> tuple[datetime, str]:
-    if len(values) == 2 and isinstance(values[0], str) and isinstance(values[1], str):
-        try:
-            moment = datetime.fromisoformat(values[0])
-        except ValueError:
-            moment = None
-        if moment is not None and moment.tzinfo is not None:
-            return moment, values[1]
-    raise ValidationFailed(
-        "The cursor is not valid; use the nextCursor of a previous page.",
-        details=[ErrorDetail(path=["query", "cursor"], message="invalid cursor", code="invalid_format")],
-    )
