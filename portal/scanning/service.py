@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.advisories.repository import AdvisoryRepository
 from portal.catalog import CatalogService, Image, ImageVersion
 from portal.catalog.repository import CatalogRepository
-from portal.errors import ErrorDetail, NotFound, ValidationFailed
+from portal.errors import NotFound
 from portal.events import EventType, record_event
 from portal.kit.clock import Clock, utcnow
-from portal.kit.pagination import PageParams, encode_cursor
+from portal.kit.pagination import PageParams, encode_cursor, time_cursor
 from portal.sbom import Inventory
 from portal.scanning.findings import EncodedFindings, FoundVulnerability, encode_findings
 from portal.scanning.matching import Matcher
@@ -244,7 +244,7 @@ class ScanService:
         until: datetime | None = None,
     ) -> HistoryPage:
         await self._visible_version(tenant_id, image_id, version_id)
-        after = _history_cursor(page.cursor) if page.cursor is not None else None
+        after = time_cursor(page.cursor) if page.cursor is not None else None
         rows = await self.repository.history(
             version_id, limit=page.limit + 1, after=after, since=since, until=until
         )
@@ -275,17 +275,3 @@ class ScanService:
         if version is None:
             raise NotFound("No such image version.")
         return version
-
-
-def _history_cursor(values: list[object]) -> tuple[datetime, str]:
-    try:
-        if len(values) == 2 and isinstance(values[0], str) and isinstance(values[1], str):
-            at = datetime.fromisoformat(values[0])
-            if at.tzinfo is not None:
-                return at, values[1]
-    except ValueError:
-        pass
-    raise ValidationFailed(
-        "The cursor is not valid; use the nextCursor of a previous page.",
-        details=[ErrorDetail(path=["query", "cursor"], message="invalid cursor", code="invalid_format")],
-    )

@@ -27,14 +27,14 @@ class WatchRepository:
         return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def page(
-        self, tenant_id: str, *, limit: int, after: tuple[str, str] | None
+        self, tenant_id: str, *, limit: int, after: tuple[datetime, str] | None
     ) -> list[tuple[CveWatch, User]]:
-        """Newest first, with their creators; `after` is the last (created_at ISO, id) seen."""
+        """Newest first, with their creators; `after` is the last (created_at, id) seen."""
         statement = scoped(
             select(CveWatch, User).join(User, User.id == CveWatch.created_by), CveWatch, tenant_id
         )
         if after is not None:
-            at, watch_id = datetime.fromisoformat(after[0]), after[1]
+            at, watch_id = after
             statement = statement.where(
                 or_(CveWatch.created_at < at, and_(CveWatch.created_at == at, CveWatch.id < watch_id))
             )

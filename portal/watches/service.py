@@ -5,15 +5,14 @@ tenant is entitled to; the scan job writes the matched / resolved events as scan
 """
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.advisories.repository import AdvisoryRepository
-from portal.errors import ErrorDetail, NotFound, ValidationFailed
+from portal.errors import NotFound
 from portal.kit.clock import Clock, utcnow
-from portal.kit.pagination import PageParams, encode_cursor
+from portal.kit.pagination import PageParams, encode_cursor, time_cursor
 from portal.scanning.repository import ScanRepository
 from portal.scanning.service import watch_packages
 from portal.users.models import User
@@ -53,7 +52,7 @@ class WatchService:
         self.repository = WatchRepository(session)
 
     async def page(self, tenant_id: str, page: PageParams) -> WatchPage:
-        after = _cursor(page.cursor) if page.cursor is not None else None
+        after = time_cursor(page.cursor) if page.cursor is not None else None
         rows = await self.repository.page(tenant_id, limit=page.limit + 1, after=after)
         items = rows[: page.limit]
         next_cursor = None
@@ -151,16 +150,3 @@ class WatchService:
                 status = "unknown"
             views.append(WatchView(watch, creator, status, affected, advisory_ids))
         return views
-
-
-def _cursor(values: list[object]) -> tuple[str, str]:
-    if len(values) == 2 and isinstance(values[0], str) and isinstance(values[1], str):
-        try:
-            if datetime.fromisoformat(values[0]).tzinfo is not None:
-                return values[0], values[1]
-        except ValueError:
-            pass
-    raise ValidationFailed(
-        "The cursor is not valid; use the nextCursor of a previous page.",
-        details=[ErrorDetail(path=["query", "cursor"], message="invalid cursor", code="invalid_format")],
-    )

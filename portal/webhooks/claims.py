@@ -14,7 +14,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, cast, overload
 
 from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -180,13 +180,19 @@ async def record_outcomes(
                 "trigger": delivery.trigger.value,
                 "http_status": result.http_status,
                 "latency_ms": result.latency_ms,
-                "error": result.error,
-                "response_body": result.response_body,
+                "error": _storable(result.error),
+                "response_body": _storable(result.response_body),
             }
         )
     # The update comes first: on SQLite a transaction that starts by writing holds the lock throughout.
     await session.execute(_RECORD, updates)
-    await session.execute(insert(WebhookAttempt), attempts)
+    # A subscription deleted while its attempt was in flight took the delivery with it; that attempt's
+    # row would break the foreign key and fail the whole batch on every retry. The key-share lock keeps
+    # the surviving deliveries from being deleted before the insert (PostgreSQL; SQLite is one writer).
+    surviving = await _existing_deliveries(session, [a["delivery_id"] for a in attempts])
+    attempts = [a for a in attempts if a["delivery_id"] in surviving]
+    if attempts:
+        await session.execute(insert(WebhookAttempt), attempts)
     for subscription_id, at in gone.items():
         await session.execute(
             update(WebhookSubscription)
@@ -201,3 +207,22 @@ async def record_outcomes(
             )
             .execution_options(synchronize_session=False)
         )
+
+
+@overload
+def _storable(text: str) -> str: ...
+@overload
+def _storable(text: None) -> None: ...
+def _storable(text: str | None) -> str | None:
+    # The receiver chooses these bytes, and PostgreSQL text refuses NUL: one such answer would fail
+    # its whole batch on every retry.
+    return text.replace("\x00", "\ufffd") if text is not None else None
+
+
+async def _existing_deliveries(session: AsyncSession, ids: Sequence[str]) -> set[str]:
+    statement = (
+        across_tenants(select(WebhookDelivery.id))
+        .where(WebhookDelivery.id.in_(sorted(set(ids))))
+        .with_for_update(key_share=True)
+    )
+    return set((await session.execute(statement)).scalars())

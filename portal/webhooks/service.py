@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
 from portal.events import EventType, record_event
 from portal.kit.clock import Clock, utcnow
-from portal.kit.pagination import PageParams, encode_cursor
+from portal.kit.pagination import PageParams, encode_cursor, time_cursor
 from portal.webhooks.fanout import deliveries_for
 from portal.webhooks.models import (
     AttemptTrigger,
@@ -60,7 +60,7 @@ class WebhookService:
         self.clock = clock
 
     async def list(self, tenant_id: str, page: PageParams) -> SubscriptionPage:
-        after = _cursor_position(page.cursor) if page.cursor is not None else None
+        after = time_cursor(page.cursor) if page.cursor is not None else None
         found = await self.repository.subscriptions(tenant_id, page.limit + 1, after)
         items = found[: page.limit]
         next_cursor = None
@@ -80,31 +80,26 @@ class WebhookService:
         events = _unique_events(body.events)
         now = self.clock()
         existing = await self.repository.subscription_by_url(tenant_id, body.url)
-        if existing is not None:
-            existing.events = events
-            if "description" in body.model_fields_set:
-                existing.description = body.description
-            if "active" in body.model_fields_set:
-                _set_active(existing, body.active)
-            existing.updated_at = now
-            await self.session.flush()
-            return Upserted(existing, created=False)
-        subscription = WebhookSubscription(
-            tenant_id=tenant_id,
-            url=body.url,
-            events=events,
-            description=body.description,
-            active=body.active,
-            disabled_reason=None,
-            secret=new_secret(),
-            previous_secret=None,
-            previous_secret_expires_at=None,
-            created_at=now,
-            updated_at=now,
-        )
-        self.repository.add(subscription)
-        await self._flush_unique_url(body.url)
-        return Upserted(subscription, created=True)
+        if existing is None:
+            subscription = _new_subscription(tenant_id, body, events, now)
+            try:
+                async with self.session.begin_nested():
+                    self.repository.add(subscription)
+                    await self.session.flush()
+                return Upserted(subscription, created=True)
+            except IntegrityError:
+                # Another request created this URL meanwhile: update its subscription, as if it came first.
+                existing = await self.repository.subscription_by_url(tenant_id, body.url)
+                if existing is None:
+                    raise
+        existing.events = events
+        if "description" in body.model_fields_set:
+            existing.description = body.description
+        if "active" in body.model_fields_set:
+            _set_active(existing, body.active)
+        existing.updated_at = now
+        await self.session.flush()
+        return Upserted(existing, created=False)
 
     async def update(
         self, tenant_id: str, subscription_id: str, body: SubscriptionUpdate
@@ -154,7 +149,7 @@ class WebhookService:
 
     async def deliveries(self, tenant_id: str, subscription_id: str, page: PageParams) -> DeliveryPage:
         await self.get(tenant_id, subscription_id)
-        before = _cursor_position(page.cursor) if page.cursor is not None else None
+        before = time_cursor(page.cursor) if page.cursor is not None else None
         found = await self.repository.deliveries(tenant_id, subscription_id, page.limit + 1, before)
         shown = found[: page.limit]
         attempts = await self.repository.attempts(tenant_id, [d.id for d in shown])
@@ -173,6 +168,10 @@ class WebhookService:
         delivery.next_attempt_at = self.clock()
         delivery.next_trigger = AttemptTrigger.MANUAL
         delivery.scheduled_attempts = 0
+        # An attempt in flight must not overwrite this with its own outcome: without its lease it is
+        # recorded as an attempt but no longer moves the delivery on.
+        delivery.locked_until = None
+        delivery.lease_id = None
         await self.session.flush()
         request_delivery(self.session)
         attempts = await self.repository.attempts(tenant_id, [delivery.id])
@@ -214,6 +213,24 @@ class WebhookService:
             raise Conflict(f"Another webhook of this tenant already delivers to {url}.") from None
 
 
+def _new_subscription(
+    tenant_id: str, body: SubscriptionCreate, events: list[str], now: datetime
+) -> WebhookSubscription:
+    return WebhookSubscription(
+        tenant_id=tenant_id,
+        url=body.url,
+        events=events,
+        description=body.description,
+        active=body.active,
+        disabled_reason=None,
+        secret=new_secret(),
+        previous_secret=None,
+        previous_secret_expires_at=None,
+        created_at=now,
+        updated_at=now,
+    )
+
+
 def _set_active(subscription: WebhookSubscription, active: bool) -> None:
     subscription.active = active
     # The reason explains why the portal disabled it; it no longer applies once someone decides.
@@ -234,17 +251,3 @@ def _unique_events(events: list[EventType]) -> list[str]:
     if duplicates:
         raise ValidationFailed("Each event type may be listed once.", details=duplicates)
     return [event.value for event in events]
-
-
-def _cursor_position(values: list[object]) -> tuple[datetime, str]:
-    if len(values) == 2 and isinstance(values[0], str) and isinstance(values[1], str):
-        try:
-            moment = datetime.fromisoformat(values[0])
-        except ValueError:
-            moment = None
-        if moment is not None and moment.tzinfo is not None:
-            return moment, values[1]
-    raise ValidationFailed(
-        "The cursor is not valid; use the nextCursor of a previous page.",
-        details=[ErrorDetail(path=["query", "cursor"], message="invalid cursor", code="invalid_format")],
-    )

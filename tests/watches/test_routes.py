@@ -1,6 +1,8 @@
 """CVE watches through the API: validation, roles, tenants, and each status."""
 
 import asyncio
+import base64
+import json
 from pathlib import Path
 
 import httpx
@@ -153,3 +155,17 @@ async def test_each_status_from_the_tenants_latest_scans(
     matched = await events(runtime, admin.tenant.id, EventType.CVE_WATCH_MATCHED)
     assert [e["cveId"] for e in matched] == ["CVE-2099-0001"]
     assert await events(runtime, other.tenant.id, EventType.CVE_WATCH_MATCHED) == []
+
+
+async def test_a_cursor_not_written_by_the_list_is_refused(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    admin = await make_caller(runtime, client, Role.ADMIN)
+    for values in (["2024-01-01T00:00:00", "id"], ["not a time", "id"], ["2024-01-01T00:00:00Z"], [1, 2]):
+        cursor = base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
+        response = await client.get("/api/cve-watches", params={"cursor": cursor}, headers=admin.headers)
+        assert (values, response.status_code, response.json()["details"][0]["path"]) == (
+            values,
+            400,
+            ["query", "cursor"],
+        )

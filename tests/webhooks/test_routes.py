@@ -1,5 +1,6 @@
 """The webhooks API as a tenant's integration engineer uses it, on SQLite and PostgreSQL."""
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -59,6 +60,18 @@ async def test_post_creates_then_upserts_by_exact_url(client: httpx.AsyncClient,
     assert all("secret" not in item for item in listed.json()["items"])
     one = await client.get(f"/api/webhooks/{body['id']}", headers=admin.headers)
     assert one.status_code == 200 and "secret" not in one.json()
+
+
+async def test_concurrent_posts_of_one_url_upsert_the_one_subscription_that_won(
+    client: httpx.AsyncClient, admin: Caller
+) -> None:
+    racing = await asyncio.gather(*(create(client, admin, description=f"race {n}") for n in range(5)))
+
+    assert sorted(r.status_code for r in racing) == [200, 200, 200, 200, 201], [r.text for r in racing]
+    assert len({r.json()["id"] for r in racing}) == 1
+    assert ["secret" in r.json() for r in racing if r.status_code == 200] == [False] * 4
+    listed = (await client.get("/api/webhooks", headers=admin.headers)).json()["items"]
+    assert [item["id"] for item in listed] == [racing[0].json()["id"]]
 
 
 async def test_the_list_is_paginated(client: httpx.AsyncClient, admin: Caller) -> None:

@@ -379,3 +379,65 @@ async def test_an_in_process_commit_wakes_the_worker_at_once(
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_deleting_a_subscription_mid_attempt_does_not_stall_recording(
+    client: httpx.AsyncClient,
+    admin: Caller,
+    scripted_receiver: ScriptedReceiver,
+    running_worker: DeliveryWorker,
+) -> None:
+    release = threading.Event()
+    scripted_receiver.script = [Reply(hold=release)]
+    doomed = await subscribe(client, admin, scripted_receiver.url("/doomed"))
+    await client.post(f"/api/webhooks/{doomed['id']}/test", headers=admin.headers)
+    try:
+        await asyncio.to_thread(scripted_receiver.wait_for_requests, 1)
+        deleted = await client.delete(f"/api/webhooks/{doomed['id']}", headers=admin.headers)
+        assert deleted.status_code == 204
+    finally:
+        release.set()
+    # The attempt's delivery is gone with its subscription; its outcome must not block the next ones.
+    kept = await subscribe(client, admin, scripted_receiver.url("/kept"))
+    await client.post(f"/api/webhooks/{kept['id']}/test", headers=admin.headers)
+    await eventually(lambda: _status_is(client, admin, kept["id"], "succeeded"))
+
+
+async def test_a_redelivery_asked_for_during_an_attempt_is_still_made(
+    client: httpx.AsyncClient,
+    admin: Caller,
+    scripted_receiver: ScriptedReceiver,
+    running_worker: DeliveryWorker,
+) -> None:
+    release = threading.Event()
+    scripted_receiver.script = [Reply(hold=release)]
+    hook = await subscribe(client, admin, scripted_receiver.url())
+    queued = (await client.post(f"/api/webhooks/{hook['id']}/test", headers=admin.headers)).json()
+    try:
+        await asyncio.to_thread(scripted_receiver.wait_for_requests, 1)
+        path = f"/api/webhooks/{hook['id']}/deliveries/{queued['id']}/redeliver"
+        assert (await client.post(path, headers=admin.headers)).status_code == 202
+    finally:
+        release.set()
+
+    async def redelivered() -> bool:
+        (delivery,) = await deliveries(client, admin, hook["id"])
+        return delivery["status"] == "succeeded" and "manual" in [a["trigger"] for a in delivery["attempts"]]
+
+    await eventually(redelivered)
+    assert [r.headers["webhook-id"] for r in scripted_receiver.requests] == [queued["webhookId"]] * 2
+
+
+async def test_an_answer_with_a_nul_byte_is_recorded(
+    client: httpx.AsyncClient,
+    admin: Caller,
+    scripted_receiver: ScriptedReceiver,
+    running_worker: DeliveryWorker,
+) -> None:
+    # PostgreSQL text cannot hold NUL; a receiver's binary answer must not make its attempt unrecordable.
+    scripted_receiver.script = [Reply(500, body=b"bad\x00body")]
+    hook = await subscribe(client, admin, scripted_receiver.url())
+    await client.post(f"/api/webhooks/{hook['id']}/test", headers=admin.headers)
+    await eventually(lambda: _status_is(client, admin, hook["id"], "succeeded"))
+    (delivery,) = await deliveries(client, admin, hook["id"])
+    assert [a["responseBody"] for a in delivery["attempts"]] == ["bad\ufffdbody", ""]
