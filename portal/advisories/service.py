@@ -8,7 +8,8 @@ without package rows, so no scan loads it again. A malformed record is reported 
 """
 
 import zipfile
-from collections.abc import Callable, Iterable
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -68,13 +69,27 @@ class FeedState:
         return f"{rfc3339(self.newest) if self.newest else 'empty'}/{self.count}"
 
 
+def _readable(path: Path) -> Iterator[SourceItem]:
+    """A source's records, each named by where it came from. A source that breaks while it is read (a
+    corrupt zip, an unreadable file) ends with one failure naming it; what was read before still counts."""
+    several = path.is_dir() or zipfile.is_zipfile(path)
+    try:
+        for name, item in iter_osv_source(path):
+            yield (f"{path}:{name}" if several else str(path), item)
+    except (zipfile.BadZipFile, zlib.error, OSError) as exc:
+        yield str(path), AdvisoryError(f"cannot read the source: {exc}")
+
+
 def count_records(path: Path) -> int:
     """How many files a source holds: the progress bar's total (a file may hold a list of records)."""
     if path.is_dir():
         return sum(1 for file in path.rglob("*.json") if file.is_file())
     if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            return sum(1 for info in archive.infolist() if info.filename.endswith(".json"))
+        try:
+            with zipfile.ZipFile(path) as archive:
+                return sum(1 for info in archive.infolist() if info.filename.endswith(".json"))
+        except zipfile.BadZipFile:
+            return 1  # the import reports it
     return 1
 
 
@@ -97,11 +112,7 @@ class AdvisoryService:
             if not path.exists():
                 report.failures.append(ImportFailure(str(path), "no such file or folder"))
                 continue
-            several = path.is_dir() or zipfile.is_zipfile(path)
-            records = (
-                (f"{path}:{name}" if several else str(path), item) for name, item in iter_osv_source(path)
-            )
-            await self._import(records, report, progress)
+            await self._import(_readable(path), report, progress)
         return report
 
     async def import_records(self, records: Iterable[tuple[str, dict[str, Any]]]) -> ImportReport:

@@ -121,4 +121,5 @@ def _save_passwords(data_dir: Path, passwords: dict[str, str]) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / CREDENTIALS_FILE
     path.touch(mode=0o600)
+    path.chmod(0o600)  # touch leaves an existing file's wider mode alone
     path.write_text(json.dumps(passwords, indent=2) + "\n")

@@ -1,7 +1,6 @@
 """Filing, listing and answering requests. Every change records its event in the outbox."""
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -12,7 +11,7 @@ from portal.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
 from portal.events import EventType, record_event
 from portal.kit.clock import Clock, utcnow
 from portal.kit.ids import is_uuid, new_id
-from portal.kit.pagination import PageParams, encode_cursor, invalid_cursor
+from portal.kit.pagination import PageParams, encode_cursor, time_cursor
 from portal.requests.models import FeatureRequest, FeatureRequestChange, RequestStatus, RequestType
 from portal.requests.repository import FeatureRequestRepository, RequestRow
 from portal.tenants.models import Tenant
@@ -117,7 +116,7 @@ class FeatureRequestService:
         status: RequestStatus | None = None,
         type: RequestType | None = None,
     ) -> RequestPage:
-        after = _decode_after(page.cursor)
+        after = time_cursor(page.cursor) if page.cursor is not None else None
         rows = await self.requests.page(
             tenant_id, limit=page.limit + 1, after=after, status=status, type=type
         )
@@ -184,18 +183,3 @@ def event_data(view: RequestView) -> dict[str, Any]:
         "imageId": request.image_id,
         "createdBy": {"id": view.author.id, "email": view.author.email},
     }
-
-
-def _decode_after(cursor: list[Any] | None) -> tuple[datetime, str] | None:
-    if cursor is None:
-        return None
-    try:
-        created_at, request_id = cursor
-        after = datetime.fromisoformat(created_at)
-    except (TypeError, ValueError) as exc:
-        raise invalid_cursor() from exc
-    # Cursors this service writes always carry their zone; a naive one was made by hand, and the
-    # UTC column would refuse it with an unhandled error.
-    if after.tzinfo is None or not isinstance(request_id, str):
-        raise invalid_cursor()
-    return after, request_id

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -252,7 +253,15 @@ def iter_osv_source(path: Path) -> Iterator[SourceItem]:
                 key=lambda info: info.filename,
             )
             for info in members:
-                yield from _decode(info.filename, archive.read(info))
+                try:
+                    data = archive.read(info)
+                except (zipfile.BadZipFile, zlib.error) as exc:  # one damaged member, not the archive
+                    yield (
+                        info.filename,
+                        AdvisoryError(f"{info.filename} cannot be read from the archive: {exc}"),
+                    )
+                    continue
+                yield from _decode(info.filename, data)
     elif path.is_file():
         yield from _decode(path.name, path.read_bytes())
     else:

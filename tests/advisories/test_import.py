@@ -105,3 +105,20 @@ async def test_a_malformed_record_is_reported_with_its_file_and_skipped(
     human = await run_async(operator_cli(settings), "advisories", "import", str(archive))
     assert "BAD-1.json" in human and "broken.json" in human
     assert "0 imported, 0 updated, 2 unchanged, 0 withdrawn, 2 failed" in human
+
+
+async def test_a_corrupt_archive_is_reported_and_the_other_sources_still_import(
+    settings: Settings, runtime: Runtime, tmp_path: Path
+) -> None:
+    good = write_zip(tmp_path / "good.zip", osv_record("GOOD-1"))
+    whole = write_zip(tmp_path / "whole.zip", *(osv_record(f"CUT-{i}") for i in range(50)))
+    damaged = tmp_path / "damaged.zip"
+    data = bytearray(whole.read_bytes())
+    data[40:400] = b"\xff" * 360  # the first members' bytes are garbage; the directory still reads
+    damaged.write_bytes(bytes(data))
+
+    result = await _import(settings, damaged, good)
+
+    failures = {f["source"]: f["reason"] for f in result["failures"]}  # type: ignore[attr-defined]
+    assert any(source.startswith(str(damaged)) for source in failures), failures
+    assert await _count(runtime) >= 1 + 40  # the good feed, and what of the damaged one was readable
