@@ -13,6 +13,13 @@ from pathlib import Path
 import pytest
 
 
+class ReceiverServer(ThreadingHTTPServer):
+    # The standard backlog of 5 refuses connections when two workers open 32 at once, and a refused
+    # delivery then waits for its retry, which can outlast a test's patience.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 @dataclass
 class ReceivedRequest:
     method: str
@@ -106,7 +113,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _serve(scheme: str, ssl_context: ssl.SSLContext | None) -> Iterator[LoopbackReceiver]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server = ReceiverServer(("127.0.0.1", 0), _Handler)
     server.daemon_threads = True
     receiver = LoopbackReceiver(port=server.server_address[1], scheme=scheme)
     if ssl_context is not None:
@@ -231,7 +238,7 @@ class ScriptedReceiver:
         self.default = Reply()
         self.arrived = threading.Condition()
         self.port = port
-        self._server: ThreadingHTTPServer | None = None
+        self._server: ReceiverServer | None = None
 
     def url(self, path: str = "/hook") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -271,7 +278,7 @@ class ScriptedReceiver:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        server = ReceiverServer(("127.0.0.1", self.port), Handler)
         server.daemon_threads = True
         self.port = server.server_address[1]
         self._server = server
