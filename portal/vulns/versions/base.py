@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 
 class InvalidVersion(ValueError):
@@ -36,8 +36,9 @@ class ComparedKey:
 
     __slots__ = ()
 
-    def compare(self, other: Self) -> int:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # each subclass defines it; no runtime base method to fall back on by mistake
+
+        def compare(self, other: Self) -> int: ...
 
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, type(self)):
