@@ -14,7 +14,7 @@ def operator_cli(settings: Settings) -> CliRunner:
         "PORTAL_DATABASE_URL": settings.effective_database_url,
         "PORTAL_DATA_DIR": str(settings.data_dir),
         "PORTAL_SECRET_KEY": settings.effective_secret_key,
-        "COLUMNS": "200",  # Rich wraps tables to the terminal; keep rows on one line for assertions
+        "COLUMNS": "400",  # Rich wraps to the terminal; keep rows and problem paths on one line
         **{f"PORTAL_{key.upper()}": str(value) for key, value in FAST_ARGON2.items()},
     }
     return CliRunner(env=env)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 from portal.catalog.models import Image, ImageVersion, VersionSbom
 from portal.cli.main import app
@@ -15,21 +15,13 @@ from portal.runtime import Runtime
 from portal.sbom import MAX_SBOM_BYTES, parse_sbom
 from tests.catalog.factories import digest_of, small_sbom
 from tests.factories import make_tenant
+from tests.operator import operator_cli
 from tests.shared_fixtures import fixtures_dir
-
-
-def _env(settings: Settings) -> dict[str, str]:
-    return {
-        "PORTAL_DATABASE_URL": settings.effective_database_url,
-        "PORTAL_DATA_DIR": str(settings.data_dir),
-        "PORTAL_SECRET_KEY": settings.effective_secret_key,
-        "COLUMNS": "400",  # no wrapping in the middle of a problem's path
-    }
 
 
 async def portal(settings: Settings, *args: str) -> Result:
     """Runs the command in a thread: it runs its own event loop, as it does from a shell."""
-    return await asyncio.to_thread(CliRunner().invoke, app, list(args), env=_env(settings))
+    return await asyncio.to_thread(operator_cli(settings).invoke, app, list(args))
 
 
 def _publish_args(path: Path, name: str = "python", digest: str | None = None) -> list[str]:
