@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, String, event
+from sqlalchemy import JSON, DateTime, ForeignKey, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -52,9 +52,10 @@ class Base(DeclarativeBase):
 
 
 class TenantOwned:
-    """Marks a table whose rows belong to one tenant; queries on it go through `kit.tenancy.scoped`."""
+    """Marks a table whose rows belong to one tenant; queries on it go through `kit.tenancy.scoped`.
+    Its rows go with the tenant."""
 
-    tenant_id: Mapped[str] = mapped_column(String(36), index=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
 
 
 def _is_sqlite(url: str) -> bool:

@@ -74,6 +74,5 @@ class Entitlement(TenantOwned, Base):
     __table_args__ = (UniqueConstraint("tenant_id", "image_id"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     image_id: Mapped[str] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), index=True)
     granted_at: Mapped[datetime]

@@ -34,7 +34,6 @@ class FeatureRequest(TenantOwned, Base):
     __table_args__ = (UniqueConstraint("tenant_id", "open_package_key"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     type: Mapped[RequestType] = mapped_column(String(16))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text)
@@ -54,7 +53,6 @@ class FeatureRequestChange(TenantOwned, Base):
     __tablename__ = "feature_request_history"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     request_id: Mapped[str] = mapped_column(ForeignKey("feature_requests.id", ondelete="CASCADE"), index=True)
     status: Mapped[RequestStatus] = mapped_column(String(16))
     comment: Mapped[str | None] = mapped_column(Text)

@@ -1,7 +1,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base, TenantOwned
@@ -26,7 +26,6 @@ class User(TenantOwned, Base):
     __table_args__ = (UniqueConstraint("tenant_id", "email"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     email: Mapped[str] = mapped_column(String(320))
     role: Mapped[Role] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(200))

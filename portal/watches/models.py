@@ -12,7 +12,6 @@ class CveWatch(TenantOwned, Base):
     __table_args__ = (UniqueConstraint("tenant_id", "cve_id"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     cve_id: Mapped[str] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(index=True)

@@ -24,7 +24,6 @@ class WebhookSubscription(TenantOwned, Base):
     __table_args__ = (UniqueConstraint("tenant_id", "url"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     url: Mapped[str] = mapped_column(String(2048))
     events: Mapped[list[str]] = mapped_column(JSONDocument)
     description: Mapped[str | None] = mapped_column(String(500))
@@ -58,7 +57,6 @@ class WebhookDelivery(TenantOwned, Base):
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     subscription_id: Mapped[str] = mapped_column(ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"))
     event_id: Mapped[str | None] = mapped_column(ForeignKey("outbox_events.id", ondelete="SET NULL"))
     event_type: Mapped[str] = mapped_column(String(64))
@@ -80,7 +78,6 @@ class WebhookAttempt(TenantOwned, Base):
     __tablename__ = "webhook_attempts"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     delivery_id: Mapped[str] = mapped_column(
         ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True
     )
