@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     login_rate_limit: str = "5/15 minutes"
     refresh_rate_limit: str = "60/15 minutes"
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # A Redis that stops answering (a network black hole) must not hold logins: past this, 503.
+    rate_limit_timeout_seconds: float = Field(default=1.0, gt=0)
 
     access_token_ttl_seconds: int = 15 * 60
     refresh_idle_ttl_seconds: int = 7 * 24 * 3600

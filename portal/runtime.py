@@ -45,7 +45,9 @@ class Runtime:
                 settings.access_token_ttl_seconds,
                 clock,
             ),
-            limiter=RateLimiter(settings.redis_url, rate_limit_namespace),
+            limiter=RateLimiter(
+                settings.redis_url, rate_limit_namespace, settings.rate_limit_timeout_seconds
+            ),
             login_limit=parse_limit(settings.login_rate_limit),
             refresh_limit=parse_limit(settings.refresh_rate_limit),
             trusted_proxies=parse_networks(settings.trusted_proxies),

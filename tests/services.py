@@ -6,8 +6,12 @@ Under CI (`CI=true`) a missing server fails the run instead of skipping, so thos
 import asyncio
 import os
 import shutil
+import signal
+import subprocess
+import time
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -120,3 +124,49 @@ def redis_url() -> str:
     except Exception as error:  # any failure to reach the server means: no Redis here
         _unavailable("Redis", error)
     return REDIS_URL
+
+
+class PrivateRedis:
+    """A redis-server of the test's own, on a free port, that a test may stop (SIGSTOP) like a network
+    black hole; the shared Redis is never touched."""
+
+    def __init__(self, process: subprocess.Popen[bytes], port: int) -> None:
+        self.process = process
+        self.url = f"redis://127.0.0.1:{port}/0"
+
+    def freeze(self) -> None:
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
+
+
+@contextmanager
+def private_redis() -> Iterator[PrivateRedis]:
+    from tests.live_server import free_port
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        _unavailable("redis-server", FileNotFoundError("redis-server is not installed"))
+    port = free_port()
+    process = subprocess.Popen(
+        [str(binary), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    server = PrivateRedis(process, port)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis.from_url(server.url, socket_connect_timeout=1).ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        yield server
+    finally:
+        server.thaw()
+        process.terminate()
+        process.wait(10)

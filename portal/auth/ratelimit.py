@@ -1,5 +1,6 @@
 """Per-client-IP rate limits through `limits`: in memory by default, in Redis when configured."""
 
+import asyncio
 import ipaddress
 import math
 import time
@@ -28,16 +29,24 @@ def limits_storage_uri(redis_url: str) -> str:
 
 
 class RateLimiter:
-    def __init__(self, redis_url: str | None, namespace: str) -> None:
-        self.storage = self._storage(redis_url)
+    def __init__(self, redis_url: str | None, namespace: str, timeout: float = 1.0) -> None:
+        self.timeout = timeout
+        self.storage = self._storage(redis_url, timeout)
         self.strategy = MovingWindowRateLimiter(self.storage)
         self.namespace = namespace
 
     @staticmethod
-    def _storage(redis_url: str | None) -> Storage:
+    def _storage(redis_url: str | None, timeout: float) -> Storage:
         if not redis_url:
             return MemoryStorage()
-        storage = storage_from_string(limits_storage_uri(redis_url), wrap_exceptions=True)
+        # The client's own timeouts drop a connection that stopped answering, so no later command reads
+        # a stale reply from it; the deadline in `hit` bounds the whole check whatever happens.
+        storage = storage_from_string(
+            limits_storage_uri(redis_url),
+            wrap_exceptions=True,
+            stream_timeout=timeout,
+            connect_timeout=timeout,
+        )
         assert isinstance(storage, Storage)
         return storage
 
@@ -48,11 +57,13 @@ class RateLimiter:
         an outage of Redis must not switch off the protection against password guessing.
         """
         try:
-            if await self.strategy.hit(limit, self.namespace, bucket, client_ip):
-                return
-            stats = await self.strategy.get_window_stats(limit, self.namespace, bucket, client_ip)
-        except StorageError as exc:
-            log.error("rate_limit_store_unavailable", error=type(exc.storage_error).__name__)
+            async with asyncio.timeout(self.timeout * 2):
+                if await self.strategy.hit(limit, self.namespace, bucket, client_ip):
+                    return
+                stats = await self.strategy.get_window_stats(limit, self.namespace, bucket, client_ip)
+        except (StorageError, TimeoutError) as exc:
+            cause = exc.storage_error if isinstance(exc, StorageError) else exc
+            log.error("rate_limit_store_unavailable", error=type(cause).__name__)
             raise ServiceUnavailable("The rate-limit store cannot be reached; try again shortly.") from exc
         raise RateLimited(max(1, math.ceil(stats.reset_time - time.time())))
 
