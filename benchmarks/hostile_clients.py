@@ -15,6 +15,7 @@ each login can come from its own address) on a fresh demo data directory, then m
 
 import argparse
 import asyncio
+import ipaddress
 import json
 import os
 import signal
@@ -59,7 +60,9 @@ class Server:
             **env,
         }
         command = [sys.executable, "-m", "portal.cli.main", "serve", "--port", str(self.port)]
-        self.process = subprocess.Popen(command, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            command, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -100,7 +103,8 @@ class PeakMemory:
 def percentiles(latencies: list[float]) -> str:
     ordered = sorted(latencies)
     p95 = ordered[max(0, int(len(ordered) * 0.95) - 1)]
-    return f"p50 {statistics.median(ordered):.0f} ms, p95 {p95:.0f} ms, max {ordered[-1]:.0f} ms (n={len(ordered)})"
+    median = statistics.median(ordered)
+    return f"p50 {median:.0f} ms, p95 {p95:.0f} ms, max {ordered[-1]:.0f} ms (n={len(ordered)})"
 
 
 async def reads(client: httpx.AsyncClient, headers: dict[str, str], seconds: float) -> list[float]:
@@ -117,7 +121,7 @@ async def reads(client: httpx.AsyncClient, headers: dict[str, str], seconds: flo
 async def wrong_login(client: httpx.AsyncClient, address: int) -> int:
     response = await client.post(
         "/api/auth/login",
-        headers={"X-Tenant": "acme", "X-Forwarded-For": f"10.{address >> 16 & 255}.{address >> 8 & 255}.{address & 255}"},
+        headers={"X-Tenant": "acme", "X-Forwarded-For": str(ipaddress.IPv4Address(0x0A000000 + address))},
         json={"email": "admin@acme.example", "password": "not the password"},
         timeout=120,
     )
@@ -153,7 +157,8 @@ async def huge_header(port: int, size: int) -> str:
 
 
 async def measure_server(server: Server, token_headers: dict[str, str], flood_seconds: float) -> None:
-    async with httpx.AsyncClient(base_url=server.url, timeout=120, limits=httpx.Limits(max_connections=200)) as client:
+    limits = httpx.Limits(max_connections=200)
+    async with httpx.AsyncClient(base_url=server.url, timeout=120, limits=limits) as client:
         print(f"  reads alone:                 {percentiles(await reads(client, token_headers, 5))}")
         async with PeakMemory(server.process.pid) as memory:
             answers, latencies = await asyncio.gather(
@@ -164,7 +169,10 @@ async def measure_server(server: Server, token_headers: dict[str, str], flood_se
         baseline = rss_mb(server.process.pid)
         async with PeakMemory(server.process.pid) as memory:
             burst = Counter(await asyncio.gather(*(wrong_login(client, 200000 + i) for i in range(60))))
-        print(f"  60 concurrent logins:        memory {baseline:.0f} -> peak {memory.peak:.0f} MB, answers {dict(burst)}")
+        print(
+            f"  60 concurrent logins:        memory {baseline:.0f} -> peak {memory.peak:.0f} MB, "
+            f"answers {dict(burst)}"
+        )
         baseline = rss_mb(server.process.pid)
         async with PeakMemory(server.process.pid) as memory:
             started = time.perf_counter()
@@ -179,7 +187,19 @@ async def measure_server(server: Server, token_headers: dict[str, str], flood_se
         )
 
 
-async def stalled_redis(data_dir: Path) -> None:
+async def stalled_login(server: Server, redis: subprocess.Popen[bytes]) -> None:
+    async with httpx.AsyncClient(base_url=server.url, timeout=120) as client:
+        await wrong_login(client, 1)  # the connection pool is warm
+        redis.send_signal(signal.SIGSTOP)
+        started = time.perf_counter()
+        try:
+            answer = str(await asyncio.wait_for(wrong_login(client, 2), 90))
+        except TimeoutError:
+            answer = "no answer"
+        print(f"  login with Redis stopped:    {answer} after {time.perf_counter() - started:.2f} s")
+
+
+def stalled_redis(data_dir: Path) -> None:
     port = free_port()
     redis = subprocess.Popen(
         ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL
@@ -188,15 +208,7 @@ async def stalled_redis(data_dir: Path) -> None:
     try:
         time.sleep(0.5)
         server = Server(data_dir, PORTAL_REDIS_URL=f"redis://127.0.0.1:{port}/0")
-        async with httpx.AsyncClient(base_url=server.url, timeout=120) as client:
-            await wrong_login(client, 1)  # the connection pool is warm
-            redis.send_signal(signal.SIGSTOP)
-            started = time.perf_counter()
-            try:
-                answer = str(await asyncio.wait_for(wrong_login(client, 2), 90))
-            except TimeoutError:
-                answer = "no answer"
-            print(f"  login with Redis stopped:    {answer} after {time.perf_counter() - started:.2f} s")
+        asyncio.run(stalled_login(server, redis))
     finally:
         redis.send_signal(signal.SIGCONT)
         redis.terminate()
@@ -205,8 +217,10 @@ async def stalled_redis(data_dir: Path) -> None:
             server.stop()
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--flood-seconds", type=float, default=10)
     options = parser.parse_args()
     print(machine_line())
@@ -229,11 +243,11 @@ async def main() -> None:
                 timeout=30,
             ).json()
             token_headers = {"X-Tenant": "acme", "Authorization": f"Bearer {login['accessToken']}"}
-            await measure_server(server, token_headers, options.flood_seconds)
+            asyncio.run(measure_server(server, token_headers, options.flood_seconds))
         finally:
             server.stop()
-        await stalled_redis(data_dir)
+        stalled_redis(data_dir)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # A Redis that stops answering (a network black hole) must not hold logins: past this, 503.
     rate_limit_timeout_seconds: float = Field(default=1.0, gt=0)
+    # An IPv6 host usually holds a whole /64 and may use any address in it: count them together.
+    rate_limit_ipv6_prefix: int = Field(default=64, ge=1, le=128)
 
     access_token_ttl_seconds: int = 15 * 60
     refresh_idle_ttl_seconds: int = 7 * 24 * 3600

@@ -46,7 +46,10 @@ class Runtime:
                 clock,
             ),
             limiter=RateLimiter(
-                settings.redis_url, rate_limit_namespace, settings.rate_limit_timeout_seconds
+                settings.redis_url,
+                rate_limit_namespace,
+                settings.rate_limit_timeout_seconds,
+                settings.rate_limit_ipv6_prefix,
             ),
             login_limit=parse_limit(settings.login_rate_limit),
             refresh_limit=parse_limit(settings.refresh_rate_limit),

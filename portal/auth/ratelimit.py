@@ -29,8 +29,11 @@ def limits_storage_uri(redis_url: str) -> str:
 
 
 class RateLimiter:
-    def __init__(self, redis_url: str | None, namespace: str, timeout: float = 1.0) -> None:
+    def __init__(
+        self, redis_url: str | None, namespace: str, timeout: float = 1.0, ipv6_prefix: int = 64
+    ) -> None:
         self.timeout = timeout
+        self.ipv6_prefix = ipv6_prefix
         self.storage = self._storage(redis_url, timeout)
         self.strategy = MovingWindowRateLimiter(self.storage)
         self.namespace = namespace
@@ -56,6 +59,7 @@ class RateLimiter:
         When the shared counter store cannot be reached the attempt is refused (503), not let through:
         an outage of Redis must not switch off the protection against password guessing.
         """
+        client_ip = limit_key(client_ip, self.ipv6_prefix)
         try:
             async with asyncio.timeout(self.timeout * 2):
                 if await self.strategy.hit(limit, self.namespace, bucket, client_ip):
@@ -76,12 +80,26 @@ def parse_networks(entries: Sequence[str]) -> tuple[IPNetwork, ...]:
     return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
 
 
+def limit_key(address: str, ipv6_prefix: int) -> str:
+    """What one client's attempts are counted under: its IPv4 address, or its IPv6 network."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, ipv6_prefix), strict=False))
+    return str(ip)
+
+
 def client_ip(peer: str | None, forwarded_for: str | None, trusted: tuple[IPNetwork, ...]) -> str:
     """The peer address, or the address a trusted proxy says it forwarded for.
 
     `X-Forwarded-For` is read from the right: each trusted proxy appends the address it received the
     request from, so the first entry not itself a trusted proxy is the client. Anything left of it was
-    written by the client and proves nothing.
+    written by the client and proves nothing. Some proxies write `address:port` (`[v6]:port`); the
+    port is not part of who the client is.
     """
     address = peer or "unknown"
     if not forwarded_for or not _is_trusted(address, trusted):
@@ -89,10 +107,18 @@ def client_ip(peer: str | None, forwarded_for: str | None, trusted: tuple[IPNetw
     for entry in reversed([part.strip() for part in forwarded_for.split(",")]):
         if not entry:
             continue
-        address = entry
-        if not _is_trusted(entry, trusted):
+        address = _without_port(entry)
+        if not _is_trusted(address, trusted):
             break
     return address
+
+
+def _without_port(entry: str) -> str:
+    if entry.startswith("["):
+        return entry[1:].partition("]")[0]
+    if entry.count(":") == 1:  # a bare IPv6 address has at least two colons
+        return entry.partition(":")[0]
+    return entry
 
 
 def _is_trusted(address: str, trusted: tuple[IPNetwork, ...]) -> bool:
