@@ -1,5 +1,6 @@
 """Settings, read once from `PORTAL_*` environment variables."""
 
+import os
 import secrets
 from functools import cached_property
 from pathlib import Path
@@ -41,6 +42,9 @@ class Settings(BaseSettings):
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536
     argon2_parallelism: int = 4
+    # Password checks one process runs at once; more logins at the same moment answer 503 with
+    # Retry-After. Each check holds argon2_memory_cost KiB and a core.
+    password_check_concurrency: int = Field(default_factory=lambda: max(2, os.cpu_count() or 1), ge=1)
 
     max_body_bytes: int = 1024 * 1024
     log_level: str = "INFO"

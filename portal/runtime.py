@@ -36,7 +36,10 @@ class Runtime:
             settings=settings,
             db=Database(settings.effective_database_url),
             hasher=PasswordHasher(
-                settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism
+                settings.argon2_time_cost,
+                settings.argon2_memory_cost,
+                settings.argon2_parallelism,
+                settings.password_check_concurrency,
             ),
             tokens=AccessTokenCodec(
                 settings.effective_secret_key,

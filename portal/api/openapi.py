@@ -15,18 +15,17 @@ _DESCRIPTIONS = {
     415: "UNSUPPORTED_MEDIA_TYPE",
     429: "RATE_LIMITED (with Retry-After in seconds)",
     500: "INTERNAL_ERROR",
-    503: "SERVICE_UNAVAILABLE",
+    503: "SERVICE_UNAVAILABLE (a store cannot be reached, or too many sign-ins at once: Retry-After)",
 }
 
 
-_HEADERS: dict[int, dict[str, Any]] = {
-    429: {
-        "Retry-After": {
-            "description": "Seconds until the next attempt can succeed.",
-            "schema": {"type": "integer"},
-        }
-    },
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds until the next attempt can succeed (when given).",
+        "schema": {"type": "integer"},
+    }
 }
+_HEADERS: dict[int, dict[str, Any]] = {429: _RETRY_AFTER, 503: _RETRY_AFTER}
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -1,23 +1,51 @@
-"""argon2id hashing off the event loop, with a dummy verification for unknown users."""
+"""argon2id hashing off the event loop, a bounded number at a time, with a dummy verification for
+unknown users."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import anyio.to_thread
 import argon2
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from portal.errors import ServiceUnavailable
+
+RETRY_AFTER_SECONDS = 1
+
 
 class PasswordHasher:
-    def __init__(self, time_cost: int, memory_cost: int, parallelism: int) -> None:
+    def __init__(self, time_cost: int, memory_cost: int, parallelism: int, max_concurrent: int = 4) -> None:
         self._hasher = argon2.PasswordHasher(
             time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism, type=argon2.Type.ID
         )
         # A real hash with the current parameters, so that an unknown user costs what a known one does.
         self._dummy_hash = self._hasher.hash("portal-timing-equaliser")
+        # Each check costs its memory cost (64 MiB by default) and a core for a quarter second: a flood of
+        # logins queued behind each other would take the process's memory and every request's latency.
+        self._max_concurrent = max_concurrent
+        self._running = 0
+
+    @contextmanager
+    def checking(self) -> Iterator[None]:
+        """Holds one of the process's password-check slots, or refuses at once when none is free."""
+        if self._running >= self._max_concurrent:
+            raise ServiceUnavailable(
+                "Too many sign-ins at once; retry in a second.",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+        self._running += 1
+        try:
+            yield
+        finally:
+            self._running -= 1
 
     async def hash(self, password: str) -> str:
-        return await anyio.to_thread.run_sync(self._hasher.hash, password)
+        with self.checking():
+            return await anyio.to_thread.run_sync(self._hasher.hash, password)
 
     async def verify(self, password_hash: str, password: str) -> bool:
-        return await anyio.to_thread.run_sync(self._verify, password_hash, password)
+        with self.checking():
+            return await anyio.to_thread.run_sync(self._verify, password_hash, password)
 
     async def verify_dummy(self, password: str) -> None:
         await self.verify(self._dummy_hash, password)
