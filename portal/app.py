@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from portal import __version__
 from portal.api.errors import install_error_handlers
-from portal.api.middleware import BodySizeLimit, RequestContext
+from portal.api.middleware import BodySizeLimit, HeaderSizeLimit, RequestContext
 from portal.api.openapi import without_framework_validation_errors
 from portal.auth.guard import BEARER_SCHEME
 from portal.auth.routes import router as auth_router
@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     document_webhooks(app)
     _document_errors(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HeaderSizeLimit, max_bytes=settings.max_header_bytes)
     app.add_middleware(RequestContext)
     return app
 

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     password_check_concurrency: int = Field(default_factory=lambda: max(2, os.cpu_count() or 1), ge=1)
 
     max_body_bytes: int = 1024 * 1024
+    # The request line and headers together; more answers 431 before the rest is read.
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024)
     log_level: str = "INFO"
     log_json: bool = True
 

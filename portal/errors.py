@@ -113,6 +113,11 @@ class UnsupportedMediaType(PortalError):
     default_message = "The request body must be application/json."
 
 
+class HeadersTooLarge(PortalError):
+    status, code = 431, "REQUEST_HEADERS_TOO_LARGE"
+    default_message = "The request's headers are too large."
+
+
 class RateLimited(PortalError):
     status, code, default_message = 429, "RATE_LIMITED", "Too many requests; retry later."
 
@@ -141,6 +146,7 @@ ALL_ERRORS: tuple[type[PortalError], ...] = (
     Conflict,
     PayloadTooLarge,
     UnsupportedMediaType,
+    HeadersTooLarge,
     RateLimited,
     PortalError,
     ServiceUnavailable,

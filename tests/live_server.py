@@ -10,6 +10,9 @@ from contextlib import contextmanager
 import uvicorn
 from fastapi import FastAPI
 
+from portal.api.server import HttpImplementation, uvicorn_config
+from portal.runtime import Runtime
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -19,12 +22,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
+def serve(app: FastAPI, http: HttpImplementation = "auto") -> Iterator[str]:
+    """Serves `app` the way `portal serve` does (same uvicorn configuration), on a free loopback port."""
     port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, proxy_headers=False
-    )
-    server = uvicorn.Server(config)
+    runtime: Runtime = app.state.runtime
+    server = uvicorn.Server(uvicorn_config(app, runtime.settings, "127.0.0.1", port, http=http))
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -1,5 +1,5 @@
 """Pure ASGI middleware (no BaseHTTPMiddleware: it costs a task per request): request ids, access
-logs, and the 1 MiB body limit."""
+logs, the header cap and the 1 MiB body limit."""
 
 import time
 import uuid
@@ -9,7 +9,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.api.errors import error_response
-from portal.errors import PayloadTooLarge
+from portal.errors import HeadersTooLarge, PayloadTooLarge
 
 log = structlog.get_logger("portal.access")
 
@@ -60,6 +60,24 @@ def _incoming_request_id(scope: Scope) -> str | None:
             if 0 < len(text) <= 128 and text.replace("-", "").isalnum():
                 return text
     return None
+
+
+class HeaderSizeLimit:
+    """431 for a request whose line and headers pass the cap. `portal serve` refuses those before
+    reading them (portal.api.server); this answers the same under any other ASGI server."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            size = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
+            size += sum(len(name) + len(value) + 4 for name, value in scope["headers"])
+            if size > self.max_bytes:
+                await _send_error(send, HeadersTooLarge())
+                return
+        await self.app(scope, receive, send)
 
 
 class BodySizeLimit:

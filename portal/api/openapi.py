@@ -14,6 +14,7 @@ _DESCRIPTIONS = {
     413: "PAYLOAD_TOO_LARGE",
     415: "UNSUPPORTED_MEDIA_TYPE",
     429: "RATE_LIMITED (with Retry-After in seconds)",
+    431: "REQUEST_HEADERS_TOO_LARGE",
     500: "INTERNAL_ERROR",
     503: "SERVICE_UNAVAILABLE (a store cannot be reached, or too many sign-ins at once: Retry-After)",
 }

@@ -4,6 +4,7 @@ import signal
 import typer
 import uvicorn
 
+from portal.api.server import uvicorn_config
 from portal.cli import advisories, images, requests, scan, tenants, users
 from portal.cli.context import JsonOption, console, report, run_with_runtime, runtime_for_cli
 from portal.config import load_settings
@@ -101,19 +102,7 @@ def serve(
     _migrate()
     settings = load_settings()
     console.print(f"Portal on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)")
-    uvicorn.run(
-        "portal.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        # The client IP comes from PORTAL_TRUSTED_PROXIES alone; uvicorn would otherwise trust
-        # X-Forwarded-For from 127.0.0.1 and let any local proxy pick the rate-limit key.
-        proxy_headers=False,
-        forwarded_allow_ips="",
-        server_header=False,
-        access_log=False,
-        log_level=settings.log_level.lower(),
-    )
+    uvicorn.Server(uvicorn_config("portal.app:create_app", settings, host, port, factory=True)).run()
 
 
 @app.command()
