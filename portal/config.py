@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     password_check_concurrency: int = Field(default_factory=lambda: max(2, os.cpu_count() or 1), ge=1)
 
     max_body_bytes: int = 1024 * 1024
+    # From the moment a handler starts reading a body to its last byte; a client that stalls midway
+    # gets 408 and loses the connection instead of holding it.
+    body_timeout_seconds: float = Field(default=10.0, gt=0)
     # The request line and headers together; more answers 431 before the rest is read.
     max_header_bytes: int = Field(default=16 * 1024, ge=1024)
     log_level: str = "INFO"

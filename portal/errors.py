@@ -96,6 +96,11 @@ class NotFound(PortalError):
     status, code, default_message = 404, "NOT_FOUND", "Not found."
 
 
+class RequestTimeout(PortalError):
+    status, code = 408, "REQUEST_TIMEOUT"
+    default_message = "The request body did not arrive in time."
+
+
 class MethodNotAllowed(PortalError):
     status, code, default_message = 405, "METHOD_NOT_ALLOWED", "Method not allowed."
 
@@ -143,6 +148,7 @@ ALL_ERRORS: tuple[type[PortalError], ...] = (
     TenantMismatch,
     NotFound,
     MethodNotAllowed,
+    RequestTimeout,
     Conflict,
     PayloadTooLarge,
     UnsupportedMediaType,

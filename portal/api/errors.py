@@ -17,6 +17,7 @@ from portal.errors import (
     NotFound,
     PayloadTooLarge,
     PortalError,
+    RequestTimeout,
     ServiceUnavailable,
     UnsupportedMediaType,
     ValidationFailed,
@@ -91,6 +92,8 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     error: PortalError
     if request.scope.get("portal.body_too_large"):
         error = PayloadTooLarge()
+    elif request.scope.get("portal.body_timed_out"):
+        error = RequestTimeout(headers={"Connection": "close"})
     elif exc.status_code == 404:
         error = NotFound()
     elif exc.status_code == 405:

@@ -1,6 +1,7 @@
 """Pure ASGI middleware (no BaseHTTPMiddleware: it costs a task per request): request ids, access
 logs, the header cap and the 1 MiB body limit."""
 
+import asyncio
 import time
 import uuid
 from typing import Any
@@ -9,11 +10,12 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.api.errors import error_response
-from portal.errors import HeadersTooLarge, PayloadTooLarge
+from portal.errors import HeadersTooLarge, PayloadTooLarge, RequestTimeout
 
 log = structlog.get_logger("portal.access")
 
 BODY_TOO_LARGE = "portal.body_too_large"
+BODY_TIMED_OUT = "portal.body_timed_out"
 
 
 class RequestContext:
@@ -81,11 +83,13 @@ class HeaderSizeLimit:
 
 
 class BodySizeLimit:
-    """Refuses bodies over the limit: at once by Content-Length, or as soon as a streamed body passes it."""
+    """Refuses bodies over the limit: at once by Content-Length, or as soon as a streamed body passes it;
+    and bodies that take longer than `timeout` seconds to arrive once the handler starts reading."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -96,10 +100,18 @@ class BodySizeLimit:
                 await _send_error(send, PayloadTooLarge())
                 return
         received = 0
+        deadline: float | None = None
 
         async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, deadline
+            if deadline is None:
+                deadline = asyncio.get_running_loop().time() + self.timeout
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                scope[BODY_TIMED_OUT] = True
+                raise RequestTimeout(headers={"Connection": "close"}) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:

@@ -108,7 +108,7 @@ class GuardedRoute(APIRoute):
         if access.rate_limit:
             statuses |= {429}
         if self.body_field is not None:
-            statuses |= {400, 413, 415}
+            statuses |= {400, 408, 413, 415}
         self.responses = error_responses(*sorted(statuses)) | dict(self.responses)
         # The header and the bearer scheme are read by check_access, not by FastAPI's parameter
         # machinery (which would cost a fifth of a request); they are documented here instead.

@@ -2,6 +2,7 @@
 
 import json
 import socket
+import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -9,6 +10,8 @@ import pytest
 from fastapi import FastAPI
 
 from portal.api.server import HttpImplementation
+from portal.app import create_app
+from portal.runtime import Runtime
 from tests.live_server import serve
 
 IMPLEMENTATIONS: list[HttpImplementation] = ["httptools", "h11"]
@@ -85,3 +88,29 @@ async def test_any_asgi_server_answers_431_for_oversized_headers(client: httpx.A
     answer = await client.get("/api/status", headers={"X-Filler": "a" * 20_000})
     assert (answer.status_code, answer.json()["error"]) == (431, "REQUEST_HEADERS_TOO_LARGE")
     assert (await client.get("/api/status", headers={"X-Filler": "a" * 8_000})).status_code == 200
+
+
+@pytest.fixture(params=IMPLEMENTATIONS)
+def impatient_server(request: pytest.FixtureRequest, runtime: Runtime) -> Iterator[tuple[str, int]]:
+    patience = runtime.settings.model_copy(update={"body_timeout_seconds": 1.0})
+    impatient = Runtime.build(patience, rate_limit_namespace=uuid.uuid4().hex)
+    with serve(create_app(runtime=impatient), http=request.param) as base_url:
+        host, port = base_url.removeprefix("http://").split(":")
+        yield host, int(port)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_body_that_stalls_is_answered_408_and_the_connection_closed(
+    impatient_server: tuple[str, int],
+) -> None:
+    with socket.create_connection(impatient_server, timeout=20) as sock:
+        sock.sendall(
+            b"POST /api/auth/logout HTTP/1.1\r\nHost: portal\r\nX-Tenant: acme\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+            b'{"refreshToken": '
+        )
+        answer = b""
+        while received := sock.recv(65536):  # the server must answer and close, not wait for the rest
+            answer += received
+    assert _status(answer) == 408, answer[:300]
+    assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["error"] == "REQUEST_TIMEOUT"
