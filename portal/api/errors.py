@@ -78,6 +78,9 @@ async def _portal_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    if any(error["loc"][0] == "path" for error in exc.errors()):
+        # A path whose id is not one the API writes names nothing, like an id that does not exist.
+        return error_response(NotFound())
     details = validation_details(exc.errors())
     message = (
         "The request body is not valid JSON."

@@ -13,6 +13,7 @@ from portal.catalog.repository import SbomFormat, StoredDocument
 from portal.catalog.schemas import ImageDetailOut, ImageOut, LatestVersionOut, ScanSummaryOut, VersionOut
 from portal.catalog.service import CatalogService
 from portal.kit.conditional import none_match, strong_etag
+from portal.kit.ids import PathId
 from portal.kit.pagination import NamePaging, Page, PageParams
 from portal.kit.schema import NO_NUL_PATTERN
 from portal.scanning.service import ScanService
@@ -80,7 +81,7 @@ async def list_images(
     summary="One image with its published versions, newest first",
     responses=error_responses(404),
 )
-async def get_image(image_id: str, principal: CurrentPrincipal, db: DbSession) -> ImageDetailOut:
+async def get_image(image_id: PathId, principal: CurrentPrincipal, db: DbSession) -> ImageDetailOut:
     detail = await CatalogService(db).image_detail(principal.tenant_id, image_id)
     latest_scans = await ScanService(db).latest_summaries([version.id for version in detail.versions])
     return ImageDetailOut(
@@ -107,7 +108,12 @@ def _download_responses(media_type: str) -> dict[int | str, dict[str, Any]]:
 
 
 async def _download(
-    db: DbSession, tenant_id: str, image_id: str, version_id: str, kind: SbomFormat, if_none_match: str | None
+    db: DbSession,
+    tenant_id: str,
+    image_id: PathId,
+    version_id: PathId,
+    kind: SbomFormat,
+    if_none_match: str | None,
 ) -> Response:
     service = CatalogService(db)
     if if_none_match:
@@ -137,8 +143,8 @@ def _filename(stored: StoredDocument, kind: SbomFormat) -> str:
     responses=_download_responses(SPDX_MEDIA_TYPE),
 )
 async def download_spdx(
-    image_id: str,
-    version_id: str,
+    image_id: PathId,
+    version_id: PathId,
     principal: CurrentPrincipal,
     db: DbSession,
     if_none_match: IfNoneMatch = None,
@@ -153,8 +159,8 @@ async def download_spdx(
     responses=_download_responses(CYCLONEDX_MEDIA_TYPE),
 )
 async def download_cyclonedx(
-    image_id: str,
-    version_id: str,
+    image_id: PathId,
+    version_id: PathId,
     principal: CurrentPrincipal,
     db: DbSession,
     if_none_match: IfNoneMatch = None,

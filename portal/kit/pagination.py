@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from portal.errors import ErrorDetail, ValidationFailed
+from portal.kit.ids import ID_TEXT
 
 ItemT = TypeVar("ItemT")
 RowT = TypeVar("RowT")
@@ -83,7 +84,7 @@ def _format_time(moment: datetime) -> str:
 # Microseconds since the Unix epoch: every 16-digit number is a time (up to the year 2286).
 TIME = KeyKind(r"[0-9]{1,16}", 16, _parse_time, _format_time)
 # The canonical form `kit.ids.new_id` writes; compared as text, like the id columns.
-ID = KeyKind(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", 36, str, str)
+ID = KeyKind(ID_TEXT, 36, str, str)
 # An image name's characters (catalog.service checks the full grammar when publishing).
 NAME = KeyKind(r"[a-z0-9._/-]{1,200}", 200, str, str)
 

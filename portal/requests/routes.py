@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from portal.api.dependencies import DbSession, RuntimeDep
 from portal.api.openapi import error_responses
 from portal.auth.guard import CurrentPrincipal, GuardedRoute, UserPrincipal
+from portal.kit.ids import PathId
 from portal.kit.pagination import Page, PageParams, TimePaging
 from portal.requests.models import RequestStatus, RequestType
 from portal.requests.schemas import AuthorOut, FeatureRequestIn, FeatureRequestOut, HistoryEntryOut
@@ -80,5 +81,5 @@ async def list_requests(
     summary="One request with its status history",
     responses=error_responses(404),
 )
-async def get_request(request_id: str, principal: CurrentPrincipal, db: DbSession) -> FeatureRequestOut:
+async def get_request(request_id: PathId, principal: CurrentPrincipal, db: DbSession) -> FeatureRequestOut:
     return request_out(await FeatureRequestService(db).get(principal.tenant_id, request_id))

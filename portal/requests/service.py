@@ -118,13 +118,13 @@ class FeatureRequestService:
     # The operator's side: requests of any tenant, by id.
 
     async def show(self, request_id: str) -> RequestView:
-        row = await self.requests.get_any_tenant(request_id)
+        row = await self.requests.get_any_tenant(request_id) if is_uuid(request_id) else None
         if row is None:
             raise NotFound(f"No request {request_id}.")
         return await self._view(row, None)
 
     async def set_status(self, request_id: str, status: RequestStatus, comment: str | None) -> RequestView:
-        row = await self.requests.get_any_tenant(request_id)
+        row = await self.requests.get_any_tenant(request_id) if is_uuid(request_id) else None
         if row is None:
             raise NotFound(f"No request {request_id}.")
         request = row[0]

@@ -9,6 +9,7 @@ from portal.api.dependencies import DbSession
 from portal.api.openapi import error_responses
 from portal.auth.guard import CurrentPrincipal, GuardedRoute
 from portal.catalog.schemas import ScanSummaryOut
+from portal.kit.ids import PathId
 from portal.kit.pagination import Page, PageParams, TimePaging
 from portal.scanning.findings import FoundVulnerability
 from portal.scanning.models import Scan
@@ -48,8 +49,8 @@ def _finding_out(finding: FoundVulnerability) -> FindingOut:
     responses=error_responses(400, 404),
 )
 async def scan_history(
-    image_id: str,
-    version_id: str,
+    image_id: PathId,
+    version_id: PathId,
     principal: CurrentPrincipal,
     db: DbSession,
     page: Annotated[PageParams, Depends(TimePaging)],
@@ -75,7 +76,7 @@ async def scan_history(
     responses=error_responses(404),
 )
 async def scan_detail(
-    image_id: str, version_id: str, scan_id: str, principal: CurrentPrincipal, db: DbSession
+    image_id: PathId, version_id: PathId, scan_id: PathId, principal: CurrentPrincipal, db: DbSession
 ) -> ScanDetailOut:
     scan, findings = await ScanService(db).scan_detail(principal.tenant_id, image_id, version_id, scan_id)
     return ScanDetailOut(

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Response
 from portal.api.dependencies import DbSession
 from portal.api.openapi import error_responses
 from portal.auth.guard import AdminPrincipal, CurrentPrincipal, GuardedRoute
+from portal.kit.ids import PathId
 from portal.kit.pagination import Page, PageParams, TimePaging
 from portal.watches.schemas import (
     AffectedPackageOut,
@@ -91,6 +92,6 @@ async def watch_cve(
     summary="Stop watching a CVE (admin)",
     responses=error_responses(404),
 )
-async def unwatch_cve(watch_id: str, principal: AdminPrincipal, db: DbSession) -> Response:
+async def unwatch_cve(watch_id: PathId, principal: AdminPrincipal, db: DbSession) -> Response:
     await WatchService(db).unwatch(principal.tenant_id, watch_id)
     return Response(status_code=204)

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from portal.api.dependencies import DbSession, RuntimeDep
 from portal.api.openapi import error_responses
 from portal.auth.guard import AdminPrincipal, CurrentPrincipal, GuardedRoute
+from portal.kit.ids import PathId
 from portal.kit.pagination import Page, PageParams, TimePaging
 from portal.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from portal.webhooks.schemas import (
@@ -91,7 +92,7 @@ async def upsert_webhook(body: SubscriptionCreate, principal: AdminPrincipal, se
     summary="One subscription (never its secret)",
     responses=error_responses(404),
 )
-async def get_webhook(webhook_id: str, principal: CurrentPrincipal, service: Service) -> SubscriptionOut:
+async def get_webhook(webhook_id: PathId, principal: CurrentPrincipal, service: Service) -> SubscriptionOut:
     return _subscription(await service.get(principal.tenant_id, webhook_id))
 
 
@@ -102,7 +103,7 @@ async def get_webhook(webhook_id: str, principal: CurrentPrincipal, service: Ser
     responses=error_responses(404, 409),
 )
 async def update_webhook(
-    webhook_id: str, body: SubscriptionUpdate, principal: AdminPrincipal, service: Service
+    webhook_id: PathId, body: SubscriptionUpdate, principal: AdminPrincipal, service: Service
 ) -> SubscriptionOut:
     return _subscription(await service.update(principal.tenant_id, webhook_id, body))
 
@@ -114,7 +115,7 @@ async def update_webhook(
     summary="Delete a subscription and its delivery log",
     responses=error_responses(404),
 )
-async def delete_webhook(webhook_id: str, principal: AdminPrincipal, service: Service) -> Response:
+async def delete_webhook(webhook_id: PathId, principal: AdminPrincipal, service: Service) -> Response:
     await service.delete(principal.tenant_id, webhook_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -126,7 +127,7 @@ async def delete_webhook(webhook_id: str, principal: AdminPrincipal, service: Se
     responses=error_responses(404),
 )
 async def rotate_secret(
-    webhook_id: str, principal: AdminPrincipal, service: Service
+    webhook_id: PathId, principal: AdminPrincipal, service: Service
 ) -> SubscriptionWithSecret:
     return _with_secret(await service.rotate_secret(principal.tenant_id, webhook_id))
 
@@ -138,7 +139,7 @@ async def rotate_secret(
     responses=error_responses(400, 404),
 )
 async def list_deliveries(
-    webhook_id: str, principal: CurrentPrincipal, service: Service, page: Paging
+    webhook_id: PathId, principal: CurrentPrincipal, service: Service, page: Paging
 ) -> Page[DeliveryOut]:
     found = await service.deliveries(principal.tenant_id, webhook_id, page)
     return Page[DeliveryOut](
@@ -154,7 +155,7 @@ async def list_deliveries(
     responses=error_responses(404),
 )
 async def redeliver(
-    webhook_id: str, delivery_id: str, principal: AdminPrincipal, service: Service
+    webhook_id: PathId, delivery_id: PathId, principal: AdminPrincipal, service: Service
 ) -> DeliveryOut:
     found = await service.redeliver(principal.tenant_id, webhook_id, delivery_id)
     return _delivery(found.delivery, found.attempts)
@@ -167,6 +168,6 @@ async def redeliver(
     summary="Queue a webhook.test event for this subscription, whatever its events",
     responses=error_responses(404),
 )
-async def send_test(webhook_id: str, principal: AdminPrincipal, service: Service) -> DeliveryOut:
+async def send_test(webhook_id: PathId, principal: AdminPrincipal, service: Service) -> DeliveryOut:
     delivery = await service.send_test(principal.tenant_id, webhook_id)
     return _delivery(delivery, [])
