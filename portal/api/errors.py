@@ -7,7 +7,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from portal.errors import (
@@ -117,6 +117,28 @@ async def _database_unavailable(_request: Request, exc: Exception) -> JSONRespon
     return error_response(ServiceUnavailable("The database cannot be reached; try again shortly."))
 
 
+# SQLSTATE classes of a server that is not there for now: 08 connection exception, 57 operator
+# intervention (shutting down, starting up, a backend terminated by the administrator).
+_UNAVAILABLE_SQLSTATE_CLASSES = ("08", "57")
+
+
+def _sqlstate(exc: DBAPIError) -> str:
+    for candidate in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if isinstance(code, str):
+            return code
+    return ""
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """asyncpg reports a server shutting down or starting up as a plain database error, not as an
+    operational one: tell those apart from the errors that are bugs."""
+    assert isinstance(exc, DBAPIError)
+    if exc.connection_invalidated or _sqlstate(exc).startswith(_UNAVAILABLE_SQLSTATE_CLASSES):
+        return await _database_unavailable(request, exc)
+    return await _unhandled(request, exc)
+
+
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled_exception", path=request.url.path)
     return error_response(PortalError())
@@ -128,5 +150,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(InterfaceError, _database_unavailable)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(ConnectionError, _database_unavailable)
     app.add_exception_handler(Exception, _unhandled)
