@@ -9,7 +9,7 @@ from portal.api.dependencies import DbSession
 from portal.api.openapi import error_responses
 from portal.auth.guard import CurrentPrincipal, GuardedRoute
 from portal.catalog.schemas import ScanSummaryOut
-from portal.kit.pagination import Page, PageParams, page_params
+from portal.kit.pagination import Page, PageParams, TimePaging
 from portal.scanning.findings import FoundVulnerability
 from portal.scanning.models import Scan
 from portal.scanning.schemas import FindingOut, PackageOut, ScanDetailOut, ScanOut
@@ -52,7 +52,7 @@ async def scan_history(
     version_id: str,
     principal: CurrentPrincipal,
     db: DbSession,
-    page: Annotated[PageParams, Depends(page_params)],
+    page: Annotated[PageParams, Depends(TimePaging)],
     since: Annotated[
         AwareDatetime | None,
         Query(alias="from", description="Only scans at or after this RFC 3339 time."),

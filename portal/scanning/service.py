@@ -18,7 +18,7 @@ from portal.catalog.repository import CatalogRepository
 from portal.errors import NotFound
 from portal.events import EventType, record_event
 from portal.kit.clock import Clock, utcnow
-from portal.kit.pagination import PageParams, encode_cursor, time_cursor
+from portal.kit.pagination import PageParams, Slice
 from portal.sbom import Inventory
 from portal.scanning.findings import EncodedFindings, FoundVulnerability, encode_findings
 from portal.scanning.matching import Matcher
@@ -70,12 +70,6 @@ class _Pending:
     def changed(self) -> bool:
         """Whether the findings differ from the version's previous scan (or there was none)."""
         return self.before is None or self.before.findings_digest != self.encoded.digest
-
-
-@dataclass(frozen=True)
-class HistoryPage:
-    items: list[Scan]
-    next_cursor: str | None
 
 
 def scan_summary(scan: Scan) -> dict[str, int]:
@@ -242,18 +236,9 @@ class ScanService:
         *,
         since: datetime | None = None,
         until: datetime | None = None,
-    ) -> HistoryPage:
+    ) -> Slice[Scan]:
         await self._visible_version(tenant_id, image_id, version_id)
-        after = time_cursor(page.cursor) if page.cursor is not None else None
-        rows = await self.repository.history(
-            version_id, limit=page.limit + 1, after=after, since=since, until=until
-        )
-        items = rows[: page.limit]
-        next_cursor = None
-        if len(rows) > page.limit:
-            last = items[-1]
-            next_cursor = encode_cursor([last.scanned_at.isoformat(), last.id])
-        return HistoryPage(items=items, next_cursor=next_cursor)
+        return await self.repository.history(version_id, page, since=since, until=until)
 
     async def scan_detail(
         self, tenant_id: str, image_id: str, version_id: str, scan_id: str
