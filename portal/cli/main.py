@@ -4,6 +4,7 @@ import signal
 import typer
 import uvicorn
 
+from portal.background import BackgroundWorkers
 from portal.cli import advisories, images, requests, scan, tenants, users
 from portal.cli.context import JsonOption, console, report, run_with_runtime, runtime_for_cli
 from portal.config import load_settings
@@ -11,7 +12,6 @@ from portal.demo import DemoReport, run_demo
 from portal.logs import configure_logging
 from portal.migrations import upgrade
 from portal.runtime import Runtime
-from portal.webhooks.worker import DeliveryWorker
 
 app = typer.Typer(help="Operate the portal: tenants, users, images, advisories.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
@@ -118,24 +118,25 @@ def serve(
 
 @app.command()
 def worker() -> None:
-    """Migrate the database if needed and deliver webhooks until SIGTERM or SIGINT (then finish the
-    attempts in flight and stop). Run as many as you like on PostgreSQL; on SQLite one is enough."""
+    """Migrate the database if needed, then deliver webhooks and run queued jobs (rescans) until SIGTERM or
+    SIGINT (then finish the work in flight and stop). Run as many as you like on PostgreSQL; on SQLite one
+    is enough."""
     _migrate()
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_json)
 
     async def main() -> None:
         runtime = Runtime.build(settings)
-        delivery_worker = DeliveryWorker(runtime)
+        workers = BackgroundWorkers.build(runtime)
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, delivery_worker.stop)
+            loop.add_signal_handler(signum, workers.stop)
         try:
-            await delivery_worker.run()
+            await workers.run()
         finally:
             await runtime.close()
 
-    console.print("Webhook worker running; SIGTERM or Ctrl-C stops it.")
+    console.print("Worker running (webhooks and jobs); SIGTERM or Ctrl-C stops it.")
     asyncio.run(main())
 
 
