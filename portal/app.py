@@ -22,6 +22,7 @@ from portal.runtime import Runtime
 from portal.scanning.routes import router as scanning_router
 from portal.status.routes import router as status_router
 from portal.watches.routes import router as watches_router
+from portal.webhooks.payloads import document_webhooks
 from portal.webhooks.routes import router as webhooks_router
 
 ROUTERS = (
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    document_webhooks(app)
     _document_errors(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContext)

@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.catalog.events import ImageVersionPublished
 from portal.catalog.models import Entitlement, Image, ImageVersion, VersionHardeningTag, VersionSbom
 from portal.catalog.publishing import read_sbom, render_documents
 from portal.catalog.repository import CatalogRepository, SbomFormat, StoredDocument
 from portal.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
-from portal.events import EventType, record_event
-from portal.kit.clock import Clock, rfc3339, utcnow
+from portal.events import record_event
+from portal.kit.clock import Clock, utcnow
 from portal.kit.ids import is_uuid, new_id
 from portal.kit.pagination import PageParams, Slice
 from portal.sbom import MAX_SBOM_BYTES, ImageSubject, Inventory
@@ -145,9 +146,7 @@ class CatalogService:
             ) from error
 
         for tenant_id in await self.repository.entitled_tenant_ids(image.id):
-            record_event(
-                self.session, tenant_id, EventType.IMAGE_VERSION_PUBLISHED, _event(image, version), self.clock
-            )
+            record_event(self.session, tenant_id, _published_event(image, version), self.clock)
         return Published(image=image, version=version, created_image=created_image)
 
     async def unpublish(self, image_name: str, digest: str) -> ImageVersion:
@@ -274,16 +273,16 @@ class CatalogService:
         return image
 
 
-def _event(image: Image, version: ImageVersion) -> dict[str, object]:
-    return {
-        "imageId": image.id,
-        "imageName": image.name,
-        "versionId": version.id,
-        "tags": list(version.tags),
-        "digest": version.digest,
-        "hardeningTags": list(version.hardening_tags),
-        "publishedAt": rfc3339(version.published_at),
-    }
+def _published_event(image: Image, version: ImageVersion) -> ImageVersionPublished:
+    return ImageVersionPublished(
+        image_id=image.id,
+        image_name=image.name,
+        version_id=version.id,
+        tags=list(version.tags),
+        digest=version.digest,
+        hardening_tags=list(version.hardening_tags),
+        published_at=version.published_at,
+    )
 
 
 def _checked(request: PublishRequest) -> PublishRequest:

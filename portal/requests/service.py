@@ -8,10 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.catalog.service import CatalogService
 from portal.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
-from portal.events import EventType, record_event
+from portal.events import record_event
 from portal.kit.clock import Clock, utcnow
 from portal.kit.ids import is_uuid, new_id
 from portal.kit.pagination import PageParams, Slice
+from portal.requests.events import FeatureRequestCreated, FeatureRequestUpdated, RequestAuthor
 from portal.requests.models import FeatureRequest, FeatureRequestChange, RequestStatus, RequestType
 from portal.requests.repository import FeatureRequestRepository, RequestRow
 from portal.tenants.models import Tenant
@@ -93,7 +94,7 @@ class FeatureRequestService:
         row = await self.requests.get(tenant_id, request.id)
         assert row is not None
         view = RequestView(request=row[0], author=row[1], tenant=row[2], history=[filed])
-        record_event(self.session, tenant_id, EventType.FEATURE_REQUEST_CREATED, event_data(view), self.clock)
+        record_event(self.session, tenant_id, FeatureRequestCreated(**_event_fields(view)), self.clock)
         return view, True
 
     async def get(self, tenant_id: str, request_id: str) -> RequestView:
@@ -148,8 +149,8 @@ class FeatureRequestService:
         )
         await self.session.flush()
         view = await self._view(row, None)
-        data = event_data(view) | {"previousStatus": str(previous), "comment": comment}
-        record_event(self.session, request.tenant_id, EventType.FEATURE_REQUEST_UPDATED, data, self.clock)
+        updated = FeatureRequestUpdated(**_event_fields(view), previous_status=previous, comment=comment)
+        record_event(self.session, request.tenant_id, updated, self.clock)
         return view
 
     async def _view(self, row: RequestRow, tenant_id: str | None) -> RequestView:
@@ -158,14 +159,14 @@ class FeatureRequestService:
         return RequestView(request=request, author=author, tenant=tenant, history=history[request.id])
 
 
-def event_data(view: RequestView) -> dict[str, Any]:
+def _event_fields(view: RequestView) -> dict[str, Any]:
     request = view.request
     return {
         "id": request.id,
-        "type": str(request.type),
+        "type": request.type,
         "title": request.title,
-        "status": str(request.status),
-        "packageName": request.package_name,
-        "imageId": request.image_id,
-        "createdBy": {"id": view.author.id, "email": view.author.email},
+        "status": request.status,
+        "package_name": request.package_name,
+        "image_id": request.image_id,
+        "created_by": RequestAuthor(id=view.author.id, email=view.author.email),
     }

@@ -10,6 +10,7 @@ from portal.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
 from portal.events import EventType, record_event
 from portal.kit.clock import Clock, utcnow
 from portal.kit.pagination import PageParams, Slice
+from portal.webhooks.events import WebhookTest
 from portal.webhooks.fanout import deliveries_for
 from portal.webhooks.models import (
     AttemptTrigger,
@@ -161,13 +162,8 @@ class WebhookService:
         so the answer can name the delivery; the worker sends and retries it like any other."""
         subscription = await self.get(tenant_id, subscription_id)
         now = self.clock()
-        event = record_event(
-            self.session,
-            tenant_id,
-            EventType.WEBHOOK_TEST,
-            {"webhookId": subscription.id, "message": TEST_MESSAGE},
-            clock=lambda: now,
-        )
+        test = WebhookTest(webhook_id=subscription.id, message=TEST_MESSAGE)
+        event = record_event(self.session, tenant_id, test, clock=lambda: now)
         await self.session.flush()
         (delivery,) = deliveries_for(event, [subscription], now)
         event.dispatched_at = now
