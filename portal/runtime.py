@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from limits import RateLimitItem
 
+from portal.auth.cache import IdentityCache
 from portal.auth.passwords import PasswordHasher
 from portal.auth.ratelimit import IPNetwork, RateLimiter, parse_limit, parse_networks
 from portal.auth.tokens import AccessTokenCodec
@@ -27,6 +28,8 @@ class Runtime:
     refresh_limit: RateLimitItem
     trusted_proxies: tuple[IPNetwork, ...]
     clock: Clock = field(default=utcnow)
+    # What this process remembers about callers; see auth.cache.
+    identities: IdentityCache = field(default_factory=IdentityCache)
 
     @classmethod
     def build(

@@ -7,17 +7,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.kit.tenancy import across_tenants, scoped
 from portal.requests.models import FeatureRequest, FeatureRequestChange, RequestStatus, RequestType
 from portal.tenants.models import Tenant
-from portal.users.models import User
 
-RequestRow = tuple[FeatureRequest, User, Tenant]
+RequestRow = tuple[FeatureRequest, Tenant]
 
 
-def _with_author() -> Select[FeatureRequest, User, Tenant]:
-    return (
-        select(FeatureRequest, User, Tenant)
-        .join(User, User.id == FeatureRequest.created_by_id)
-        .join(Tenant, Tenant.id == FeatureRequest.tenant_id)
-    )
+def _with_tenant() -> Select[FeatureRequest, Tenant]:
+    return select(FeatureRequest, Tenant).join(Tenant, Tenant.id == FeatureRequest.tenant_id)
 
 
 class FeatureRequestRepository:
@@ -28,21 +23,21 @@ class FeatureRequestRepository:
         self.session.add_all(rows)
 
     async def get(self, tenant_id: str, request_id: str) -> RequestRow | None:
-        statement = scoped(_with_author(), FeatureRequest, tenant_id).where(FeatureRequest.id == request_id)
+        statement = scoped(_with_tenant(), FeatureRequest, tenant_id).where(FeatureRequest.id == request_id)
         row = (await self.session.execute(statement)).one_or_none()
-        return None if row is None else (row[0], row[1], row[2])
+        return None if row is None else (row[0], row[1])
 
     async def get_any_tenant(self, request_id: str) -> RequestRow | None:
-        statement = across_tenants(_with_author()).where(FeatureRequest.id == request_id)
+        statement = across_tenants(_with_tenant()).where(FeatureRequest.id == request_id)
         row = (await self.session.execute(statement)).one_or_none()
-        return None if row is None else (row[0], row[1], row[2])
+        return None if row is None else (row[0], row[1])
 
     async def open_for_package(self, tenant_id: str, package_key: str) -> RequestRow | None:
-        statement = scoped(_with_author(), FeatureRequest, tenant_id).where(
+        statement = scoped(_with_tenant(), FeatureRequest, tenant_id).where(
             FeatureRequest.open_package_key == package_key
         )
         row = (await self.session.execute(statement)).one_or_none()
-        return None if row is None else (row[0], row[1], row[2])
+        return None if row is None else (row[0], row[1])
 
     async def page(
         self,
@@ -54,7 +49,7 @@ class FeatureRequestRepository:
         type: RequestType | None,
     ) -> list[RequestRow]:
         """Newest first; `after` is the (created_at, id) of the last row of the previous page."""
-        statement = _with_author()
+        statement = _with_tenant()
         statement = (
             scoped(statement, FeatureRequest, tenant_id)
             if tenant_id is not None
@@ -75,7 +70,7 @@ class FeatureRequestRepository:
         statement = statement.order_by(FeatureRequest.created_at.desc(), FeatureRequest.id.desc()).limit(
             limit
         )
-        return [(row[0], row[1], row[2]) for row in await self.session.execute(statement)]
+        return [(row[0], row[1]) for row in await self.session.execute(statement)]
 
     async def history(
         self, tenant_id: str | None, request_ids: Sequence[str]

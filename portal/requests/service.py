@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.auth.actor import Actor
 from portal.catalog.service import CatalogService
 from portal.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
 from portal.events import EventType, record_event
@@ -15,7 +16,6 @@ from portal.kit.pagination import PageParams, encode_cursor, time_cursor
 from portal.requests.models import FeatureRequest, FeatureRequestChange, RequestStatus, RequestType
 from portal.requests.repository import FeatureRequestRepository, RequestRow
 from portal.tenants.models import Tenant
-from portal.users.models import User
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,6 @@ class NewRequest:
 @dataclass(frozen=True)
 class RequestView:
     request: FeatureRequest
-    author: User
     tenant: Tenant
     history: list[FeatureRequestChange]
 
@@ -52,8 +51,9 @@ class FeatureRequestService:
         self.requests = FeatureRequestRepository(session)
         self.clock = clock
 
-    async def file(self, tenant_id: str, author_id: str, new: NewRequest) -> tuple[RequestView, bool]:
+    async def file(self, actor: Actor, new: NewRequest) -> tuple[RequestView, bool]:
         """Files a request; returns it and whether it was created (False: an open duplicate answered)."""
+        tenant_id = actor.tenant_id
         if (
             new.image_id is not None
             and await CatalogService(self.session).visible_image(tenant_id, new.image_id) is None
@@ -78,10 +78,10 @@ class FeatureRequestService:
             image_id=new.image_id,
             status=RequestStatus.OPEN,
             open_package_key=key,
-            created_by_id=author_id,
             created_at=now,
             updated_at=now,
         )
+        request.set_created_by(actor.ref)
         filed = FeatureRequestChange(
             tenant_id=tenant_id, request_id=request.id, status=RequestStatus.OPEN, comment=None, at=now
         )
@@ -98,7 +98,7 @@ class FeatureRequestService:
             raise
         row = await self.requests.get(tenant_id, request.id)
         assert row is not None
-        view = RequestView(request=row[0], author=row[1], tenant=row[2], history=[filed])
+        view = RequestView(request=row[0], tenant=row[1], history=[filed])
         record_event(self.session, tenant_id, EventType.FEATURE_REQUEST_CREATED, event_data(view), self.clock)
         return view, True
 
@@ -123,7 +123,7 @@ class FeatureRequestService:
         more = len(rows) > page.limit
         rows = rows[: page.limit]
         history = await self.requests.history(tenant_id, [row[0].id for row in rows])
-        items = [RequestView(row[0], row[1], row[2], history[row[0].id]) for row in rows]
+        items = [RequestView(row[0], row[1], history[row[0].id]) for row in rows]
         last = rows[-1][0] if rows else None
         cursor = encode_cursor([last.created_at.isoformat(), last.id]) if more and last else None
         return RequestPage(items=items, next_cursor=cursor)
@@ -136,7 +136,9 @@ class FeatureRequestService:
             raise NotFound(f"No request {request_id}.")
         return await self._view(row, None)
 
-    async def set_status(self, request_id: str, status: RequestStatus, comment: str | None) -> RequestView:
+    async def set_status(
+        self, actor: Actor, request_id: str, status: RequestStatus, comment: str | None
+    ) -> RequestView:
         row = await self.requests.get_any_tenant(request_id)
         if row is None:
             raise NotFound(f"No request {request_id}.")
@@ -167,9 +169,9 @@ class FeatureRequestService:
         return view
 
     async def _view(self, row: RequestRow, tenant_id: str | None) -> RequestView:
-        request, author, tenant = row
+        request, tenant = row
         history = await self.requests.history(tenant_id, [request.id])
-        return RequestView(request=request, author=author, tenant=tenant, history=history[request.id])
+        return RequestView(request=request, tenant=tenant, history=history[request.id])
 
 
 def event_data(view: RequestView) -> dict[str, Any]:
@@ -181,5 +183,5 @@ def event_data(view: RequestView) -> dict[str, Any]:
         "status": str(request.status),
         "packageName": request.package_name,
         "imageId": request.image_id,
-        "createdBy": {"id": view.author.id, "email": view.author.email},
+        "createdBy": request.created_by.public(),
     }

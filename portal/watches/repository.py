@@ -4,7 +4,6 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.kit.tenancy import across_tenants, scoped
-from portal.users.models import User
 from portal.watches.models import CveWatch
 
 
@@ -26,20 +25,16 @@ class WatchRepository:
         statement = scoped(select(CveWatch), CveWatch, tenant_id).where(CveWatch.cve_id == cve_id)
         return (await self.session.execute(statement)).scalar_one_or_none()
 
-    async def page(
-        self, tenant_id: str, *, limit: int, after: tuple[datetime, str] | None
-    ) -> list[tuple[CveWatch, User]]:
-        """Newest first, with their creators; `after` is the last (created_at, id) seen."""
-        statement = scoped(
-            select(CveWatch, User).join(User, User.id == CveWatch.created_by), CveWatch, tenant_id
-        )
+    async def page(self, tenant_id: str, *, limit: int, after: tuple[datetime, str] | None) -> list[CveWatch]:
+        """Newest first; `after` is the last (created_at, id) seen."""
+        statement = scoped(select(CveWatch), CveWatch, tenant_id)
         if after is not None:
             at, watch_id = after
             statement = statement.where(
                 or_(CveWatch.created_at < at, and_(CveWatch.created_at == at, CveWatch.id < watch_id))
             )
         statement = statement.order_by(CveWatch.created_at.desc(), CveWatch.id.desc()).limit(limit)
-        return [(watch, user) for watch, user in await self.session.execute(statement)]
+        return list((await self.session.execute(statement)).scalars())
 
     async def all_by_tenant(self) -> dict[str, list[CveWatch]]:
         """Every tenant's watches: a scan checks each of them (the operator's cross-tenant read)."""

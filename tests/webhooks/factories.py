@@ -8,6 +8,7 @@ from portal.tenants.models import Tenant
 from portal.webhooks.models import WebhookSubscription
 from portal.webhooks.schemas import SubscriptionCreate
 from portal.webhooks.service import WebhookService
+from tests.factories import OPERATOR
 
 
 async def make_subscription(
@@ -17,7 +18,7 @@ async def make_subscription(
     async with runtime.db.transaction() as session:
         service = WebhookService(session, allow_private=True, clock=runtime.clock)
         body = SubscriptionCreate(url=url, events=events or [EventType.SCAN_COMPLETED])
-        return (await service.upsert(tenant.id, body)).subscription
+        return (await service.upsert(OPERATOR.within(tenant.ref), body)).subscription
 
 
 async def queue_event(
