@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.auth.actor import Actor
 from portal.config import load_settings
 from portal.errors import PortalError
 from portal.logs import configure_logging
@@ -23,6 +24,11 @@ errors = Console(stderr=True)
 JsonOption = typer.Option(
     False, "--json", help="Print one JSON object on stdout instead of a line for people."
 )
+
+
+def operator() -> Actor:
+    """The actor of the command being run: the operator, named by the login that ran it."""
+    return Actor.operator()
 
 
 def runtime_for_cli() -> Runtime:

@@ -6,7 +6,7 @@ import uvicorn
 
 from portal.background import BackgroundWorkers
 from portal.cli import advisories, images, requests, scan, tenants, users
-from portal.cli.context import JsonOption, console, report, run_with_runtime, runtime_for_cli
+from portal.cli.context import JsonOption, console, operator, report, run_with_runtime, runtime_for_cli
 from portal.config import load_settings
 from portal.demo import DemoReport, run_demo
 from portal.logs import configure_logging
@@ -47,7 +47,7 @@ def demo(as_json: bool = JsonOption) -> None:
     """Seed the demo tenant `acme`, its users, a catalog of images, advisories, their scans and CVE watches
     (idempotent); print the credentials and what the demo holds."""
     _migrate()
-    _print_demo(run_with_runtime(run_demo), as_json)
+    _print_demo(run_with_runtime(lambda runtime: run_demo(runtime, operator())), as_json)
 
 
 def _print_demo(seeded: DemoReport, as_json: bool) -> None:
