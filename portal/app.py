@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.hasher.prepare()
         # The embedded default needs no second process: the API delivers its own webhooks.
         worker = DeliveryWorker(runtime) if settings.run_worker else None
         task = asyncio.create_task(worker.run(), name="webhook-worker") if worker else None
