@@ -74,8 +74,8 @@ class PostgresTemplate:
         await _admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.name}"')
         return name
 
-    async def empty(self) -> str:
-        """A database with no schema at all, for tests that migrate step by step."""
+    async def create_empty(self) -> str:
+        """A database without the schema, as an operator's new server has."""
         name = f"portal_test_{uuid.uuid4().hex[:12]}"
         await _admin(f'CREATE DATABASE "{name}"')
         return name

@@ -12,9 +12,7 @@ from portal.kit.clock import rfc3339
 from portal.runtime import Runtime
 from portal.sbom import MAX_SBOM_BYTES
 
-app = typer.Typer(
-    help="Images: publish versions with their SBOMs, and grant tenants access.", no_args_is_help=True
-)
+app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 ImageOption = typer.Option(..., "--image", help="The image's name, e.g. python.")
 TenantOption = typer.Option(..., "--tenant", help="The tenant's slug.")

@@ -13,7 +13,7 @@ from portal.requests.service import FeatureRequestService, RequestView
 from portal.runtime import Runtime
 from portal.tenants.service import TenantService
 
-app = typer.Typer(help="Tenants' feature requests, package requests and bug reports.", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 
 def _json(view: RequestView) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from rich.table import Table
 from portal.cli.context import JsonOption, console, operator, report, run_in_transaction
 from portal.tenants.service import TenantService
 
-app = typer.Typer(help="Tenants: the vendor's customers.", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 
 @app.command("create")

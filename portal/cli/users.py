@@ -11,7 +11,7 @@ from portal.tenants.service import TenantService
 from portal.users.models import Role, User
 from portal.users.service import UserService
 
-app = typer.Typer(help="Users of a tenant and their roles.", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 TenantOption = typer.Option(..., "--tenant", help="The tenant's slug.")
 EmailOption = typer.Option(..., "--email", help="The user's email address.")
