@@ -31,11 +31,14 @@ from packageurl import PackageURL
 
 from benchmarks._machine import machine_line
 from portal.advisories.service import AdvisoryService
+from portal.auth.actor import Actor
 from portal.catalog import CatalogService, PublishRequest
 from portal.db import Database
 from portal.migrations import upgrade
 from portal.scanning.tasks import rescan
 from portal.vulns import iter_advisories
+
+OPERATOR = Actor.operator("benchmark")
 
 FIXTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "osv"
 FEEDS = ("go-vulndb.zip", "pypi-pysec.zip", "wolfi.zip")
@@ -128,13 +131,14 @@ async def main(version_count: int, component_count: int) -> None:
             chosen = rng.sample(pool, component_count)
             async with db.transaction() as session:
                 await CatalogService(session).publish(
+                    OPERATOR,
                     PublishRequest(
                         name=f"bench-{index % 20}",
                         repository=f"registry.example.com/bench-{index % 20}",
                         digest="sha256:" + hashlib.sha256(str(index).encode()).hexdigest(),
                         tags=(f"v{index}",),
                         sbom=cyclonedx(chosen),
-                    )
+                    ),
                 )
         print(
             f"publish: {version_count} versions x {component_count} components (pool of {len(pool)} purls) "

@@ -27,6 +27,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._machine import machine_line
+from portal.auth.actor import Actor
 from portal.config import Settings
 from portal.events import EventType, record_event
 from portal.migrations import upgrade
@@ -35,6 +36,8 @@ from portal.scanning.events import ScanCompleted, ScanSummary
 from portal.tenants.service import TenantService
 from portal.webhooks.schemas import SubscriptionCreate
 from portal.webhooks.service import WebhookService
+
+OPERATOR = Actor.operator("benchmark")
 
 RECEIVER_APP = """
 import json, time
@@ -112,9 +115,10 @@ async def prepare(settings: Settings, receiver_url: str) -> tuple[Runtime, str]:
     runtime = Runtime.build(settings)
     await upgrade(runtime.db)
     async with runtime.db.transaction() as session:
-        tenant = await TenantService(session).create(f"bench-{uuid.uuid4().hex[:8]}", "Benchmark")
+        tenant = await TenantService(session).create(OPERATOR, f"bench-{uuid.uuid4().hex[:8]}", "Benchmark")
         await WebhookService(session, allow_private=True).upsert(
-            tenant.id, SubscriptionCreate(url=f"{receiver_url}/hook", events=[EventType.SCAN_COMPLETED])
+            OPERATOR.within(tenant.ref),
+            SubscriptionCreate(url=f"{receiver_url}/hook", events=[EventType.SCAN_COMPLETED]),
         )
     return runtime, tenant.id
 

@@ -13,6 +13,7 @@ from portal.api.middleware import BodySizeLimit, HeaderSizeLimit, RequestContext
 from portal.api.openapi import without_framework_validation_errors
 from portal.auth.guard import BEARER_SCHEME
 from portal.auth.routes import router as auth_router
+from portal.background import BackgroundWorkers
 from portal.catalog.routes import router as catalog_router
 from portal.config import Settings, load_settings
 from portal.logs import configure_logging
@@ -23,7 +24,6 @@ from portal.status.routes import router as status_router
 from portal.watches.routes import router as watches_router
 from portal.webhooks.payloads import document_webhooks
 from portal.webhooks.routes import router as webhooks_router
-from portal.webhooks.worker import DeliveryWorker
 
 ROUTERS = (
     status_router,
@@ -43,17 +43,20 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # The embedded default needs no second process: the API delivers its own webhooks.
-        worker = DeliveryWorker(runtime) if settings.run_worker else None
-        task = asyncio.create_task(worker.run(), name="webhook-worker") if worker else None
-        app.state.worker = worker
+        await runtime.hasher.prepare()
+        # The embedded default needs no second process: the API delivers its own webhooks and runs its jobs.
+        workers = BackgroundWorkers.build(runtime) if settings.run_worker else None
+        task = asyncio.create_task(workers.run(), name="background-workers") if workers else None
+        app.state.worker = workers.delivery if workers else None
+        app.state.job_worker = workers.jobs if workers else None
         try:
             yield
         finally:
-            if worker is not None and task is not None:
-                worker.stop()
+            if workers is not None and task is not None:
+                workers.stop()
                 await task
             app.state.worker = None
+            app.state.job_worker = None
             await runtime.close()
 
     app = FastAPI(
@@ -68,6 +71,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.state.runtime = runtime
     app.state.worker = None
+    app.state.job_worker = None
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     # How many deliveries one worker sends at once, and how often it looks for work when not woken.
     worker_concurrency: int = Field(default=16, ge=1, le=1024)
     worker_poll_seconds: float = Field(default=0.2, gt=0)
+    # A claimed job stays leased to its worker this long; a worker that dies leaves it to another after.
+    job_lease_seconds: float = Field(default=300.0, gt=0)
 
     @field_validator("trusted_proxies", "webhook_retry_delays", mode="before")
     @classmethod

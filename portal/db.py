@@ -86,10 +86,13 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, session_info: dict[str, Any] | None = None) -> None:
         self.url = url
         self.engine = create_engine(url)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        # Each session starts with a copy of `session_info`: what commit hooks need (a runtime's signals).
+        self.sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, autoflush=False, info=session_info or {}
+        )
 
     @property
     def is_sqlite(self) -> bool:

@@ -4,6 +4,7 @@ from portal.advisories.models import Advisory, AdvisoryAlias, AdvisoryPackage
 from portal.auth.refresh_tokens import RefreshToken
 from portal.catalog.models import Entitlement, Image, ImageVersion, VersionHardeningTag, VersionSbom
 from portal.events.models import OutboxEvent
+from portal.jobs.models import Job
 from portal.requests.models import FeatureRequest, FeatureRequestChange
 from portal.scanning.models import FindingSet, Scan
 from portal.tenants.models import Tenant
@@ -22,6 +23,7 @@ __all__ = [
     "FindingSet",
     "Image",
     "ImageVersion",
+    "Job",
     "OutboxEvent",
     "RefreshToken",
     "Scan",

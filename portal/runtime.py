@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 
 from limits import RateLimitItem
 
+from portal.auth.cache import IdentityCache
 from portal.auth.passwords import PasswordHasher
 from portal.auth.ratelimit import IPNetwork, RateLimiter, parse_limit, parse_networks
 from portal.auth.tokens import AccessTokenCodec
 from portal.config import Settings
 from portal.db import Database
+from portal.jobs.wakeup import SIGNAL_KEY, JobSignal
 from portal.kit.clock import Clock, utcnow
 
 
@@ -27,14 +29,19 @@ class Runtime:
     refresh_limit: RateLimitItem
     trusted_proxies: tuple[IPNetwork, ...]
     clock: Clock = field(default=utcnow)
+    # Wakes this process's job workers when a commit queues jobs.
+    job_signal: JobSignal = field(default_factory=JobSignal)
+    # What this process remembers about callers; see auth.cache.
+    identities: IdentityCache = field(default_factory=IdentityCache)
 
     @classmethod
     def build(
         cls, settings: Settings, clock: Clock = utcnow, rate_limit_namespace: str = "portal"
     ) -> "Runtime":
+        job_signal = JobSignal()
         return cls(
             settings=settings,
-            db=Database(settings.effective_database_url),
+            db=Database(settings.effective_database_url, {SIGNAL_KEY: job_signal}),
             hasher=PasswordHasher(
                 settings.argon2_time_cost,
                 settings.argon2_memory_cost,
@@ -58,6 +65,7 @@ class Runtime:
             refresh_limit=parse_limit(settings.refresh_rate_limit),
             trusted_proxies=parse_networks(settings.trusted_proxies),
             clock=clock,
+            job_signal=job_signal,
         )
 
     async def close(self) -> None:

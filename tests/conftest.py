@@ -43,6 +43,20 @@ async def database_url(
         await template.drop(name)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A database of each kind without the schema; the SQLite file does not exist yet."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'data' / 'portal.db'}"
+        return
+    template: services.PostgresTemplate = request.getfixturevalue("postgres_template")
+    name = await template.create_empty()
+    try:
+        yield template.url(name)
+    finally:
+        await template.drop(name)
+
+
 def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "data_dir": tmp_path / "data",

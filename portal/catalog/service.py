@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.auth.actor import Actor
 from portal.catalog.events import ImageVersionPublished
 from portal.catalog.models import Entitlement, Image, ImageVersion, VersionHardeningTag, VersionSbom
 from portal.catalog.publishing import read_sbom, render_documents
@@ -82,7 +83,7 @@ class CatalogService:
 
     # Operator: publishing and withdrawing versions.
 
-    async def publish(self, request: PublishRequest) -> Published:
+    async def publish(self, actor: Actor, request: PublishRequest) -> Published:
         request = _checked(request)
         image = await self.repository.image_by_name(request.name)
         if image is not None and await self.repository.version_by_digest(image.id, request.digest):
@@ -149,7 +150,7 @@ class CatalogService:
             record_event(self.session, tenant_id, _published_event(image, version), self.clock)
         return Published(image=image, version=version, created_image=created_image)
 
-    async def unpublish(self, image_name: str, digest: str) -> ImageVersion:
+    async def unpublish(self, actor: Actor, image_name: str, digest: str) -> ImageVersion:
         image = await self._image(image_name)
         version = await self.repository.version_by_digest(image.id, digest)
         if version is None:
@@ -167,7 +168,7 @@ class CatalogService:
 
     # Operator: who sees what.
 
-    async def grant(self, tenant_slug: str, image_name: str) -> tuple[Entitlement, bool]:
+    async def grant(self, actor: Actor, tenant_slug: str, image_name: str) -> tuple[Entitlement, bool]:
         """Idempotent: granting again keeps the first grant and says it was already there."""
         tenant, image = await TenantService(self.session).get(tenant_slug), await self._image(image_name)
         existing = await self.repository.entitlement(tenant.id, image.id)
@@ -178,7 +179,7 @@ class CatalogService:
         await self.session.flush()
         return entitlement, True
 
-    async def revoke(self, tenant_slug: str, image_name: str) -> None:
+    async def revoke(self, actor: Actor, tenant_slug: str, image_name: str) -> None:
         tenant, image = await TenantService(self.session).get(tenant_slug), await self._image(image_name)
         existing = await self.repository.entitlement(tenant.id, image.id)
         if existing is None:

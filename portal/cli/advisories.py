@@ -8,7 +8,7 @@ from portal.cli.context import JsonOption, errors, report, run_in_transaction
 from portal.cli.progress import progress_bar
 from portal.runtime import Runtime
 
-app = typer.Typer(help="Vulnerability advisories in OSV format.", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 
 @app.command("import")

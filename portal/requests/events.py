@@ -7,8 +7,12 @@ from portal.requests.models import RequestStatus, RequestType
 
 
 class RequestAuthor(EventPayload):
-    id: str
-    email: str
+    """Who filed it: a user, an API key (`email` is its creator's) or the vendor's operator."""
+
+    type: str
+    id: str | None
+    name: str
+    email: str | None
 
 
 class FeatureRequestCreated(EventPayload):

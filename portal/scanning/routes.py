@@ -7,7 +7,7 @@ from pydantic import AwareDatetime
 
 from portal.api.dependencies import DbSession
 from portal.api.openapi import error_responses
-from portal.auth.guard import CurrentPrincipal, GuardedRoute
+from portal.auth.guard import CurrentActor, GuardedRoute
 from portal.catalog.schemas import ScanSummaryOut
 from portal.kit.ids import PathId
 from portal.kit.pagination import Page, PageParams, TimePaging
@@ -51,7 +51,7 @@ def _finding_out(finding: FoundVulnerability) -> FindingOut:
 async def scan_history(
     image_id: PathId,
     version_id: PathId,
-    principal: CurrentPrincipal,
+    actor: CurrentActor,
     db: DbSession,
     page: Annotated[PageParams, Depends(TimePaging)],
     since: Annotated[
@@ -64,7 +64,7 @@ async def scan_history(
     ] = None,
 ) -> Page[ScanOut]:
     found = await ScanService(db).history(
-        principal.tenant_id, image_id, version_id, page, since=since, until=until
+        actor.tenant_id, image_id, version_id, page, since=since, until=until
     )
     return Page[ScanOut](items=[_scan_out(scan) for scan in found.items], next_cursor=found.next_cursor)
 
@@ -76,9 +76,9 @@ async def scan_history(
     responses=error_responses(404),
 )
 async def scan_detail(
-    image_id: PathId, version_id: PathId, scan_id: PathId, principal: CurrentPrincipal, db: DbSession
+    image_id: PathId, version_id: PathId, scan_id: PathId, actor: CurrentActor, db: DbSession
 ) -> ScanDetailOut:
-    scan, findings = await ScanService(db).scan_detail(principal.tenant_id, image_id, version_id, scan_id)
+    scan, findings = await ScanService(db).scan_detail(actor.tenant_id, image_id, version_id, scan_id)
     return ScanDetailOut(
         **_scan_out(scan).model_dump(),
         findings=[_finding_out(finding) for finding in findings],

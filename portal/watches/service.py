@@ -10,13 +10,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.advisories.repository import AdvisoryRepository
+from portal.auth.actor import Actor
 from portal.errors import NotFound
 from portal.kit.clock import Clock, utcnow
 from portal.kit.pagination import PageParams, Slice
 from portal.scanning.repository import ScanRepository
 from portal.scanning.service import watch_packages
-from portal.users.models import User
-from portal.users.repository import UserRepository
 from portal.watches.models import CveWatch
 from portal.watches.repository import WatchRepository
 
@@ -33,7 +32,6 @@ class AffectedVersion:
 @dataclass(frozen=True)
 class WatchView:
     watch: CveWatch
-    creator: User
     status: str
     affected: list[AffectedVersion]
     advisory_ids: list[str]
@@ -49,17 +47,15 @@ class WatchService:
         found = await self.repository.page(tenant_id, page)
         return found.replace(await self._views(tenant_id, found.items))
 
-    async def watch(
-        self, tenant_id: str, user_id: str, cve_id: str, note: str | None
-    ) -> tuple[WatchView, bool]:
+    async def watch(self, actor: Actor, cve_id: str, note: str | None) -> tuple[WatchView, bool]:
         """(the watch, whether it is new): watching a CVE twice answers the existing watch."""
+        tenant_id = actor.tenant_id
         cve_id = cve_id.strip().upper()
         existing = await self.repository.by_cve(tenant_id, cve_id)
         created = existing is None
         if existing is None:
-            watch = CveWatch(
-                tenant_id=tenant_id, cve_id=cve_id, note=note, created_at=self.clock(), created_by=user_id
-            )
+            watch = CveWatch(tenant_id=tenant_id, cve_id=cve_id, note=note, created_at=self.clock())
+            watch.set_created_by(actor.ref)
             try:
                 async with self.session.begin_nested():
                     self.repository.add(watch)
@@ -71,23 +67,20 @@ class WatchService:
                 if existing is None:
                     raise
                 created = False
-        creator = await UserRepository(self.session).by_id(tenant_id, existing.created_by)
-        if creator is None:
-            raise NotFound("No such user.")
-        (view,) = await self._views(tenant_id, [(existing, creator)])
+        (view,) = await self._views(tenant_id, [existing])
         return view, created
 
-    async def unwatch(self, tenant_id: str, watch_id: str) -> None:
-        watch = await self.repository.by_id(tenant_id, watch_id)
+    async def unwatch(self, actor: Actor, watch_id: str) -> None:
+        watch = await self.repository.by_id(actor.tenant_id, watch_id)
         if watch is None:
             raise NotFound("No such CVE watch.")
         await self.repository.delete(watch)
         await self.session.flush()
 
-    async def _views(self, tenant_id: str, rows: list[tuple[CveWatch, User]]) -> list[WatchView]:
+    async def _views(self, tenant_id: str, rows: list[CveWatch]) -> list[WatchView]:
         if not rows:
             return []
-        cves = sorted({watch.cve_id for watch, _ in rows})
+        cves = sorted({watch.cve_id for watch in rows})
         known = await AdvisoryRepository(self.session).known_as(cves)
         ids_by_cve = {
             cve: sorted({cve} | {advisory_id for advisory_id, _ in known.get(cve, [])}) for cve in cves
@@ -105,7 +98,7 @@ class WatchService:
         hits = await scans.findings([scan.findings_digest for scan in latest.values()], set(every_id))
         ever = await scans.scans_naming([version.id for version, _ in versions], every_id)
         views = []
-        for watch, creator in rows:
+        for watch in rows:
             ids = set(ids_by_cve[watch.cve_id])
             affected = []
             for version, image in visible:
@@ -136,5 +129,5 @@ class WatchService:
                 status = "not_affected"
             else:
                 status = "unknown"
-            views.append(WatchView(watch, creator, status, affected, advisory_ids))
+            views.append(WatchView(watch, status, affected, advisory_ids))
         return views

@@ -16,6 +16,7 @@ from portal.webhooks.events import WebhookTest
 from portal.webhooks.models import WebhookSubscription
 from portal.webhooks.schemas import SubscriptionCreate
 from portal.webhooks.service import WebhookService
+from tests.factories import OPERATOR
 
 
 async def make_subscription(
@@ -25,7 +26,7 @@ async def make_subscription(
     async with runtime.db.transaction() as session:
         service = WebhookService(session, allow_private=True, clock=runtime.clock)
         body = SubscriptionCreate(url=url, events=events or [EventType.SCAN_COMPLETED])
-        return (await service.upsert(tenant.id, body)).subscription
+        return (await service.upsert(OPERATOR.within(tenant.ref), body)).subscription
 
 
 def sample_payload(event_type: EventType, **fields: Any) -> EventPayload:

@@ -18,7 +18,7 @@ from portal.tenants.repository import TenantRepository
 from portal.users.models import Role
 from portal.webhooks.fanout import delivery_body
 from portal.webhooks.payloads import EVENT_PAYLOADS
-from tests.factories import make_caller
+from tests.factories import OPERATOR, make_caller
 
 
 def test_every_event_type_has_one_payload_model() -> None:
@@ -29,7 +29,7 @@ def test_every_event_type_has_one_payload_model() -> None:
 async def test_every_event_the_portal_records_matches_the_documented_webhook(
     runtime: Runtime, client: httpx.AsyncClient
 ) -> None:
-    await run_demo(runtime)
+    await run_demo(runtime, OPERATOR)
     async with runtime.db.transaction() as session:
         acme = await TenantRepository(session).by_slug("acme")
     assert acme is not None
@@ -46,7 +46,7 @@ async def test_every_event_the_portal_records_matches_the_documented_webhook(
     )
     async with runtime.db.transaction() as session:
         await FeatureRequestService(session, runtime.clock).set_status(
-            filed.json()["id"], RequestStatus.PLANNED, "next month"
+            OPERATOR, filed.json()["id"], RequestStatus.PLANNED, "next month"
         )
     hook = await client.post(
         "/api/webhooks",
@@ -91,5 +91,11 @@ async def test_a_payload_keeps_the_json_receivers_know(runtime: Runtime, client:
         "status": "open",
         "packageName": None,
         "imageId": None,
-        "createdBy": {"id": admin.user.id, "email": admin.user.email},
+        # type and name came with API keys and the operator as creators; id and email stay for users
+        "createdBy": {
+            "type": "user",
+            "id": admin.user.id,
+            "name": admin.user.email,
+            "email": admin.user.email,
+        },
     }
