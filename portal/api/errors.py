@@ -1,5 +1,6 @@
 """Turns every exception, the framework's own included, into the one error shape."""
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -100,7 +101,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     elif exc.status_code == 404:
         error = NotFound()
     elif exc.status_code == 405:
-        error = MethodNotAllowed(headers=dict(exc.headers or {}))
+        error = MethodNotAllowed(headers={"Allow": ", ".join(allowed_methods(request))})
     elif exc.status_code == 413:
         error = PayloadTooLarge()
     elif exc.status_code == 415:
@@ -110,6 +111,18 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     else:
         error = PortalError()
     return error_response(error)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the OpenAPI document gives this path (and HEAD with GET). The router names only
+    the first route that matches the path, so `GET /x` and `POST /x` declared apart answered `Allow: GET`."""
+    methods: set[str] = set()
+    for template, operations in request.app.openapi()["paths"].items():
+        if re.fullmatch(re.sub(r"\{[^}/]+\}", "[^/]+", template), request.url.path):
+            methods |= {method.upper() for method in operations if method != "parameters"}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
 
 
 async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:

@@ -156,3 +156,14 @@ async def test_nul_characters_are_refused_before_they_reach_the_database(
         cursor = base64.urlsafe_b64encode(json.dumps(["a\u0000", "b"]).encode()).decode()
         paged = await client.get(path, headers=caller.headers, params={"cursor": cursor})
         assert _shape(paged, 400, "VALIDATION_ERROR")["details"][0]["path"] == ["query", "cursor"]  # type: ignore[index]
+
+
+async def test_a_405_allows_every_method_of_the_path(client: httpx.AsyncClient) -> None:
+    for path, allowed in (
+        ("/api/webhooks", {"GET", "HEAD", "POST"}),
+        ("/api/webhooks/0b6f7c1e-5d0a-4f43-9a53-8c1c2f8e1d22", {"GET", "HEAD", "PUT", "DELETE"}),
+        ("/api/cve-watches", {"GET", "HEAD", "POST"}),
+    ):
+        answer = await client.request("PATCH", path)
+        assert (answer.status_code, answer.json()["error"]) == (405, "METHOD_NOT_ALLOWED")
+        assert set(answer.headers["allow"].split(", ")) == allowed, path
