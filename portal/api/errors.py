@@ -23,6 +23,7 @@ from portal.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from portal.kit.schema import DISCRIMINATOR
 
 log = structlog.get_logger("portal.api")
 
@@ -52,20 +53,36 @@ def _detail_code(error_type: str) -> DetailCode:
     return "invalid_format"
 
 
-def _detail_path(location: Sequence[Any]) -> list[str | int]:
+# A body described as a union discriminated by `type`: a missing or unknown type is that field's error.
+_UNION_TAG_ERRORS: dict[str, DetailCode] = {
+    "union_tag_not_found": "required",
+    "union_tag_invalid": "invalid_enum",
+}
+
+
+def _detail_path(location: Sequence[Any], body: Any) -> list[str | int]:
     location = list(location)
     if location and location[0] == "body":
         location = location[1:]
         if location and isinstance(location[0], int) and len(location) == 1:
             location = []  # a JSON syntax error reports its character offset, not a field
+        if location and isinstance(body, dict) and location[0] == body.get(DISCRIMINATOR):
+            location = location[1:]  # pydantic names the union member; the client knows it as `type`
     return [part if isinstance(part, int) else str(part) for part in location]
 
 
-def validation_details(errors: Sequence[Any]) -> list[ErrorDetail]:
-    return [
-        ErrorDetail(path=_detail_path(error["loc"]), message=error["msg"], code=_detail_code(error["type"]))
-        for error in errors
-    ]
+def validation_details(errors: Sequence[Any], body: Any = None) -> list[ErrorDetail]:
+    details = []
+    for error in errors:
+        if error["type"] in _UNION_TAG_ERRORS:
+            path = [*_detail_path(error["loc"], body), DISCRIMINATOR]
+            details.append(
+                ErrorDetail(path=path, message=error["msg"], code=_UNION_TAG_ERRORS[error["type"]])
+            )
+            continue
+        path = _detail_path(error["loc"], body)
+        details.append(ErrorDetail(path=path, message=error["msg"], code=_detail_code(error["type"])))
+    return details
 
 
 def error_response(exc: PortalError) -> JSONResponse:
@@ -82,7 +99,7 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     if any(error["loc"][0] == "path" for error in exc.errors()):
         # A path whose id is not one the API writes names nothing, like an id that does not exist.
         return error_response(NotFound())
-    details = validation_details(exc.errors())
+    details = validation_details(exc.errors(), exc.body)
     message = (
         "The request body is not valid JSON."
         if any(d.code == "invalid_json" for d in details)

@@ -5,6 +5,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic.alias_generators import to_camel
 
+# The field whose value picks the shape of a body described as a union (e.g. a feature request's `type`).
+DISCRIMINATOR = "type"
+
 # For query parameters that reach SQL: PostgreSQL refuses a NUL in text, which would answer 500.
 NO_NUL_PATTERN = r"^[^\x00]*$"
 

@@ -9,7 +9,7 @@ from portal.auth.schemas import actor_out
 from portal.kit.ids import PathId
 from portal.kit.pagination import Page, PageParams, TimePaging
 from portal.requests.models import RequestStatus, RequestType
-from portal.requests.schemas import FeatureRequestIn, FeatureRequestOut, HistoryEntryOut
+from portal.requests.schemas import FeatureRequestIn, FeatureRequestOut, HistoryEntryOut, PackageIn
 from portal.requests.service import FeatureRequestService, NewRequest, RequestView
 
 router = APIRouter(prefix="/api/feature-requests", tags=["feature requests"], route_class=GuardedRoute)
@@ -41,7 +41,8 @@ def request_out(view: RequestView) -> FeatureRequestOut:
         200: {
             "model": FeatureRequestOut,
             "description": "A package request for the same package is still open: that request, unchanged.",
-        }
+        },
+        **error_responses(404),
     },
 )
 async def file_request(
@@ -51,7 +52,7 @@ async def file_request(
         type=body.type,
         title=body.title,
         description=body.description,
-        package_name=body.package_name,
+        package_name=body.package_name if isinstance(body, PackageIn) else None,
         image_id=body.image_id,
     )
     view, created = await FeatureRequestService(db, runtime.clock).file(actor, new)

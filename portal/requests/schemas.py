@@ -1,11 +1,11 @@
 from datetime import datetime
-from typing import Annotated, Self
+from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints
 
 from portal.auth.schemas import ActorOut
-from portal.errors import ErrorDetail, ValidationFailed
-from portal.kit.schema import ApiInput, ApiModel
+from portal.kit.ids import ID_TEXT
+from portal.kit.schema import DISCRIMINATOR, ApiInput, ApiModel
 from portal.requests.models import RequestStatus, RequestType
 
 PackageName = Annotated[
@@ -14,35 +14,32 @@ PackageName = Annotated[
 ]
 
 
-class FeatureRequestIn(ApiInput):
-    type: RequestType
+class _RequestIn(ApiInput):
     # Stripped before the length check: a title of spaces would otherwise be stored empty.
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
     description: str = Field(min_length=1, max_length=10_000)
-    package_name: PackageName | None = Field(
-        default=None, description="The package wanted; required for `package`, not allowed otherwise."
-    )
     image_id: str | None = Field(
-        default=None, max_length=64, description="The image it concerns; must be one your tenant can see."
+        default=None,
+        pattern=f"^{ID_TEXT}$",
+        description="The image it concerns; an image your tenant can see (else 404).",
     )
 
-    @model_validator(mode="after")
-    def _package_name_goes_with_package(self) -> Self:
-        if self.type == RequestType.PACKAGE and self.package_name is None:
-            raise ValidationFailed(
-                "A package request names the package it wants.",
-                details=[
-                    ErrorDetail(path=["packageName"], message="required for type package", code="required")
-                ],
-            )
-        if self.type != RequestType.PACKAGE and self.package_name is not None:
-            raise ValidationFailed(
-                "Only a package request names a package.",
-                details=[
-                    ErrorDetail(path=["packageName"], message="only for type package", code="unknown_field")
-                ],
-            )
-        return self
+
+class FeatureIn(_RequestIn):
+    type: Literal[RequestType.FEATURE]
+
+
+class BugIn(_RequestIn):
+    type: Literal[RequestType.BUG]
+
+
+class PackageIn(_RequestIn):
+    type: Literal[RequestType.PACKAGE]
+    package_name: PackageName = Field(description="The package wanted.")
+
+
+# Only a package request names a package: the body's shape follows its `type`.
+FeatureRequestIn = Annotated[FeatureIn | PackageIn | BugIn, Field(discriminator=DISCRIMINATOR)]
 
 
 class HistoryEntryOut(ApiModel):

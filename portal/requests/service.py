@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.auth.actor import Actor
 from portal.catalog.service import CatalogService
-from portal.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
+from portal.errors import Conflict, ErrorDetail, NotFound
 from portal.events import record_event
 from portal.kit.clock import Clock, utcnow
 from portal.kit.ids import is_uuid, new_id
@@ -53,7 +53,8 @@ class FeatureRequestService:
             new.image_id is not None
             and await CatalogService(self.session).visible_image(tenant_id, new.image_id) is None
         ):
-            raise ValidationFailed(
+            # An id this tenant cannot see names nothing, in a body as in a path.
+            raise NotFound(
                 "No image with this id is available to your tenant.",
                 details=[ErrorDetail(path=["imageId"], message="unknown image", code="invalid_format")],
             )
