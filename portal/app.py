@@ -24,6 +24,7 @@ from portal.status.routes import router as status_router
 from portal.watches.routes import router as watches_router
 from portal.webhooks.payloads import document_webhooks
 from portal.webhooks.routes import router as webhooks_router
+from portal.webhooks.schemas import document_webhook_urls
 
 ROUTERS = (
     status_router,
@@ -76,7 +77,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     for router in ROUTERS:
         app.include_router(router)
     document_webhooks(app)
-    _document_errors(app)
+    _document_errors(app, settings)
     app.add_middleware(
         BodySizeLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout_seconds
     )
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     return app
 
 
-def _document_errors(app: FastAPI) -> None:
+def _document_errors(app: FastAPI, settings: Settings) -> None:
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -99,6 +100,7 @@ def _document_errors(app: FastAPI) -> None:
                     "description": "The accessToken from POST /api/auth/login.",
                 }
             }
+            document_webhook_urls(schema, settings.webhook_allow_private)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -1,5 +1,5 @@
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
@@ -7,6 +7,29 @@ from pydantic.json_schema import SkipJsonSchema
 from portal.events import EventType
 from portal.kit.schema import ApiInput, ApiModel
 from portal.webhooks.models import AttemptTrigger, DeliveryStatus
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+# The last label starts with a letter, as top-level domains do: so no host is an IPv4 literal.
+_HOST = rf"(?:{_LABEL}\.){{0,8}}[A-Za-z](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?"
+_IPV4 = r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_PORT = r"(?::(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"
+_REST = r"(?:[/?#][!-~]*)?"
+
+
+def webhook_url_pattern(allow_private: bool) -> str:
+    """The URLs a subscription may name, as the OpenAPI document states them: https and a host name;
+    the development setting adds http and address literals. The service checks the same and more
+    (`targets.check_url`), and every delivery checks the addresses again."""
+    if allow_private:
+        return rf"^https?://(?:{_HOST}|{_IPV4}){_PORT}{_REST}$"
+    return rf"^https://{_HOST}{_PORT}{_REST}$"
+
+
+def document_webhook_urls(schema: dict[str, Any], allow_private: bool) -> None:
+    for model in (SubscriptionCreate, SubscriptionUpdate):
+        url = schema["components"]["schemas"][model.__name__]["properties"]["url"]
+        url["pattern"] = webhook_url_pattern(allow_private)
+
 
 WebhookUrl = Annotated[
     str,

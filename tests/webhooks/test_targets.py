@@ -1,10 +1,14 @@
+import re
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
+from portal.webhooks.schemas import webhook_url_pattern
 from portal.webhooks.targets import (
     TargetRefused,
     build_client,
@@ -204,3 +208,27 @@ async def test_redirects_are_not_followed(http_receiver: LoopbackReceiver) -> No
         response = await client.post(http_receiver.url("/redirect"), content=b"{}")
     assert response.status_code == 302
     assert len(http_receiver.requests) == 1
+
+
+@pytest.mark.parametrize("allow_private", [False, True])
+@settings(max_examples=500, deadline=None)
+@given(data=st.data())
+def test_every_url_the_documented_pattern_allows_is_accepted(
+    allow_private: bool, data: st.DataObject
+) -> None:
+    url = data.draw(st.from_regex(webhook_url_pattern(allow_private), fullmatch=True))
+    assume("\n" not in url)
+    check_url(url, allow_private)
+
+
+def test_the_documented_pattern_refuses_what_production_refuses() -> None:
+    pattern = re.compile(webhook_url_pattern(False))
+    for url in (
+        "http://hooks.example.com/",
+        "https://10.0.0.1/",
+        "https://[::1]/",
+        "https://u:p@x.example/",
+        "0",
+    ):
+        assert not pattern.fullmatch(url), url
+    assert pattern.fullmatch("https://hooks.example.com:8443/portal?x=1")
