@@ -1,12 +1,16 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, WithJsonSchema
 
 from portal.auth.schemas import ActorOut
 from portal.kit.ids import ID_TEXT
 from portal.kit.schema import DISCRIMINATOR, ApiInput, ApiModel
 from portal.requests.models import RequestStatus, RequestType
+
+# At least three characters once the surrounding whitespace (as Python strips it) is gone, no NUL.
+_KEPT = r"[^\s\x00-\x1f\x85]"
+_TITLE = rf"^[\s\x1c-\x1f\x85]*{_KEPT}[^\x00]+{_KEPT}[\s\x1c-\x1f\x85]*$"
 
 PackageName = Annotated[
     str,
@@ -16,7 +20,11 @@ PackageName = Annotated[
 
 class _RequestIn(ApiInput):
     # Stripped before the length check: a title of spaces would otherwise be stored empty.
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
+    title: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=3, max_length=200),
+        WithJsonSchema({"type": "string", "pattern": _TITLE, "maxLength": 200}),
+    ]
     description: str = Field(min_length=1, max_length=10_000)
     image_id: str | None = Field(
         default=None,

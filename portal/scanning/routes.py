@@ -3,7 +3,6 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime
 
 from portal.api.dependencies import DbSession
 from portal.api.openapi import error_responses
@@ -11,6 +10,7 @@ from portal.auth.guard import CurrentActor, GuardedRoute
 from portal.catalog.schemas import ScanSummaryOut
 from portal.kit.ids import PathId
 from portal.kit.pagination import Page, PageParams, TimePaging
+from portal.kit.schema import Rfc3339Input
 from portal.scanning.findings import FoundVulnerability
 from portal.scanning.models import Scan
 from portal.scanning.schemas import FindingOut, PackageOut, ScanDetailOut, ScanOut
@@ -55,11 +55,11 @@ async def scan_history(
     db: DbSession,
     page: Annotated[PageParams, Depends(TimePaging)],
     since: Annotated[
-        AwareDatetime | None,
+        Rfc3339Input | None,
         Query(alias="from", description="Only scans at or after this RFC 3339 time."),
     ] = None,
     until: Annotated[
-        AwareDatetime | None,
+        Rfc3339Input | None,
         Query(alias="to", description="Only scans at or before this RFC 3339 time."),
     ] = None,
 ) -> Page[ScanOut]:

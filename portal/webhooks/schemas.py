@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 from pydantic.json_schema import SkipJsonSchema
 
 from portal.events import EventType
@@ -56,7 +56,7 @@ class SubscriptionCreate(ApiInput):
     url: WebhookUrl
     events: EventList
     description: Description | None = None
-    active: bool = True
+    active: StrictBool = True
 
 
 class SubscriptionUpdate(ApiInput):
@@ -66,7 +66,7 @@ class SubscriptionUpdate(ApiInput):
     url: WebhookUrl | SkipJsonSchema[None] = None
     events: EventList | SkipJsonSchema[None] = None
     description: Description | None = None
-    active: bool | SkipJsonSchema[None] = None
+    active: StrictBool | SkipJsonSchema[None] = None
 
 
 class SubscriptionOut(ApiModel):

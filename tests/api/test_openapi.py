@@ -1,5 +1,6 @@
 """The OpenAPI document declares every error a route can answer, in the one error shape."""
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -42,3 +43,13 @@ async def test_rate_limited_answers_document_retry_after(app: FastAPI) -> None:
     for label, operation in limited:
         headers = operation["responses"]["429"].get("headers", {})
         assert headers["Retry-After"]["schema"] == {"type": "integer"}, label
+
+
+def test_every_free_text_field_of_a_body_states_that_nul_is_refused(app: FastAPI) -> None:
+    for name, schema in app.openapi()["components"]["schemas"].items():
+        if schema.get("additionalProperties") is not False:
+            continue  # an answer, not a request body
+        for field, definition in schema.get("properties", {}).items():
+            for candidate in [definition, *definition.get("anyOf", [])]:
+                if candidate.get("type") == "string" and not {"const", "enum"} & candidate.keys():
+                    assert not re.fullmatch(candidate["pattern"], "a\x00bcd"), (name, field)

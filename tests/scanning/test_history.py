@@ -184,6 +184,9 @@ async def test_history_filters_by_time_and_pages_newest_first(
 
     naive = await client.get(base, params={"from": "2024-01-01T00:00:00"}, headers=caller.headers)
     assert naive.status_code == 400 and naive.json()["details"][0]["path"] == ["query", "from"]
+    for not_a_time in ("0.5", "1700000000"):  # pydantic alone reads these as seconds since the epoch
+        number = await client.get(base, params={"to": not_a_time}, headers=caller.headers)
+        assert number.status_code == 400 and number.json()["details"][0]["path"] == ["query", "to"]
     bad_cursor = await client.get(base, params={"cursor": "nonsense"}, headers=caller.headers)
     assert bad_cursor.status_code == 400
 

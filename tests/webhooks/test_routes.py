@@ -253,3 +253,10 @@ async def test_another_tenants_ids_do_not_exist(
     assert (await client.get("/api/webhooks", headers=stranger.headers)).json()["items"] == []
     # The same URL is free in another tenant: the upsert is per tenant.
     assert (await create(client, stranger)).status_code == 201
+
+
+async def test_active_must_be_a_boolean_not_a_number(runtime: Runtime, client: httpx.AsyncClient) -> None:
+    admin = await make_caller(runtime, client, Role.ADMIN)
+    body = {"url": "https://hooks.example.com/strict", "events": ["scan.completed"], "active": 0}
+    created = await client.post("/api/webhooks", headers=admin.headers, json=body)
+    assert created.status_code == 400 and created.json()["details"][0]["path"] == ["active"]
