@@ -1,7 +1,8 @@
 """Engine, sessions and the declarative base. The request, job or command boundary commits."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from sqlalchemy import JSON, DateTime, ForeignKey, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
@@ -58,6 +59,19 @@ class TenantOwned:
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
 
 
+# True while a session's unit of work writes what it holds; kit.tenancy lets those statements through.
+flushing: ContextVar[bool] = ContextVar("portal_flushing", default=False)
+
+
+class PortalSession(Session):
+    def flush(self, objects: Sequence[Any] | None = None) -> None:
+        token = flushing.set(True)
+        try:
+            super().flush(objects)
+        finally:
+            flushing.reset(token)
+
+
 def _is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
@@ -91,7 +105,11 @@ class Database:
         self.engine = create_engine(url)
         # Each session starts with a copy of `session_info`: what commit hooks need (a runtime's signals).
         self.sessions = async_sessionmaker(
-            self.engine, expire_on_commit=False, autoflush=False, info=session_info or {}
+            self.engine,
+            expire_on_commit=False,
+            autoflush=False,
+            info=session_info or {},
+            sync_session_class=PortalSession,
         )
 
     @property

@@ -75,10 +75,9 @@ class RefreshTokenRepository:
     async def mark_rotated(self, token: RefreshToken, now: datetime) -> bool:
         """Claims the token for one rotation; False when a concurrent request got there first."""
         result = await self.session.execute(
-            update(RefreshToken)
+            scoped(update(RefreshToken), RefreshToken, token.tenant_id)
             .where(
                 RefreshToken.id == token.id,
-                RefreshToken.tenant_id == token.tenant_id,
                 RefreshToken.rotated_at.is_(None),
                 RefreshToken.revoked_at.is_(None),
             )
@@ -95,8 +94,8 @@ class RefreshTokenRepository:
 
     async def _revoke(self, tenant_id: str, which: ColumnElement[bool], now: datetime) -> None:
         await self.session.execute(
-            update(RefreshToken)
-            .where(RefreshToken.tenant_id == tenant_id, which, RefreshToken.revoked_at.is_(None))
+            scoped(update(RefreshToken), RefreshToken, tenant_id)
+            .where(which, RefreshToken.revoked_at.is_(None))
             .values(revoked_at=now)
             .execution_options(synchronize_session=False)
         )

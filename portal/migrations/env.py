@@ -4,11 +4,13 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 import portal.models  # noqa: F401  (registers every table on the metadata)
 from portal.db import Base
+from portal.kit.tenancy import migrating
 
 target_metadata = Base.metadata
 
 
 def _run(connection: Connection) -> None:
+    migrating(connection)
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

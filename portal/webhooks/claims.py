@@ -75,8 +75,9 @@ async def claim_due_deliveries(
         .limit(limit)
         .with_for_update(of=WebhookDelivery, skip_locked=True)
     )
+    # The worker's own claim spans every tenant's due deliveries.
     claim = (
-        update(WebhookDelivery)
+        across_tenants(update(WebhookDelivery))
         .where(WebhookDelivery.id.in_(due.scalar_subquery()), free)
         .values(locked_until=now + lease, lease_id=lease_id)
         .returning(
@@ -119,7 +120,7 @@ async def _subscriptions(session: AsyncSession, ids: set[str]) -> dict[str, Webh
     return {s.id: s for s in (await session.execute(statement)).scalars()}
 
 
-_RECORD = (
+_RECORD = across_tenants(
     update(_DELIVERIES)
     .where(_DELIVERIES.c.id == bindparam("b_id"), _DELIVERIES.c.lease_id == bindparam("b_lease"))
     .values(
@@ -195,7 +196,7 @@ async def record_outcomes(
         await session.execute(insert(WebhookAttempt), attempts)
     for subscription_id, at in gone.items():
         await session.execute(
-            update(WebhookSubscription)
+            across_tenants(update(WebhookSubscription))
             .where(WebhookSubscription.id == subscription_id)
             .values(
                 active=False,

@@ -79,7 +79,7 @@ async def claim_undispatched_events(session: AsyncSession, now: datetime, limit:
         .with_for_update(skip_locked=True)
     )
     statement = (
-        update(OutboxEvent)
+        across_tenants(update(OutboxEvent))
         .where(OutboxEvent.id.in_(waiting.scalar_subquery()), OutboxEvent.dispatched_at.is_(None))
         .values(dispatched_at=now)
         .returning(OutboxEvent)
