@@ -1,12 +1,13 @@
-"""Every query on scans and findings. Scans belong to versions, which are the vendor's; what a tenant may
-read is decided by the catalog (entitlement, published) before these run, or joined here through `scoped`."""
+"""Every query on scans and findings. Scans belong to versions, which are the vendor's; the queries that
+read for a tenant join its entitlement through `scoped` themselves (and the service asks the catalog
+first, to tell an invisible version from an empty history)."""
 
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, and_, func, insert, select
+from sqlalchemy import Select, Table, and_, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -105,18 +106,25 @@ class ScanRepository:
         return found
 
     async def history(
-        self, version_id: str, page: PageParams, *, since: datetime | None, until: datetime | None
+        self,
+        tenant_id: str,
+        image_id: str,
+        version_id: str,
+        page: PageParams,
+        *,
+        since: datetime | None,
+        until: datetime | None,
     ) -> Slice[Scan]:
-        """Newest first."""
-        statement = select(Scan).where(Scan.version_id == version_id)
+        """Newest first: the scans of a published version of an image the tenant is entitled to."""
+        statement = _entitled(select(Scan), tenant_id, image_id, version_id)
         if since is not None:
             statement = statement.where(Scan.scanned_at >= since)
         if until is not None:
             statement = statement.where(Scan.scanned_at <= until)
         return await paginate_scalars(self.session, statement, SCAN_HISTORY_ORDER, page)
 
-    async def scan(self, version_id: str, scan_id: str) -> Scan | None:
-        statement = select(Scan).where(Scan.id == scan_id, Scan.version_id == version_id)
+    async def scan(self, tenant_id: str, image_id: str, version_id: str, scan_id: str) -> Scan | None:
+        statement = _entitled(select(Scan), tenant_id, image_id, version_id).where(Scan.id == scan_id)
         return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def entitled_versions(self, tenant_id: str) -> list[tuple[ImageVersion, Image]]:
@@ -144,3 +152,16 @@ class ScanRepository:
         for ids in (await self.vulnerability_ids(sorted(digests))).values():
             found.update(wanted.intersection(ids))
         return found
+
+
+def _entitled(statement: Select[Scan], tenant_id: str, image_id: str, version_id: str) -> Select[Scan]:
+    """Scans of one version, if it is published and its image is granted to the tenant: what a tenant
+    may read is decided here, not only by the caller."""
+    statement = statement.join(ImageVersion, ImageVersion.id == Scan.version_id).join(
+        Entitlement, Entitlement.image_id == ImageVersion.image_id
+    )
+    return scoped(statement, Entitlement, tenant_id).where(
+        Scan.version_id == version_id,
+        ImageVersion.image_id == image_id,
+        ImageVersion.unpublished_at.is_(None),
+    )

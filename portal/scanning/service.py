@@ -240,13 +240,13 @@ class ScanService:
         until: datetime | None = None,
     ) -> Slice[Scan]:
         await self._visible_version(tenant_id, image_id, version_id)
-        return await self.repository.history(version_id, page, since=since, until=until)
+        return await self.repository.history(tenant_id, image_id, version_id, page, since=since, until=until)
 
     async def scan_detail(
         self, tenant_id: str, image_id: str, version_id: str, scan_id: str
     ) -> tuple[Scan, list[FoundVulnerability]]:
         await self._visible_version(tenant_id, image_id, version_id)
-        scan = await self.repository.scan(version_id, scan_id)
+        scan = await self.repository.scan(tenant_id, image_id, version_id, scan_id)
         if scan is None:
             raise NotFound("No such scan.")
         sets = await self.repository.findings([scan.findings_digest])

@@ -6,11 +6,14 @@ import httpx
 
 from portal.config import Settings
 from portal.events import EventType
+from portal.kit.ids import new_id
+from portal.kit.pagination import PageParams
 from portal.runtime import Runtime
+from portal.scanning.repository import ScanRepository
 from portal.users.models import Role
 from tests.advisories.factories import osv_record, write_folder
 from tests.catalog.factories import grant, publish, small_sbom, unpublish
-from tests.factories import make_caller
+from tests.factories import make_caller, make_tenant
 from tests.scanning.factories import events, import_advisories, scan
 
 CRITICAL_VECTOR = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"  # 9.8
@@ -219,3 +222,29 @@ async def test_unentitled_unknown_and_unpublished_versions_are_not_found(
     # the unpublished version's scans stay on record; the next run scans only the published one
     assert (await scan(settings))["scans"][0]["versionId"] in {newer.version.id, theirs.version.id}
     assert {s["versionId"] for s in (await scan(settings))["scans"]} == {newer.version.id, theirs.version.id}
+
+
+async def test_the_repository_itself_reads_only_scans_of_entitled_published_versions(
+    settings: Settings, runtime: Runtime
+) -> None:
+    entitled, other = await make_tenant(runtime), await make_tenant(runtime)
+    published = await publish(runtime, "demo")
+    await grant(runtime, entitled, "demo")
+    await scan(settings)
+    image, version = published.image.id, published.version.id
+    async with runtime.db.transaction() as session:
+        scans = ScanRepository(session)
+        (mine,) = (
+            await scans.history(entitled.id, image, version, PageParams(10), since=None, until=None)
+        ).items
+        assert await scans.scan(entitled.id, image, version, mine.id) is not None
+        # Not entitled, or the version under another image: the repository finds nothing by itself.
+        for tenant_id, image_id in ((other.id, image), (entitled.id, new_id())):
+            page = await scans.history(tenant_id, image_id, version, PageParams(10), since=None, until=None)
+            assert page.items == []
+            assert await scans.scan(tenant_id, image_id, version, mine.id) is None
+    await unpublish(runtime, "demo", published.version.digest)
+    async with runtime.db.transaction() as session:
+        scans = ScanRepository(session)
+        page = await scans.history(entitled.id, image, version, PageParams(10), since=None, until=None)
+        assert page.items == []
