@@ -116,7 +116,7 @@ async def prepare(settings: Settings, receiver_url: str) -> tuple[Runtime, str]:
     await upgrade(runtime.db)
     async with runtime.db.transaction() as session:
         tenant = await TenantService(session).create(OPERATOR, f"bench-{uuid.uuid4().hex[:8]}", "Benchmark")
-        await WebhookService(session, allow_private=True).upsert(
+        await WebhookService(session, allow_private=True, secrets=runtime.secrets).upsert(
             OPERATOR.within(tenant.ref),
             SubscriptionCreate(url=f"{receiver_url}/hook", events=[EventType.SCAN_COMPLETED]),
         )

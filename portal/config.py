@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SECRET_KEY_FILE = "secret_key"
+ENCRYPTION_KEY_FILE = "encryption_key"
 
 
 class Settings(BaseSettings):
@@ -18,6 +19,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str | None = None
     secret_key: str | None = None
+    # Fernet keys for the secrets kept readable (webhook signing secrets), comma-separated: the first
+    # encrypts, all decrypt. Unset: one generated on first use and kept in the data directory.
+    encryption_key: Annotated[list[str], NoDecode] = Field(default_factory=list)
     redis_url: str | None = None
 
     login_rate_limit: str = "5/15 minutes"
@@ -71,7 +75,7 @@ class Settings(BaseSettings):
     # A claimed job stays leased to its worker this long; a worker that dies leaves it to another after.
     job_lease_seconds: float = Field(default=300.0, gt=0)
 
-    @field_validator("trusted_proxies", "webhook_retry_delays", mode="before")
+    @field_validator("trusted_proxies", "webhook_retry_delays", "encryption_key", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
@@ -97,6 +101,27 @@ class Settings(BaseSettings):
         path.touch(mode=0o600)
         path.write_text(key)
         return key
+
+    @property
+    def encryption_key_file(self) -> Path:
+        return self.data_dir / ENCRYPTION_KEY_FILE
+
+    @cached_property
+    def effective_encryption_keys(self) -> list[str]:
+        """The configured keys, or those kept in the data directory (one per line, the first encrypts),
+        made on first use."""
+        if self.encryption_key:
+            return list(self.encryption_key)
+        path = self.encryption_key_file
+        if path.exists():
+            return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+        from portal.kit.encryption import new_key
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = new_key()
+        path.touch(mode=0o600)
+        path.write_text(key + "\n")
+        return [key]
 
 
 def load_settings() -> Settings:

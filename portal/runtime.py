@@ -5,6 +5,8 @@ The API, the worker and the command line each build one `Runtime`; request handl
 """
 
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from limits import RateLimitItem
 
@@ -16,6 +18,9 @@ from portal.config import Settings
 from portal.db import Database
 from portal.jobs.wakeup import SIGNAL_KEY, JobSignal
 from portal.kit.clock import Clock, utcnow
+
+if TYPE_CHECKING:
+    from portal.kit.encryption import SecretBox
 
 
 @dataclass
@@ -33,6 +38,14 @@ class Runtime:
     job_signal: JobSignal = field(default_factory=JobSignal)
     # What this process remembers about callers; see auth.cache.
     identities: IdentityCache = field(default_factory=IdentityCache)
+
+    @cached_property
+    def secrets(self) -> "SecretBox":
+        """Encrypts what the portal keeps readable (webhook signing secrets); made on first use, so a
+        command that needs none neither loads the cipher nor makes a key."""
+        from portal.kit.encryption import SecretBox
+
+        return SecretBox(self.settings.effective_encryption_keys)
 
     @classmethod
     def build(

@@ -27,7 +27,7 @@ PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "postgresql://postgres@127.0
 REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
-def _unavailable(what: str, error: Exception) -> None:
+def unavailable(what: str, error: Exception) -> None:
     reason = (
         f"{what} not reachable ({type(error).__name__}: {error}); "
         "point PORTAL_TEST_DATABASE_URL / PORTAL_TEST_REDIS_URL at a server"
@@ -98,7 +98,7 @@ def postgres_template() -> PostgresTemplate:
     try:
         _blocking(_admin("SELECT 1"))
     except Exception as error:  # any failure to reach the server means: no PostgreSQL here
-        _unavailable("PostgreSQL", error)
+        unavailable("PostgreSQL", error)
     template = PostgresTemplate()
     template.create()
     return template
@@ -128,7 +128,7 @@ def redis_url() -> str:
         client.ping()
         client.close()
     except Exception as error:  # any failure to reach the server means: no Redis here
-        _unavailable("Redis", error)
+        unavailable("Redis", error)
     return REDIS_URL
 
 
@@ -153,7 +153,7 @@ def private_redis() -> Iterator[PrivateRedis]:
 
     binary = shutil.which("redis-server")
     if binary is None:
-        _unavailable("redis-server", FileNotFoundError("redis-server is not installed"))
+        unavailable("redis-server", FileNotFoundError("redis-server is not installed"))
     port = free_port()
     process = subprocess.Popen(
         [str(binary), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],

@@ -23,6 +23,9 @@ class PortalCommands(LazyGroup):
         "requests": LazyCommand(
             "portal.cli.requests:app", "Tenants' feature requests, package requests and bug reports."
         ),
+        "secrets": LazyCommand(
+            "portal.cli.secrets:app", "The key that encrypts webhook signing secrets at rest; rotate it."
+        ),
     }
 
 

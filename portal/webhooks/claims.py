@@ -20,6 +20,7 @@ from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.kit.clock import rfc3339
+from portal.kit.encryption import SecretBox
 from portal.kit.ids import new_id
 from portal.kit.tenancy import across_tenants
 from portal.webhooks.models import (
@@ -57,8 +58,9 @@ class AttemptOutcome:
 
 
 async def claim_due_deliveries(
-    session: AsyncSession, now: datetime, lease: timedelta, limit: int
+    session: AsyncSession, now: datetime, lease: timedelta, limit: int, secrets: SecretBox
 ) -> list[ClaimedDelivery]:
+    """Due deliveries, leased to the caller, each with its subscription's signing secrets decrypted."""
     lease_id = new_id()
     free = or_(WebhookDelivery.locked_until.is_(None), WebhookDelivery.locked_until <= now)
     due = (
@@ -109,7 +111,7 @@ async def claim_due_deliveries(
                 scheduled_attempts=row.scheduled_attempts,
                 lease_id=lease_id,
                 url=subscription.url,
-                secrets=subscription.signing_secrets(now),
+                secrets=[secrets.decrypt(stored) for stored in subscription.signing_secrets(now)],
             )
         )
     return claimed

@@ -29,15 +29,17 @@ class WebhookSubscription(TenantOwned, Base):
     description: Mapped[str | None] = mapped_column(String(500))
     active: Mapped[bool]
     disabled_reason: Mapped[str | None] = mapped_column(String(500))
-    # Kept in clear because signing needs it; no API answer or log ever carries it after creation.
-    secret: Mapped[str] = mapped_column(String(100))
-    # After a rotation the old secret signs too, until this moment.
-    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    # Encrypted (kit.encryption: Fernet under PORTAL_ENCRYPTION_KEY): signing needs the secret itself,
+    # a dump of the database must not give it. No API answer or log carries it after creation.
+    secret: Mapped[str] = mapped_column(String(500))
+    # After a rotation the old secret signs too, until this moment; encrypted the same way.
+    previous_secret: Mapped[str | None] = mapped_column(String(500))
     previous_secret_expires_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
     def signing_secrets(self, now: datetime) -> list[str]:
+        """The stored (encrypted) secrets that sign at `now`."""
         secrets = [self.secret]
         expires = self.previous_secret_expires_at
         if self.previous_secret and expires is not None and expires > now:

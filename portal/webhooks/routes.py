@@ -27,7 +27,7 @@ Paging = Annotated[PageParams, Depends(TimePaging)]
 
 
 def _service(db: DbSession, runtime: RuntimeDep) -> WebhookService:
-    return WebhookService(db, runtime.settings.webhook_allow_private, runtime.clock)
+    return WebhookService(db, runtime.settings.webhook_allow_private, runtime.secrets, runtime.clock)
 
 
 Service = Annotated[WebhookService, Depends(_service)]
@@ -37,8 +37,9 @@ def _subscription(subscription: WebhookSubscription) -> SubscriptionOut:
     return SubscriptionOut.model_validate(subscription)
 
 
-def _with_secret(subscription: WebhookSubscription) -> SubscriptionWithSecret:
-    return SubscriptionWithSecret.model_validate(subscription)
+def _with_secret(subscription: WebhookSubscription, secret: str) -> SubscriptionWithSecret:
+    """The subscription and its secret in clear (stored encrypted, shown only in this answer)."""
+    return SubscriptionWithSecret(**_subscription(subscription).model_dump(), secret=secret)
 
 
 def _delivery(delivery: WebhookDelivery, attempts: list[WebhookAttempt]) -> DeliveryOut:
@@ -81,8 +82,8 @@ async def list_webhooks(actor: CurrentActor, service: Service, page: Paging) -> 
 )
 async def upsert_webhook(body: SubscriptionCreate, actor: AdminActor, service: Service) -> Response:
     upserted = await service.upsert(actor, body)
-    if upserted.created:
-        return _json(_with_secret(upserted.subscription), status.HTTP_201_CREATED)
+    if upserted.secret is not None:
+        return _json(_with_secret(upserted.subscription, upserted.secret), status.HTTP_201_CREATED)
     return _json(_subscription(upserted.subscription), status.HTTP_200_OK)
 
 
@@ -127,7 +128,8 @@ async def delete_webhook(webhook_id: PathId, actor: AdminActor, service: Service
     responses=error_responses(404),
 )
 async def rotate_secret(webhook_id: PathId, actor: AdminActor, service: Service) -> SubscriptionWithSecret:
-    return _with_secret(await service.rotate_secret(actor, webhook_id))
+    rotated = await service.rotate_secret(actor, webhook_id)
+    return _with_secret(rotated.subscription, rotated.secret)
 
 
 @router.get(

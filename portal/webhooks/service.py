@@ -10,6 +10,7 @@ from portal.auth.actor import Actor
 from portal.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
 from portal.events import EventType, record_event
 from portal.kit.clock import Clock, utcnow
+from portal.kit.encryption import SecretBox
 from portal.kit.pagination import PageParams, Slice
 from portal.webhooks.events import WebhookTest
 from portal.webhooks.fanout import deliveries_for
@@ -34,6 +35,14 @@ TEST_MESSAGE = "This is a test delivery from the portal."
 class Upserted:
     subscription: WebhookSubscription
     created: bool
+    # The signing secret in clear, when the subscription was created: shown this once, stored encrypted.
+    secret: str | None = None
+
+
+@dataclass(frozen=True)
+class Rotated:
+    subscription: WebhookSubscription
+    secret: str
 
 
 @dataclass(frozen=True)
@@ -43,10 +52,13 @@ class DeliveryWithAttempts:
 
 
 class WebhookService:
-    def __init__(self, session: AsyncSession, allow_private: bool, clock: Clock = utcnow) -> None:
+    def __init__(
+        self, session: AsyncSession, allow_private: bool, secrets: SecretBox, clock: Clock = utcnow
+    ) -> None:
         self.session = session
         self.repository = WebhookRepository(session)
         self.allow_private = allow_private
+        self.secrets = secrets
         self.clock = clock
 
     async def list(self, tenant_id: str, page: PageParams) -> Slice[WebhookSubscription]:
@@ -66,12 +78,13 @@ class WebhookService:
         now = self.clock()
         existing = await self.repository.subscription_by_url(tenant_id, body.url)
         if existing is None:
-            subscription = _new_subscription(tenant_id, body, events, now)
+            secret = new_secret()
+            subscription = _new_subscription(tenant_id, body, events, self.secrets.encrypt(secret), now)
             try:
                 async with self.session.begin_nested():
                     self.repository.add(subscription)
                     await self.session.flush()
-                return Upserted(subscription, created=True)
+                return Upserted(subscription, created=True, secret=secret)
             except IntegrityError:
                 # Another request created this URL meanwhile: update its subscription, as if it came first.
                 existing = await self.repository.subscription_by_url(tenant_id, body.url)
@@ -121,17 +134,18 @@ class WebhookService:
         await self.repository.delete(await self.get(actor.tenant_id, subscription_id))
         await self.session.flush()
 
-    async def rotate_secret(self, actor: Actor, subscription_id: str) -> WebhookSubscription:
+    async def rotate_secret(self, actor: Actor, subscription_id: str) -> Rotated:
         """A new secret; the one it replaces keeps signing for 24 hours (a rotation within those hours
         drops the oldest, so at most two secrets sign at once)."""
         subscription = await self.get(actor.tenant_id, subscription_id)
         now = self.clock()
+        secret = new_secret()
         subscription.previous_secret = subscription.secret
         subscription.previous_secret_expires_at = now + ROTATION_OVERLAP
-        subscription.secret = new_secret()
+        subscription.secret = self.secrets.encrypt(secret)
         subscription.updated_at = now
         await self.session.flush()
-        return subscription
+        return Rotated(subscription, secret)
 
     async def deliveries(
         self, tenant_id: str, subscription_id: str, page: PageParams
@@ -194,7 +208,7 @@ class WebhookService:
 
 
 def _new_subscription(
-    tenant_id: str, body: SubscriptionCreate, events: list[str], now: datetime
+    tenant_id: str, body: SubscriptionCreate, events: list[str], stored_secret: str, now: datetime
 ) -> WebhookSubscription:
     return WebhookSubscription(
         tenant_id=tenant_id,
@@ -203,7 +217,7 @@ def _new_subscription(
         description=body.description,
         active=body.active,
         disabled_reason=None,
-        secret=new_secret(),
+        secret=stored_secret,
         previous_secret=None,
         previous_secret_expires_at=None,
         created_at=now,

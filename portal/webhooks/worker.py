@@ -50,6 +50,7 @@ class DeliveryWorker:
         settings = runtime.settings
         self.db = runtime.db
         self.clock = runtime.clock
+        self.secrets = runtime.secrets
         self.schedule = schedule_from(settings)
         self.timeout = settings.webhook_timeout_seconds
         self.lease = timedelta(seconds=self.timeout + settings.webhook_lease_margin_seconds)
@@ -155,7 +156,7 @@ class DeliveryWorker:
 
     async def _claim(self, limit: int) -> list[ClaimedDelivery]:
         async with self.db.transaction() as session:
-            return await claim_due_deliveries(session, self.clock(), self.lease, limit)
+            return await claim_due_deliveries(session, self.clock(), self.lease, limit, self.secrets)
 
     def _launch(self, delivery: ClaimedDelivery) -> None:
         if self._idle_clients:

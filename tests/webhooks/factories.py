@@ -22,9 +22,9 @@ from tests.factories import OPERATOR
 async def make_subscription(
     runtime: Runtime, tenant: Tenant, url: str, events: list[EventType] | None = None
 ) -> WebhookSubscription:
-    """A subscription; its `secret` attribute is the one the API shows at creation."""
+    """A subscription; `runtime.secrets.decrypt(its.secret)` is the secret the API shows at creation."""
     async with runtime.db.transaction() as session:
-        service = WebhookService(session, allow_private=True, clock=runtime.clock)
+        service = WebhookService(session, allow_private=True, secrets=runtime.secrets, clock=runtime.clock)
         body = SubscriptionCreate(url=url, events=events or [EventType.SCAN_COMPLETED])
         return (await service.upsert(OPERATOR.within(tenant.ref), body)).subscription
 

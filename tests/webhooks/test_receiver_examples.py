@@ -262,7 +262,8 @@ async def test_accepts_a_real_delivery_from_the_portal_and_refuses_it_tampered(
     try:
         tenant = await make_tenant(runtime)
         subscription = await make_subscription(runtime, tenant, proxy.url, [EventType.SCAN_COMPLETED])
-        running = await asyncio.to_thread(start_receiver, language, tmp_path / "build", subscription.secret)
+        secret = runtime.secrets.decrypt(subscription.secret)
+        running = await asyncio.to_thread(start_receiver, language, tmp_path / "build", secret)
         proxy.target = running.url
         await queue_event(runtime, tenant, EventType.SCAN_COMPLETED, scan_id="s-1", image_name="Grüße")
         assert await DeliveryWorker(runtime).deliver_due() == 1
@@ -270,7 +271,7 @@ async def test_accepts_a_real_delivery_from_the_portal_and_refuses_it_tampered(
         ((headers, body, status),) = proxy.captured
         assert status == 204
         await asyncio.to_thread(running.wait_for_line, f"accepted scan.completed {headers['webhook-id']}")
-        Webhook(subscription.secret).verify(body, headers)
+        Webhook(secret).verify(body, headers)
         tampered = await asyncio.to_thread(post, running, headers, body.replace(b"s-1", b"s-2"))
         assert tampered.status_code == 401
     finally:
