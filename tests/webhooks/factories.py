@@ -39,7 +39,9 @@ def sample_payload(event_type: EventType, **fields: Any) -> EventPayload:
         "status": RequestStatus.OPEN,
         "package_name": None,
         "image_id": None,
-        "created_by": RequestAuthor(id=new_id(), email="someone@example.com"),
+        "created_by": RequestAuthor(
+            type="user", id=new_id(), name="someone@example.com", email="someone@example.com"
+        ),
     }
     watch = {"watch_id": new_id(), "cve_id": "CVE-2025-0001", **image, "packages": []}
     samples: dict[EventType, EventPayload] = {
