@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from portal import __version__
+from portal.api.docs import install_docs
 from portal.api.errors import install_error_handlers
 from portal.api.middleware import BodySizeLimit, HeaderSizeLimit, RequestContext
 from portal.api.openapi import without_framework_validation_errors
@@ -65,7 +66,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         version=__version__,
         description="Hardened container images, their SBOMs and vulnerability scans, for your tenant.",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        # Served by install_docs from the package's own copies of Swagger UI and ReDoc, not a CDN.
+        docs_url=None,
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
         lifespan=lifespan,
@@ -74,6 +76,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.worker = None
     app.state.job_worker = None
     install_error_handlers(app)
+    install_docs(app, "/api/openapi.json")
     for router in ROUTERS:
         app.include_router(router)
     document_webhooks(app)

@@ -10,6 +10,7 @@ from portal.app import create_app
 from portal.config import Settings
 from portal.runtime import Runtime
 from tests import services
+from tests.browser import browser, chromium  # noqa: F401  (fixtures for every test of a page)
 
 # Cheap argon2 parameters keep the suite fast; the defaults stay argon2-cffi's.
 FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_cost": 1024, "argon2_parallelism": 1}
