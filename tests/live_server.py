@@ -11,6 +11,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from portal.api.server import HttpImplementation, uvicorn_config
+from portal.config import Settings
 from portal.runtime import Runtime
 
 
@@ -25,8 +26,10 @@ def free_port() -> int:
 def serve(app: FastAPI, http: HttpImplementation = "auto") -> Iterator[str]:
     """Serves `app` the way `portal serve` does (same uvicorn configuration), on a free loopback port."""
     port = free_port()
-    runtime: Runtime = app.state.runtime
-    server = uvicorn.Server(uvicorn_config(app, runtime.settings, "127.0.0.1", port, http=http))
+    runtime: Runtime | None = getattr(app.state, "runtime", None)
+    # An app that is not the portal's (a test's own page) is served with the default settings.
+    settings = runtime.settings if runtime is not None else Settings(log_level="WARNING")
+    server = uvicorn.Server(uvicorn_config(app, settings, "127.0.0.1", port, http=http))
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -8,6 +8,7 @@ from portal.kit.ids import new_id
 from portal.runtime import Runtime
 from portal.users.models import Role
 from tests.factories import make_caller
+from tests.webhooks.factories import make_subscription
 
 BAD_IDS = ["%00", "a%00b", "not-an-id", "%ED%A0%80", new_id().upper()]
 
@@ -16,12 +17,7 @@ async def test_a_malformed_path_id_is_not_found_on_every_database(
     runtime: Runtime, client: httpx.AsyncClient
 ) -> None:
     admin = await make_caller(runtime, client, Role.ADMIN)
-    hook = await client.post(
-        "/api/webhooks",
-        headers=admin.headers,
-        json={"url": "https://hooks.example.com/x", "events": ["scan.completed"]},
-    )
-    webhook = hook.json()["id"]
+    webhook = (await make_subscription(runtime, admin.tenant, "https://hooks.example.com/x")).id
     some = new_id()
     for bad in BAD_IDS:
         calls = [

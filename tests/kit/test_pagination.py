@@ -16,6 +16,7 @@ from portal.kit.pagination import BY_NAME, BY_TIME, CursorGrammar
 from portal.runtime import Runtime
 from portal.users.models import Role
 from tests.factories import make_caller
+from tests.webhooks.factories import make_subscription
 
 # The cursor the attack sent: a time and a lone surrogate, base64url-encoded JSON (the old format).
 SURROGATE_CURSOR = (
@@ -67,12 +68,8 @@ async def test_a_lone_surrogate_cursor_is_refused_by_every_list(
     runtime: Runtime, client: httpx.AsyncClient
 ) -> None:
     admin = await make_caller(runtime, client, Role.ADMIN)
-    webhook = await client.post(
-        "/api/webhooks",
-        headers=admin.headers,
-        json={"url": "https://hooks.example.com/x", "events": ["scan.completed"]},
-    )
-    ids = {"webhook": webhook.json()["id"], "image": new_id(), "version": new_id()}
+    webhook = await make_subscription(runtime, admin.tenant, "https://hooks.example.com/x")
+    ids = {"webhook": webhook.id, "image": new_id(), "version": new_id()}
     for path in LISTS:
         # The second is a surrogate's bytes (not UTF-8) as a client can put them in a URL.
         for cursor in (SURROGATE_CURSOR, "1~" + new_id() + "%ED%A0%80"):
