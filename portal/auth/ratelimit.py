@@ -61,7 +61,7 @@ class RateLimiter:
         """
         client_ip = limit_key(client_ip, self.ipv6_prefix)
         try:
-            async with asyncio.timeout(self.timeout * 2):
+            async with asyncio.timeout(self.timeout):
                 if await self.strategy.hit(limit, self.namespace, bucket, client_ip):
                     return
                 stats = await self.strategy.get_window_stats(limit, self.namespace, bucket, client_ip)
