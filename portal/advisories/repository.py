@@ -1,7 +1,7 @@
 """Every query on the advisory tables. They are the vendor's and shared: no tenant scoping applies."""
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, bindparam, delete, func, insert, select, tuple_, update
@@ -160,9 +160,14 @@ class AdvisoryRepository:
                 await self.session.execute(insert(cast(Table, table)), list(chunk))
 
     async def feed_state(self) -> tuple[int, datetime | None]:
-        """(how many advisories, the newest `modified`): what a scan was made against."""
-        row = (await self.session.execute(select(func.count(Advisory.id), func.max(Advisory.modified)))).one()
-        return int(row[0]), row[1]
+        """(how many advisories, the newest import time): what a scan was made against."""
+        row = (
+            await self.session.execute(select(func.count(Advisory.id), func.max(Advisory.imported_at)))
+        ).one()
+        newest = row[1]
+        if isinstance(newest, str):  # SQLite's max() loses the column type
+            newest = datetime.fromisoformat(newest).replace(tzinfo=UTC)
+        return int(row[0]), newest
 
     async def any_imported(self) -> bool:
         return (await self.session.execute(select(Advisory.id).limit(1))).first() is not None

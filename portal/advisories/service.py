@@ -10,7 +10,7 @@ without package rows, so no scan loads it again. A malformed record is reported 
 
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.advisories.grouping import build_groups
+from portal.advisories.models import Vulnerability
 from portal.advisories.repository import AdvisoryRepository
 from portal.kit.clock import Clock, rfc3339, utcnow
 from portal.vulns import Advisory, AdvisoryError, package_documents, parse_advisory
@@ -75,8 +76,18 @@ class FeedState:
 
     @property
     def version(self) -> str:
-        """Changes whenever an advisory is added, updated or withdrawn."""
+        """Changes whenever an import adds, updates or withdraws an advisory (the newest import time of
+        a stored record, and how many there are), so two scans with the same one saw the same advisories."""
         return f"{rfc3339(self.newest) if self.newest else 'empty'}/{self.count}"
+
+
+@dataclass
+class VulnerabilityFacts:
+    """What a scan needs beyond the matching documents: each matched record's group and own rating
+    (id -> (group id, severity, cvss score, vector, version)), and each group."""
+
+    records: dict[str, tuple[Any, ...]]
+    groups: dict[str, Vulnerability]
 
 
 def _readable(path: Path) -> Iterator[SourceItem]:
@@ -142,6 +153,21 @@ class AdvisoryService:
 
     async def any_imported(self) -> bool:
         return await self.repository.any_imported()
+
+    async def package_documents(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> list[tuple[str, str, str, list[Any]]]:
+        """(advisory id, ecosystem, name, matching document) of every advisory naming one of the keys."""
+        return await self.repository.package_documents(keys)
+
+    async def vulnerability_facts(self, advisory_ids: Sequence[str]) -> VulnerabilityFacts:
+        records = await self.repository.facts(advisory_ids)
+        groups = await self.repository.vulnerabilities(sorted({f[0] for f in records.values() if f[0]}))
+        return VulnerabilityFacts(records, groups)
+
+    async def known_as(self, identifiers: Sequence[str]) -> dict[str, list[tuple[str, bool]]]:
+        """identifier (upper case) -> [(advisory id, withdrawn)] of every advisory known by it."""
+        return await self.repository.known_as(identifiers)
 
     async def _import(
         self,

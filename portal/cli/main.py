@@ -5,7 +5,7 @@ import typer
 import uvicorn
 
 from portal.background import BackgroundWorkers
-from portal.cli import advisories, images, requests, scan, tenants, users
+from portal.cli import advisories, findings, images, intel, requests, scan, tenants, users
 from portal.cli.context import JsonOption, console, report, run_with_runtime, runtime_for_cli
 from portal.config import load_settings
 from portal.demo import DemoReport, run_demo
@@ -21,6 +21,8 @@ app.add_typer(users.app, name="users")
 app.add_typer(images.app, name="images")
 app.add_typer(requests.app, name="requests")
 app.add_typer(advisories.app, name="advisories")
+app.add_typer(intel.app, name="intel")
+app.command("findings")(findings.findings)
 app.command("scan")(scan.scan)
 
 

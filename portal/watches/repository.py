@@ -41,6 +41,13 @@ class WatchRepository:
         statement = statement.order_by(CveWatch.created_at.desc(), CveWatch.id.desc()).limit(limit)
         return [(watch, user) for watch, user in await self.session.execute(statement)]
 
+    async def with_creator(self, tenant_id: str, watch_id: str) -> tuple[CveWatch, User] | None:
+        statement = scoped(
+            select(CveWatch, User).join(User, User.id == CveWatch.created_by), CveWatch, tenant_id
+        ).where(CveWatch.id == watch_id)
+        row = (await self.session.execute(statement)).first()
+        return (row[0], row[1]) if row is not None else None
+
     async def all_by_tenant(self) -> dict[str, list[CveWatch]]:
         """Every tenant's watches: a scan checks each of them (the operator's cross-tenant read)."""
         statement = across_tenants(select(CveWatch).order_by(CveWatch.tenant_id, CveWatch.cve_id))
