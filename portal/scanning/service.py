@@ -219,6 +219,8 @@ class ScanService:
             if item.changed and encoded.digest not in finding_sets:
                 finding_sets[encoded.digest] = encoded.row()
         # only a scan whose findings changed needs its predecessor's ids: the same digest, the same ids
+        batch_cves = {c.upper() for item in pending for f in item.findings for c in f.cve_ids}
+        listed = set((await IntelService(self.session, self.clock).signals(batch_cves)).kev)
         previous_ids = await self.repository.vulnerability_ids(
             [item.before.findings_digest for item in pending if item.before is not None and item.changed]
         )
@@ -235,7 +237,10 @@ class ScanService:
                 version_id=item.target.version.id,
                 scan_id=item.scan_id,
                 components=item.components,
-                summary=item.summary,
+                summary={
+                    **item.summary,
+                    "kev": sum(1 for f in item.findings if any(c.upper() in listed for c in f.cve_ids)),
+                },
                 new=sorted(now - was),
                 resolved=sorted(was - now),
             )
