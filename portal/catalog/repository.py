@@ -5,14 +5,17 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.catalog.models import Entitlement, Image, ImageVersion, VersionHardeningTag, VersionSbom
+from portal.kit.pagination import BY_NAME, Keyset, PageParams, Slice, paginate_rows
 from portal.kit.tenancy import SelectT, across_tenants, scoped
 from portal.tenants.models import Tenant
 
 SbomFormat = Literal["spdx", "cyclonedx"]
+
+IMAGE_ORDER = Keyset(BY_NAME, (Image.name, Image.id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,16 +126,12 @@ class CatalogRepository:
     async def visible_images(
         self,
         tenant_id: str,
+        page: PageParams,
         *,
-        limit: int,
-        after: tuple[str, str] | None = None,
         name_contains: str | None = None,
         hardening_tag: str | None = None,
-    ) -> list[tuple[Image, ImageVersion]]:
-        statement = _visible(tenant_id).order_by(Image.name, Image.id).limit(limit)
-        if after is not None:
-            name, image_id = after
-            statement = statement.where(or_(Image.name > name, and_(Image.name == name, Image.id > image_id)))
+    ) -> Slice[tuple[Image, ImageVersion]]:
+        statement: Select[Image, ImageVersion] = _visible(tenant_id)
         if name_contains:
             statement = statement.where(
                 func.lower(Image.name).contains(name_contains.lower(), autoescape=True)
@@ -144,7 +143,8 @@ class CatalogRepository:
                     VersionHardeningTag.tag == hardening_tag.lower(),
                 )
             )
-        return [(image, latest) for image, latest in await self.session.execute(statement)]
+        found = await paginate_rows(self.session, statement, IMAGE_ORDER, page)
+        return found.map(lambda row: (row[0], row[1]))
 
     async def visible_image(self, tenant_id: str, image_id: str) -> tuple[Image, ImageVersion] | None:
         row = (await self.session.execute(_visible(tenant_id).where(Image.id == image_id))).one_or_none()

@@ -13,7 +13,7 @@ from portal.catalog.repository import SbomFormat, StoredDocument
 from portal.catalog.schemas import ImageDetailOut, ImageOut, LatestScanOut, LatestVersionOut, VersionOut
 from portal.catalog.service import CatalogService
 from portal.kit.conditional import none_match, strong_etag
-from portal.kit.pagination import Page, PageParams, page_params
+from portal.kit.pagination import NamePaging, Page, PageParams
 from portal.kit.schema import NO_NUL_PATTERN
 from portal.scanning.models import Scan
 from portal.scanning.service import ScanService, scan_summary
@@ -53,7 +53,7 @@ def _image_out(image: Image, latest: ImageVersion) -> dict[str, Any]:
 async def list_images(
     principal: CurrentPrincipal,
     db: DbSession,
-    page: Annotated[PageParams, Depends(page_params)],
+    page: Annotated[PageParams, Depends(NamePaging)],
     q: Annotated[
         str | None,
         Query(max_length=200, pattern=NO_NUL_PATTERN, description="Case-insensitive part of the image name."),

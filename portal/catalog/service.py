@@ -16,7 +16,7 @@ from portal.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
 from portal.events import EventType, record_event
 from portal.kit.clock import Clock, rfc3339, utcnow
 from portal.kit.ids import is_uuid, new_id
-from portal.kit.pagination import PageParams, encode_cursor, invalid_cursor
+from portal.kit.pagination import PageParams, Slice
 from portal.sbom import MAX_SBOM_BYTES, ImageSubject, Inventory
 from portal.scanning.jobs import queue_version_scans
 from portal.tenants.service import TenantService
@@ -59,12 +59,6 @@ class ImageOverview:
     published_versions: int
     all_versions: int
     tenants: list[str]
-
-
-@dataclass(frozen=True)
-class ImagePage:
-    items: list[tuple[Image, ImageVersion]]
-    next_cursor: str | None
 
 
 @dataclass(frozen=True)
@@ -218,17 +212,10 @@ class CatalogService:
 
     async def list_images(
         self, tenant_id: str, page: PageParams, *, q: str | None = None, hardening_tag: str | None = None
-    ) -> ImagePage:
-        after = _image_cursor(page.cursor) if page.cursor is not None else None
-        rows = await self.repository.visible_images(
-            tenant_id, limit=page.limit + 1, after=after, name_contains=q, hardening_tag=hardening_tag
+    ) -> Slice[tuple[Image, ImageVersion]]:
+        return await self.repository.visible_images(
+            tenant_id, page, name_contains=q, hardening_tag=hardening_tag
         )
-        items = rows[: page.limit]
-        next_cursor = None
-        if len(rows) > page.limit:
-            last = items[-1][0]
-            next_cursor = encode_cursor([last.name, last.id])
-        return ImagePage(items=items, next_cursor=next_cursor)
 
     async def image_detail(self, tenant_id: str, image_id: str) -> ImageDetail:
         found = await self.repository.visible_image(tenant_id, image_id) if is_uuid(image_id) else None
@@ -371,9 +358,3 @@ def _checked(request: PublishRequest) -> PublishRequest:
         hardening_tags=hardening,
         description=description,
     )
-
-
-def _image_cursor(values: list[object]) -> tuple[str, str]:
-    if len(values) == 2 and all(isinstance(v, str) for v in values):
-        return str(values[0]), str(values[1])
-    raise invalid_cursor()

@@ -4,8 +4,9 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.cli.context import JsonOption, report, run_in_transaction
+from portal.kit.pagination import PageParams, Slice
 from portal.runtime import Runtime
-from portal.scanning.listing import FindingFilters, FindingsPage, SortOrder
+from portal.scanning.listing import Finding, FindingFilters, SortOrder
 from portal.scanning.schemas import finding_out
 from portal.scanning.service import ScanService
 
@@ -45,10 +46,12 @@ def findings(
         package=package,
     )
 
-    async def work(runtime: Runtime, session: AsyncSession) -> tuple[str, str, FindingsPage]:
+    async def work(runtime: Runtime, session: AsyncSession) -> tuple[str, str, Slice[Finding]]:
         service = ScanService(session, runtime.clock)
         chosen, scan = await service.operator_latest(image, version)
-        page = await service.operator_findings(scan, order=order, filters=filters, limit=limit, cursor=None)
+        page = await service.operator_findings(
+            scan, order=order, filters=filters, page=PageParams(limit=limit)
+        )
         return chosen.id, scan.id, page
 
     version_id, scan_id, page = run_in_transaction(work)

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.cli.context import JsonOption, console, report, run_in_transaction
 from portal.kit.clock import rfc3339
-from portal.kit.pagination import MAX_LIMIT, PageParams, decode_cursor
+from portal.kit.pagination import every_item
 from portal.requests.models import RequestStatus
 from portal.requests.service import FeatureRequestService, RequestView
 from portal.runtime import Runtime
@@ -48,14 +48,7 @@ def list_requests(
     async def work(runtime: Runtime, session: AsyncSession) -> list[RequestView]:
         service = FeatureRequestService(session, runtime.clock)
         tenant_id = (await TenantService(session).get(tenant)).id if tenant else None
-        views: list[RequestView] = []
-        cursor = None
-        while True:
-            page = await service.list(tenant_id, PageParams(limit=MAX_LIMIT, cursor=cursor), status=status)
-            views += page.items
-            if page.next_cursor is None:
-                return views
-            cursor = decode_cursor(page.next_cursor)
+        return await every_item(lambda page: service.list(tenant_id, page, status=status))
 
     views = run_in_transaction(work)
     if as_json:

@@ -16,7 +16,7 @@ from portal.advisories.service import AdvisoryService, ImportReport
 from portal.catalog.repository import CatalogRepository
 from portal.demo.catalog import DEMO_IMAGES
 from portal.kit.clock import Clock
-from portal.kit.pagination import MAX_LIMIT, PageParams, decode_cursor
+from portal.kit.pagination import every_item
 from portal.runtime import Runtime
 from portal.scanning.service import ScanService
 from portal.scanning.tasks import rescan
@@ -109,14 +109,9 @@ async def latest_demo_scans(session: AsyncSession) -> list[DemoScan]:
 
 async def demo_watch_statuses(session: AsyncSession, tenant_id: str) -> list[DemoWatchStatus]:
     watches = WatchService(session)
-    views: dict[str, WatchView] = {}
-    cursor: list[Any] | None = None
-    while True:
-        page = await watches.page(tenant_id, PageParams(limit=MAX_LIMIT, cursor=cursor))
-        views.update((view.watch.cve_id, view) for view in page.items)
-        if page.next_cursor is None:
-            break
-        cursor = decode_cursor(page.next_cursor)
+    views: dict[str, WatchView] = {
+        view.watch.cve_id: view for view in await every_item(lambda page: watches.page(tenant_id, page))
+    }
     return [
         DemoWatchStatus(
             demo.cve_id,

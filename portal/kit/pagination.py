@@ -1,46 +1,115 @@
-"""Cursor pagination: `?limit=` (default 50, max 200) and an opaque `?cursor=`."""
+"""Keyset pagination, one helper for every list: `?limit=` (default 50, max 200) and `?cursor=`.
 
-import base64
-import json
-from datetime import datetime
+A list declares its order once as a `Keyset` (sort columns, the last one unique, and a direction);
+`paginate` runs the statement for one page (limit + 1 rows, the slice, the next cursor). A cursor names
+the position after the last row shown: its sort key, one field per column joined by `~`. Every field has
+a grammar a JSON schema can state (`CursorGrammar.pattern`), and every string the grammar allows is a
+position, so a client that follows the OpenAPI document never gets a cursor refused. Anything else
+(a NUL, a lone surrogate, a cursor of another list) is an invalid cursor, a 400.
+"""
+
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel, Field
+from sqlalchemy import ColumnElement, Select, and_, or_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from portal.errors import ErrorDetail, ValidationFailed
 
 ItemT = TypeVar("ItemT")
+RowT = TypeVar("RowT")
+NewT = TypeVar("NewT")
+SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_SEPARATOR = "~"
+
 
 class Page(BaseModel, Generic[ItemT]):
+    """A page as the API answers it."""
+
     items: list[ItemT]
     next_cursor: str | None = Field(serialization_alias="nextCursor")
 
 
-class PageParams(BaseModel):
+@dataclass(frozen=True, slots=True)
+class PageParams:
     limit: int
-    cursor: list[Any] | None
+    cursor: str | None = None
 
 
-def encode_cursor(values: list[Any]) -> str:
-    raw = json.dumps(values, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+@dataclass(frozen=True, slots=True)
+class Slice(Generic[ItemT]):
+    """One page of a list as the services see it."""
+
+    items: list[ItemT]
+    next_cursor: str | None
+
+    def map(self, convert: Callable[[ItemT], NewT]) -> "Slice[NewT]":
+        return Slice([convert(item) for item in self.items], self.next_cursor)
+
+    def replace(self, items: list[NewT]) -> "Slice[NewT]":
+        return Slice(items, self.next_cursor)
 
 
-def decode_cursor(cursor: str) -> list[Any]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        values = json.loads(raw)
-    except ValueError as exc:
-        raise invalid_cursor() from exc
-    # A NUL would reach SQL, where PostgreSQL refuses it with an unhandled error.
-    if not isinstance(values, list) or any(isinstance(v, str) and "\x00" in v for v in values):
-        raise invalid_cursor()
-    return values
+@dataclass(frozen=True, slots=True)
+class KeyKind:
+    """One field of a cursor: its grammar, and how it reads and writes a sort key."""
+
+    pattern: str
+    max_length: int
+    parse: Callable[[str], Any]
+    format: Callable[[Any], str]
+
+
+def _parse_time(text: str) -> datetime:
+    return _EPOCH + int(text) * _MICROSECOND
+
+
+def _format_time(moment: datetime) -> str:
+    return str((moment - _EPOCH) // _MICROSECOND)
+
+
+# Microseconds since the Unix epoch: every 16-digit number is a time (up to the year 2286).
+TIME = KeyKind(r"[0-9]{1,16}", 16, _parse_time, _format_time)
+# The canonical form `kit.ids.new_id` writes; compared as text, like the id columns.
+ID = KeyKind(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", 36, str, str)
+# An image name's characters (catalog.service checks the full grammar when publishing).
+NAME = KeyKind(r"[a-z0-9._/-]{1,200}", 200, str, str)
+
+
+class CursorGrammar:
+    """The cursors of lists that share the kinds of their sort keys."""
+
+    def __init__(self, *kinds: KeyKind) -> None:
+        self.kinds = kinds
+        self.pattern = "^" + _SEPARATOR.join(kind.pattern for kind in kinds) + "$"
+        self.max_length = sum(kind.max_length for kind in kinds) + len(kinds) - 1
+        self._regex = re.compile(self.pattern)
+
+    def encode(self, values: Sequence[Any]) -> str:
+        return _SEPARATOR.join(kind.format(value) for kind, value in zip(self.kinds, values, strict=True))
+
+    def decode(self, cursor: str) -> tuple[Any, ...]:
+        if len(cursor) > self.max_length or not self._regex.fullmatch(cursor):
+            raise invalid_cursor()
+        return tuple(
+            kind.parse(text) for kind, text in zip(self.kinds, cursor.split(_SEPARATOR), strict=True)
+        )
+
+
+BY_TIME = CursorGrammar(TIME, ID)
+BY_NAME = CursorGrammar(NAME, ID)
 
 
 def invalid_cursor() -> ValidationFailed:
@@ -50,21 +119,94 @@ def invalid_cursor() -> ValidationFailed:
     )
 
 
-def time_cursor(values: list[Any]) -> tuple[datetime, str]:
-    """The (time, id) position a list ordered by time then id wrote with `encode_cursor`. A naive time
-    was made by hand, and a UTC column would refuse it with an unhandled error."""
-    if len(values) == 2 and isinstance(values[0], str) and isinstance(values[1], str):
-        try:
-            at = datetime.fromisoformat(values[0])
-        except ValueError:
-            raise invalid_cursor() from None
-        if at.tzinfo is not None:
-            return at, values[1]
-    raise invalid_cursor()
+@dataclass(frozen=True)
+class Keyset:
+    """A list's order: sort columns of its first selected entity (the last column unique), one direction."""
+
+    grammar: CursorGrammar
+    columns: tuple[InstrumentedAttribute[Any], ...]
+    descending: bool = False
+
+    def __post_init__(self) -> None:
+        if len(self.columns) != len(self.grammar.kinds):
+            raise ValueError("a keyset needs one cursor field per sort column")
+
+    def ordering(self) -> list[ColumnElement[Any]]:
+        return [column.desc() if self.descending else column.asc() for column in self.columns]
+
+    def after(self, values: Sequence[Any]) -> ColumnElement[bool]:
+        """Rows past `values` in this order: (a, b) > (x, y) spelled out, which every database indexes."""
+        alternatives = []
+        for index, column in enumerate(self.columns):
+            equal = [self.columns[i] == values[i] for i in range(index)]
+            past = column < values[index] if self.descending else column > values[index]
+            alternatives.append(and_(*equal, past))
+        return or_(*alternatives)
+
+    def cursor_for(self, entity: object) -> str:
+        return self.grammar.encode([getattr(entity, column.key) for column in self.columns])
 
 
-def page_params(
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=1024)] = None,
-) -> PageParams:
-    return PageParams(limit=limit, cursor=decode_cursor(cursor) if cursor else None)
+async def paginate_scalars(
+    session: AsyncSession, statement: Select[RowT], keyset: Keyset, page: PageParams
+) -> Slice[RowT]:
+    """One page of a statement that selects one entity."""
+    rows = list((await session.execute(_page_statement(statement, keyset, page))).scalars())
+    return _slice(rows, keyset, page, lambda row: row)
+
+
+async def paginate_rows(
+    session: AsyncSession, statement: Select[*tuple[Any, ...]], keyset: Keyset, page: PageParams
+) -> Slice[tuple[Any, ...]]:
+    """One page of a statement that selects several entities; the keyset orders by the first."""
+    rows = [tuple(row) for row in await session.execute(_page_statement(statement, keyset, page))]
+    return _slice(rows, keyset, page, lambda row: row[0])
+
+
+def _page_statement(statement: SelectT, keyset: Keyset, page: PageParams) -> SelectT:
+    if page.cursor is not None:
+        statement = statement.where(keyset.after(keyset.grammar.decode(page.cursor)))
+    return statement.order_by(*keyset.ordering()).limit(page.limit + 1)
+
+
+def _slice(rows: list[Any], keyset: Keyset, page: PageParams, entity: Callable[[Any], object]) -> Slice[Any]:
+    items = rows[: page.limit]
+    more = len(rows) > page.limit
+    return Slice(items, keyset.cursor_for(entity(items[-1])) if more else None)
+
+
+async def every_item(fetch: Callable[[PageParams], Awaitable[Slice[ItemT]]]) -> list[ItemT]:
+    """Every item of a list, page after page (for the command line, which shows whole lists)."""
+    items: list[ItemT] = []
+    cursor: str | None = None
+    while True:
+        found = await fetch(PageParams(limit=MAX_LIMIT, cursor=cursor))
+        items += found.items
+        if found.next_cursor is None:
+            return items
+        cursor = found.next_cursor
+
+
+def page_params(grammar: CursorGrammar) -> Callable[..., PageParams]:
+    """The `limit` and `cursor` query parameters of a list whose cursors follow `grammar`."""
+
+    def params(
+        limit: Annotated[
+            int, Query(ge=1, le=MAX_LIMIT, description="Items per page (at most 200).")
+        ] = DEFAULT_LIMIT,
+        cursor: Annotated[
+            str | None,
+            Query(
+                pattern=grammar.pattern,
+                max_length=grammar.max_length,
+                description="The `nextCursor` of the previous page; leave it out for the first page.",
+            ),
+        ] = None,
+    ) -> PageParams:
+        return PageParams(limit=limit, cursor=cursor)
+
+    return params
+
+
+TimePaging = page_params(BY_TIME)
+NamePaging = page_params(BY_NAME)

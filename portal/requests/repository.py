@@ -1,15 +1,17 @@
 from collections.abc import Sequence
-from datetime import datetime
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.kit.pagination import BY_TIME, Keyset, PageParams, Slice, paginate_rows
 from portal.kit.tenancy import across_tenants, scoped
 from portal.requests.models import FeatureRequest, FeatureRequestChange, RequestStatus, RequestType
 from portal.tenants.models import Tenant
 from portal.users.models import User
 
 RequestRow = tuple[FeatureRequest, User, Tenant]
+
+REQUEST_ORDER = Keyset(BY_TIME, (FeatureRequest.created_at, FeatureRequest.id), descending=True)
 
 
 def _with_author() -> Select[FeatureRequest, User, Tenant]:
@@ -47,13 +49,12 @@ class FeatureRequestRepository:
     async def page(
         self,
         tenant_id: str | None,
+        page: PageParams,
         *,
-        limit: int,
-        after: tuple[datetime, str] | None,
         status: RequestStatus | None,
         type: RequestType | None,
-    ) -> list[RequestRow]:
-        """Newest first; `after` is the (created_at, id) of the last row of the previous page."""
+    ) -> Slice[RequestRow]:
+        """Newest first."""
         statement = _with_author()
         statement = (
             scoped(statement, FeatureRequest, tenant_id)
@@ -64,18 +65,8 @@ class FeatureRequestRepository:
             statement = statement.where(FeatureRequest.status == status)
         if type is not None:
             statement = statement.where(FeatureRequest.type == type)
-        if after is not None:
-            created_at, request_id = after
-            statement = statement.where(
-                or_(
-                    FeatureRequest.created_at < created_at,
-                    and_(FeatureRequest.created_at == created_at, FeatureRequest.id < request_id),
-                )
-            )
-        statement = statement.order_by(FeatureRequest.created_at.desc(), FeatureRequest.id.desc()).limit(
-            limit
-        )
-        return [(row[0], row[1], row[2]) for row in await self.session.execute(statement)]
+        found = await paginate_rows(self.session, statement, REQUEST_ORDER, page)
+        return found.map(lambda row: (row[0], row[1], row[2]))
 
     async def history(
         self, tenant_id: str | None, request_ids: Sequence[str]

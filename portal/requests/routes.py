@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from portal.api.dependencies import DbSession, RuntimeDep
 from portal.api.openapi import error_responses
 from portal.auth.guard import CurrentPrincipal, GuardedRoute, UserPrincipal
-from portal.kit.pagination import Page, PageParams, page_params
+from portal.kit.pagination import Page, PageParams, TimePaging
 from portal.requests.models import RequestStatus, RequestType
 from portal.requests.schemas import AuthorOut, FeatureRequestIn, FeatureRequestOut, HistoryEntryOut
 from portal.requests.service import FeatureRequestService, NewRequest, RequestView
@@ -64,7 +64,7 @@ async def file_request(
 async def list_requests(
     principal: CurrentPrincipal,
     db: DbSession,
-    page: Annotated[PageParams, Depends(page_params)],
+    page: Annotated[PageParams, Depends(TimePaging)],
     status_filter: Annotated[RequestStatus | None, Query(alias="status")] = None,
     type_filter: Annotated[RequestType | None, Query(alias="type")] = None,
 ) -> Page[FeatureRequestOut]:

@@ -11,7 +11,7 @@ from portal.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
 from portal.events import EventType, record_event
 from portal.kit.clock import Clock, utcnow
 from portal.kit.ids import is_uuid, new_id
-from portal.kit.pagination import PageParams, encode_cursor, time_cursor
+from portal.kit.pagination import PageParams, Slice
 from portal.requests.models import FeatureRequest, FeatureRequestChange, RequestStatus, RequestType
 from portal.requests.repository import FeatureRequestRepository, RequestRow
 from portal.tenants.models import Tenant
@@ -33,12 +33,6 @@ class RequestView:
     author: User
     tenant: Tenant
     history: list[FeatureRequestChange]
-
-
-@dataclass(frozen=True)
-class RequestPage:
-    items: list[RequestView]
-    next_cursor: str | None
 
 
 def package_key(name: str) -> str:
@@ -115,18 +109,10 @@ class FeatureRequestService:
         *,
         status: RequestStatus | None = None,
         type: RequestType | None = None,
-    ) -> RequestPage:
-        after = time_cursor(page.cursor) if page.cursor is not None else None
-        rows = await self.requests.page(
-            tenant_id, limit=page.limit + 1, after=after, status=status, type=type
-        )
-        more = len(rows) > page.limit
-        rows = rows[: page.limit]
-        history = await self.requests.history(tenant_id, [row[0].id for row in rows])
-        items = [RequestView(row[0], row[1], row[2], history[row[0].id]) for row in rows]
-        last = rows[-1][0] if rows else None
-        cursor = encode_cursor([last.created_at.isoformat(), last.id]) if more and last else None
-        return RequestPage(items=items, next_cursor=cursor)
+    ) -> Slice[RequestView]:
+        found = await self.requests.page(tenant_id, page, status=status, type=type)
+        history = await self.requests.history(tenant_id, [row[0].id for row in found.items])
+        return found.map(lambda row: RequestView(row[0], row[1], row[2], history[row[0].id]))
 
     # The operator's side: requests of any tenant, by id.
 

@@ -3,7 +3,9 @@ by severity or by risk, one cursor page at a time.
 
 Risk order: findings of a vulnerability in CISA's KEV catalog first, then by EPSS score (highest first;
 none last), then by CVSS score (highest first; none last), then fixable before not, then severity, id
-and package. Both orders are total, so a cursor is the last item's sort key.
+and package. Both orders are total. A scan's findings never change, so a cursor names the last item shown
+by its place in the scan's document: the next page starts after that item, wherever KEV or EPSS updates
+have moved it meanwhile. Every number is a position (one past the last finding gives an empty page).
 """
 
 from collections.abc import Sequence
@@ -12,11 +14,14 @@ from typing import Any, Literal
 
 from portal.intel.models import EpssScore, KevEntry
 from portal.intel.service import Signals
-from portal.kit.pagination import invalid_cursor
+from portal.kit.pagination import CursorGrammar, KeyKind, PageParams, Slice, page_params
 from portal.scanning.findings import FoundVulnerability
 from portal.vulns.severity import SEVERITY_ORDER
 
 SortOrder = Literal["severity", "risk"]
+POSITION = KeyKind(r"[0-9]{1,7}", 7, int, str)
+FINDINGS_PAGING = page_params(CursorGrammar(POSITION))
+_GRAMMAR = CursorGrammar(POSITION)
 _RANK: dict[str, int] = {severity: rank for rank, severity in enumerate(SEVERITY_ORDER)}
 
 
@@ -32,27 +37,22 @@ class FindingFilters:
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """A finding with its exploitation signals (the strongest of its CVEs')."""
+    """A finding with its exploitation signals (the strongest of its CVEs'), and its place in the scan."""
 
     found: FoundVulnerability
     kev: KevEntry | None
     epss: EpssScore | None
-
-
-@dataclass(frozen=True)
-class FindingsPage:
-    items: list[Finding]
-    next_cursor: list[Any] | None
+    position: int = 0
 
 
 def with_signals(findings: Sequence[FoundVulnerability], signals: Signals) -> list[Finding]:
     enriched = []
-    for found in findings:
+    for position, found in enumerate(findings):
         cves = [cve.upper() for cve in found.cve_ids]
         kev = next((signals.kev[c] for c in cves if c in signals.kev), None)
         scores = [signals.epss[c] for c in cves if c in signals.epss]
         epss = max(scores, key=lambda s: (s.score, s.cve_id)) if scores else None
-        enriched.append(Finding(found, kev, epss))
+        enriched.append(Finding(found, kev, epss, position))
     return enriched
 
 
@@ -94,30 +94,13 @@ def sort_key(finding: Finding, order: SortOrder) -> tuple[Any, ...]:
     return (tail[0], cvss, *tail[1:])
 
 
-def page_of(
-    findings: Sequence[Finding], order: SortOrder, limit: int, cursor: list[Any] | None
-) -> FindingsPage:
-    keyed = sorted(((sort_key(f, order), f) for f in findings), key=lambda pair: pair[0])
-    if cursor is not None:
-        after = _cursor_key(cursor, order)
-        keyed = [pair for pair in keyed if pair[0] > after]
-    items = keyed[:limit]
-    next_cursor = [order, *items[-1][0]] if len(keyed) > limit else None
-    return FindingsPage([f for _, f in items], next_cursor)
-
-
-def _cursor_key(cursor: list[Any], order: SortOrder) -> tuple[Any, ...]:
-    if not cursor or cursor[0] != order:
-        raise invalid_cursor()
-    key = tuple(cursor[1:])
-    shape = (
-        (int, float, float, int, int, str, str, str, str)
-        if order == "risk"
-        else (int, float, str, str, str, str)
-    )
-    if len(key) != len(shape) or not all(
-        isinstance(value, kind) or (kind is float and isinstance(value, int) and not isinstance(value, bool))
-        for value, kind in zip(key, shape, strict=True)
-    ):
-        raise invalid_cursor()
-    return key
+def page_of(findings: Sequence[Finding], order: SortOrder, page: PageParams) -> Slice[Finding]:
+    """One page of the findings in `order`, after the finding the cursor names."""
+    ordered = sorted(findings, key=lambda f: sort_key(f, order))
+    start = 0
+    if page.cursor is not None:
+        (position,) = _GRAMMAR.decode(page.cursor)
+        start = next((i + 1 for i, f in enumerate(ordered) if f.position == position), len(ordered))
+    items = ordered[start : start + page.limit]
+    more = start + page.limit < len(ordered)
+    return Slice(items, _GRAMMAR.encode([items[-1].position]) if more and items else None)

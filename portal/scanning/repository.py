@@ -7,16 +7,19 @@ from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, and_, func, insert, or_, select, text, tuple_, update
+from sqlalchemy import Table, and_, func, insert, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.kit.pagination import BY_TIME, Keyset, PageParams, Slice, paginate_scalars
 from portal.scanning.findings import FoundVulnerability, decode_findings, decode_ids, decode_line_ids
 from portal.scanning.models import FindingSet, Scan, VersionPackage
 
 T = TypeVar("T")
 
 _CHUNK = 500
+
+SCAN_HISTORY_ORDER = Keyset(BY_TIME, (Scan.scanned_at, Scan.id), descending=True)
 
 
 def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterable[Sequence[T]]:
@@ -143,27 +146,15 @@ class ScanRepository:
         return found
 
     async def history(
-        self,
-        version_id: str,
-        *,
-        limit: int,
-        after: tuple[datetime, str] | None,
-        since: datetime | None,
-        until: datetime | None,
-    ) -> list[Scan]:
-        """Newest first; `after` is the last (scanned_at, id) of the previous page."""
+        self, version_id: str, page: PageParams, *, since: datetime | None, until: datetime | None
+    ) -> Slice[Scan]:
+        """Newest first."""
         statement = select(Scan).where(Scan.version_id == version_id)
         if since is not None:
             statement = statement.where(Scan.scanned_at >= since)
         if until is not None:
             statement = statement.where(Scan.scanned_at <= until)
-        if after is not None:
-            at, scan_id = after
-            statement = statement.where(
-                or_(Scan.scanned_at < at, and_(Scan.scanned_at == at, Scan.id < scan_id))
-            )
-        statement = statement.order_by(Scan.scanned_at.desc(), Scan.id.desc()).limit(limit)
-        return list((await self.session.execute(statement)).scalars())
+        return await paginate_scalars(self.session, statement, SCAN_HISTORY_ORDER, page)
 
     async def scan(self, version_id: str, scan_id: str) -> Scan | None:
         statement = select(Scan).where(Scan.id == scan_id, Scan.version_id == version_id)

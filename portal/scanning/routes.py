@@ -9,8 +9,8 @@ from portal.api.dependencies import DbSession
 from portal.api.openapi import error_responses
 from portal.auth.guard import CurrentPrincipal, GuardedRoute
 from portal.catalog.schemas import ScanSummaryOut
-from portal.kit.pagination import Page, PageParams, encode_cursor, page_params
-from portal.scanning.listing import FindingFilters
+from portal.kit.pagination import Page, PageParams, TimePaging
+from portal.scanning.listing import FINDINGS_PAGING, FindingFilters
 from portal.scanning.models import Scan
 from portal.scanning.schemas import FindingOut, ScanDetailOut, ScanOut, SeverityOut, finding_out
 from portal.scanning.service import ScanService, scan_summary
@@ -38,7 +38,7 @@ async def scan_history(
     version_id: str,
     principal: CurrentPrincipal,
     db: DbSession,
-    page: Annotated[PageParams, Depends(page_params)],
+    page: Annotated[PageParams, Depends(TimePaging)],
     since: Annotated[
         AwareDatetime | None,
         Query(alias="from", description="Only scans at or after this RFC 3339 time."),
@@ -84,7 +84,7 @@ async def scan_findings(
     scan_id: str,
     principal: CurrentPrincipal,
     db: DbSession,
-    page: Annotated[PageParams, Depends(page_params)],
+    page: Annotated[PageParams, Depends(FINDINGS_PAGING)],
     sort: Annotated[
         Literal["severity", "risk"],
         Query(
@@ -124,10 +124,8 @@ async def scan_findings(
         scan_id,
         order=sort,
         filters=filters,
-        limit=page.limit,
-        cursor=page.cursor,
+        page=page,
     )
     return Page[FindingOut](
-        items=[finding_out(finding) for finding in found.items],
-        next_cursor=encode_cursor(found.next_cursor) if found.next_cursor is not None else None,
+        items=[finding_out(finding) for finding in found.items], next_cursor=found.next_cursor
     )

@@ -20,7 +20,7 @@ from portal.errors import NotFound
 from portal.events import EventType, record_event
 from portal.intel.service import IntelService
 from portal.kit.clock import Clock, utcnow
-from portal.kit.pagination import PageParams, encode_cursor, time_cursor
+from portal.kit.pagination import PageParams, Slice
 from portal.sbom import Inventory
 from portal.scanning.affects import affecting
 from portal.scanning.findings import EncodedFindings, FoundVulnerability, encode_findings
@@ -28,7 +28,6 @@ from portal.scanning.jobs import queue_version_scans
 from portal.scanning.listing import (
     Finding,
     FindingFilters,
-    FindingsPage,
     SortOrder,
     keep,
     page_of,
@@ -96,12 +95,6 @@ class _Pending:
     def changed(self) -> bool:
         """Whether the findings differ from the version's previous scan (or there was none)."""
         return self.before is None or self.before.findings_digest != self.encoded.digest
-
-
-@dataclass(frozen=True)
-class HistoryPage:
-    items: list[Scan]
-    next_cursor: str | None
 
 
 def scan_summary(scan: Scan) -> dict[str, int]:
@@ -316,18 +309,9 @@ class ScanService:
         *,
         since: datetime | None = None,
         until: datetime | None = None,
-    ) -> HistoryPage:
+    ) -> Slice[Scan]:
         await self._visible_version(tenant_id, image_id, version_id)
-        after = time_cursor(page.cursor) if page.cursor is not None else None
-        rows = await self.repository.history(
-            version_id, limit=page.limit + 1, after=after, since=since, until=until
-        )
-        items = rows[: page.limit]
-        next_cursor = None
-        if len(rows) > page.limit:
-            last = items[-1]
-            next_cursor = encode_cursor([last.scanned_at.isoformat(), last.id])
-        return HistoryPage(items=items, next_cursor=next_cursor)
+        return await self.repository.history(version_id, page, since=since, until=until)
 
     async def scan_detail(
         self, tenant_id: str, image_id: str, version_id: str, scan_id: str
@@ -349,12 +333,13 @@ class ScanService:
         *,
         order: SortOrder,
         filters: FindingFilters,
-        limit: int,
-        cursor: list[Any] | None,
-    ) -> FindingsPage:
-        _scan, findings = await self.scan_detail(tenant_id, image_id, version_id, scan_id)
-        enriched = await self.with_signals(findings)
-        return page_of([f for f in enriched if keep(f, filters)], order, limit, cursor)
+        page: PageParams,
+    ) -> Slice[Finding]:
+        await self._visible_version(tenant_id, image_id, version_id)
+        scan = await self.repository.scan(version_id, scan_id)
+        if scan is None:
+            raise NotFound("No such scan.")
+        return await self.operator_findings(scan, order=order, filters=filters, page=page)
 
     async def with_signals(self, findings: list[FoundVulnerability]) -> list[Finding]:
         """The findings with the KEV entry and EPSS score of their CVEs, as imported now."""
@@ -387,11 +372,12 @@ class ScanService:
         return chosen, scan
 
     async def operator_findings(
-        self, scan: Scan, *, order: SortOrder, filters: FindingFilters, limit: int, cursor: list[Any] | None
-    ) -> FindingsPage:
+        self, scan: Scan, *, order: SortOrder, filters: FindingFilters, page: PageParams
+    ) -> Slice[Finding]:
+        """A page of the scan's findings, in document order underneath (each one's position)."""
         sets = await self.repository.findings([scan.findings_digest])
         enriched = await self.with_signals(sets.get(scan.findings_digest, []))
-        return page_of([f for f in enriched if keep(f, filters)], order, limit, cursor)
+        return page_of([f for f in enriched if keep(f, filters)], order, page)
 
     async def latest_scans(self, version_ids: list[str]) -> dict[str, Scan]:
         """version id -> its newest scan (for the catalog's `latestScan`)."""

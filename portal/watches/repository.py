@@ -1,11 +1,12 @@
-from datetime import datetime
-
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.kit.pagination import BY_TIME, Keyset, PageParams, Slice, paginate_rows
 from portal.kit.tenancy import across_tenants, scoped
 from portal.users.models import User
 from portal.watches.models import CveWatch
+
+WATCH_ORDER = Keyset(BY_TIME, (CveWatch.created_at, CveWatch.id), descending=True)
 
 
 class WatchRepository:
@@ -26,20 +27,13 @@ class WatchRepository:
         statement = scoped(select(CveWatch), CveWatch, tenant_id).where(CveWatch.cve_id == cve_id)
         return (await self.session.execute(statement)).scalar_one_or_none()
 
-    async def page(
-        self, tenant_id: str, *, limit: int, after: tuple[datetime, str] | None
-    ) -> list[tuple[CveWatch, User]]:
-        """Newest first, with their creators; `after` is the last (created_at, id) seen."""
+    async def page(self, tenant_id: str, page: PageParams) -> Slice[tuple[CveWatch, User]]:
+        """Newest first, with their creators."""
         statement = scoped(
             select(CveWatch, User).join(User, User.id == CveWatch.created_by), CveWatch, tenant_id
         )
-        if after is not None:
-            at, watch_id = after
-            statement = statement.where(
-                or_(CveWatch.created_at < at, and_(CveWatch.created_at == at, CveWatch.id < watch_id))
-            )
-        statement = statement.order_by(CveWatch.created_at.desc(), CveWatch.id.desc()).limit(limit)
-        return [(watch, user) for watch, user in await self.session.execute(statement)]
+        found = await paginate_rows(self.session, statement, WATCH_ORDER, page)
+        return found.map(lambda row: (row[0], row[1]))
 
     async def with_creator(self, tenant_id: str, watch_id: str) -> tuple[CveWatch, User] | None:
         statement = scoped(

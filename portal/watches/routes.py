@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Response
 from portal.api.dependencies import DbSession
 from portal.api.openapi import error_responses
 from portal.auth.guard import AdminPrincipal, CurrentPrincipal, GuardedRoute
-from portal.kit.pagination import Page, PageParams, page_params
+from portal.kit.pagination import Page, PageParams, TimePaging
 from portal.watches.schemas import (
     AffectedPackageOut,
     AffectedVersionOut,
@@ -57,7 +57,7 @@ def _watch_out(view: WatchView) -> CveWatchOut:
     responses=error_responses(400),
 )
 async def list_watches(
-    principal: CurrentPrincipal, db: DbSession, page: Annotated[PageParams, Depends(page_params)]
+    principal: CurrentPrincipal, db: DbSession, page: Annotated[PageParams, Depends(TimePaging)]
 ) -> Page[CveWatchOut]:
     found = await WatchService(db).page(principal.tenant_id, page)
     return Page[CveWatchOut](items=[_watch_out(view) for view in found.items], next_cursor=found.next_cursor)

@@ -14,7 +14,7 @@ from portal.advisories.service import AdvisoryService
 from portal.catalog import CatalogService
 from portal.errors import NotFound
 from portal.kit.clock import Clock, utcnow
-from portal.kit.pagination import PageParams, encode_cursor, time_cursor
+from portal.kit.pagination import PageParams, Slice
 from portal.scanning.affects import affecting
 from portal.scanning.service import ScanService, WatchedCve, watch_packages
 from portal.users.models import User
@@ -40,27 +40,15 @@ class WatchView:
     advisory_ids: list[str]
 
 
-@dataclass(frozen=True)
-class WatchPage:
-    items: list[WatchView]
-    next_cursor: str | None
-
-
 class WatchService:
     def __init__(self, session: AsyncSession, clock: Clock = utcnow) -> None:
         self.session = session
         self.clock = clock
         self.repository = WatchRepository(session)
 
-    async def page(self, tenant_id: str, page: PageParams) -> WatchPage:
-        after = time_cursor(page.cursor) if page.cursor is not None else None
-        rows = await self.repository.page(tenant_id, limit=page.limit + 1, after=after)
-        items = rows[: page.limit]
-        next_cursor = None
-        if len(rows) > page.limit:
-            last = items[-1][0]
-            next_cursor = encode_cursor([last.created_at.isoformat(), last.id])
-        return WatchPage(items=await self._views(tenant_id, items), next_cursor=next_cursor)
+    async def page(self, tenant_id: str, page: PageParams) -> Slice[WatchView]:
+        found = await self.repository.page(tenant_id, page)
+        return found.replace(await self._views(tenant_id, found.items))
 
     async def watch(
         self, tenant_id: str, user_id: str, cve_id: str, note: str | None

@@ -2,13 +2,16 @@
 cross-tenant claims live in `claims.py` and `fanout.py`."""
 
 from collections.abc import Sequence
-from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.kit.pagination import BY_TIME, Keyset, PageParams, Slice, paginate_scalars
 from portal.kit.tenancy import scoped
 from portal.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
+
+SUBSCRIPTION_ORDER = Keyset(BY_TIME, (WebhookSubscription.created_at, WebhookSubscription.id))
+DELIVERY_ORDER = Keyset(BY_TIME, (WebhookDelivery.created_at, WebhookDelivery.id), descending=True)
 
 
 class WebhookRepository:
@@ -30,21 +33,10 @@ class WebhookRepository:
         )
         return (await self.session.execute(statement)).scalar_one_or_none()
 
-    async def subscriptions(
-        self, tenant_id: str, limit: int, after: tuple[datetime, str] | None
-    ) -> list[WebhookSubscription]:
-        """Oldest first, by creation time then id."""
+    async def subscriptions(self, tenant_id: str, page: PageParams) -> Slice[WebhookSubscription]:
+        """Oldest first."""
         statement = scoped(select(WebhookSubscription), WebhookSubscription, tenant_id)
-        if after is not None:
-            created_at, last_id = after
-            statement = statement.where(
-                or_(
-                    WebhookSubscription.created_at > created_at,
-                    (WebhookSubscription.created_at == created_at) & (WebhookSubscription.id > last_id),
-                )
-            )
-        statement = statement.order_by(WebhookSubscription.created_at, WebhookSubscription.id).limit(limit)
-        return list((await self.session.execute(statement)).scalars())
+        return await paginate_scalars(self.session, statement, SUBSCRIPTION_ORDER, page)
 
     async def delivery(
         self, tenant_id: str, subscription_id: str, delivery_id: str
@@ -55,24 +47,13 @@ class WebhookRepository:
         return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def deliveries(
-        self, tenant_id: str, subscription_id: str, limit: int, before: tuple[datetime, str] | None
-    ) -> list[WebhookDelivery]:
-        """Newest first, by creation time then id."""
+        self, tenant_id: str, subscription_id: str, page: PageParams
+    ) -> Slice[WebhookDelivery]:
+        """Newest first."""
         statement = scoped(select(WebhookDelivery), WebhookDelivery, tenant_id).where(
             WebhookDelivery.subscription_id == subscription_id
         )
-        if before is not None:
-            created_at, last_id = before
-            statement = statement.where(
-                or_(
-                    WebhookDelivery.created_at < created_at,
-                    (WebhookDelivery.created_at == created_at) & (WebhookDelivery.id < last_id),
-                )
-            )
-        statement = statement.order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc()).limit(
-            limit
-        )
-        return list((await self.session.execute(statement)).scalars())
+        return await paginate_scalars(self.session, statement, DELIVERY_ORDER, page)
 
     async def attempts(self, tenant_id: str, delivery_ids: Sequence[str]) -> dict[str, list[WebhookAttempt]]:
         """Each delivery's attempts, oldest first."""

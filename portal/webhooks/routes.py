@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from portal.api.dependencies import DbSession, RuntimeDep
 from portal.api.openapi import error_responses
 from portal.auth.guard import AdminPrincipal, CurrentPrincipal, GuardedRoute
-from portal.kit.pagination import Page, PageParams, page_params
+from portal.kit.pagination import Page, PageParams, TimePaging
 from portal.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from portal.webhooks.schemas import (
     AttemptOut,
@@ -22,7 +22,7 @@ from portal.webhooks.service import WebhookService
 
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"], route_class=GuardedRoute)
 
-Paging = Annotated[PageParams, Depends(page_params)]
+Paging = Annotated[PageParams, Depends(TimePaging)]
 
 
 def _service(db: DbSession, runtime: RuntimeDep) -> WebhookService:

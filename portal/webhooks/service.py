@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
 from portal.events import EventType, record_event
 from portal.kit.clock import Clock, utcnow
-from portal.kit.pagination import PageParams, encode_cursor, time_cursor
+from portal.kit.pagination import PageParams, Slice
 from portal.webhooks.fanout import deliveries_for
 from portal.webhooks.models import (
     AttemptTrigger,
@@ -40,18 +40,6 @@ class DeliveryWithAttempts:
     attempts: list[WebhookAttempt]
 
 
-@dataclass(frozen=True)
-class SubscriptionPage:
-    items: list[WebhookSubscription]
-    next_cursor: str | None
-
-
-@dataclass(frozen=True)
-class DeliveryPage:
-    items: list[DeliveryWithAttempts]
-    next_cursor: str | None
-
-
 class WebhookService:
     def __init__(self, session: AsyncSession, allow_private: bool, clock: Clock = utcnow) -> None:
         self.session = session
@@ -59,14 +47,8 @@ class WebhookService:
         self.allow_private = allow_private
         self.clock = clock
 
-    async def list(self, tenant_id: str, page: PageParams) -> SubscriptionPage:
-        after = time_cursor(page.cursor) if page.cursor is not None else None
-        found = await self.repository.subscriptions(tenant_id, page.limit + 1, after)
-        items = found[: page.limit]
-        next_cursor = None
-        if len(found) > page.limit:
-            next_cursor = encode_cursor([items[-1].created_at.isoformat(), items[-1].id])
-        return SubscriptionPage(items, next_cursor)
+    async def list(self, tenant_id: str, page: PageParams) -> Slice[WebhookSubscription]:
+        return await self.repository.subscriptions(tenant_id, page)
 
     async def get(self, tenant_id: str, subscription_id: str) -> WebhookSubscription:
         subscription = await self.repository.subscription(tenant_id, subscription_id)
@@ -147,16 +129,13 @@ class WebhookService:
         await self.session.flush()
         return subscription
 
-    async def deliveries(self, tenant_id: str, subscription_id: str, page: PageParams) -> DeliveryPage:
+    async def deliveries(
+        self, tenant_id: str, subscription_id: str, page: PageParams
+    ) -> Slice[DeliveryWithAttempts]:
         await self.get(tenant_id, subscription_id)
-        before = time_cursor(page.cursor) if page.cursor is not None else None
-        found = await self.repository.deliveries(tenant_id, subscription_id, page.limit + 1, before)
-        shown = found[: page.limit]
-        attempts = await self.repository.attempts(tenant_id, [d.id for d in shown])
-        next_cursor = None
-        if len(found) > page.limit:
-            next_cursor = encode_cursor([shown[-1].created_at.isoformat(), shown[-1].id])
-        return DeliveryPage([DeliveryWithAttempts(d, attempts[d.id]) for d in shown], next_cursor)
+        found = await self.repository.deliveries(tenant_id, subscription_id, page)
+        attempts = await self.repository.attempts(tenant_id, [d.id for d in found.items])
+        return found.map(lambda delivery: DeliveryWithAttempts(delivery, attempts[delivery.id]))
 
     async def redeliver(self, tenant_id: str, subscription_id: str, delivery_id: str) -> DeliveryWithAttempts:
         """Queues the delivery again, same body and `webhook-id`, on a fresh retry schedule."""
