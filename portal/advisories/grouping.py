@@ -39,6 +39,18 @@ class Member:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupRating:
+    """What a scan reads of a group: its id and fallback rating."""
+
+    id: str
+    severity: str
+    cvss_score: float | None
+    cvss_vector: str | None
+    cvss_version: str | None
+    severity_source: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Group:
     id: str
     ids: list[str]

@@ -7,7 +7,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Table, bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.advisories.grouping import Group, Member
+from portal.advisories.grouping import Group, GroupRating, Member
 from portal.advisories.models import Advisory, AdvisoryAlias, AdvisoryPackage, Vulnerability
 
 T = TypeVar("T")
@@ -131,11 +131,19 @@ class AdvisoryRepository:
             found.update({row[0]: tuple(row[1:]) for row in await self.session.execute(statement)})
         return found
 
-    async def vulnerabilities(self, group_ids: Sequence[str]) -> dict[str, Vulnerability]:
-        found: dict[str, Vulnerability] = {}
+    async def group_ratings(self, group_ids: Sequence[str]) -> dict[str, GroupRating]:
+        """Each group's fallback rating (not its ids: a group may hold hundreds of records)."""
+        found: dict[str, GroupRating] = {}
         for chunk in _chunks(sorted(set(group_ids)), _WIDE):
-            statement = select(Vulnerability).where(Vulnerability.id.in_(chunk))
-            found.update({v.id: v for v in (await self.session.execute(statement)).scalars()})
+            statement = select(
+                Vulnerability.id,
+                Vulnerability.severity,
+                Vulnerability.cvss_score,
+                Vulnerability.cvss_vector,
+                Vulnerability.cvss_version,
+                Vulnerability.severity_source,
+            ).where(Vulnerability.id.in_(chunk))
+            found.update({row[0]: GroupRating(*row) for row in await self.session.execute(statement)})
         return found
 
     async def remove(self, advisory_ids: Sequence[str]) -> None:

@@ -18,8 +18,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.advisories.grouping import build_groups
-from portal.advisories.models import Vulnerability
+from portal.advisories.grouping import GroupRating, build_groups
 from portal.advisories.repository import AdvisoryRepository
 from portal.kit.clock import Clock, rfc3339, utcnow
 from portal.vulns import Advisory, AdvisoryError, package_documents, parse_advisory
@@ -87,7 +86,7 @@ class VulnerabilityFacts:
     (id -> (group id, severity, cvss score, vector, version)), and each group."""
 
     records: dict[str, tuple[Any, ...]]
-    groups: dict[str, Vulnerability]
+    groups: dict[str, GroupRating]
 
 
 def _readable(path: Path) -> Iterator[SourceItem]:
@@ -162,7 +161,7 @@ class AdvisoryService:
 
     async def vulnerability_facts(self, advisory_ids: Sequence[str]) -> VulnerabilityFacts:
         records = await self.repository.facts(advisory_ids)
-        groups = await self.repository.vulnerabilities(sorted({f[0] for f in records.values() if f[0]}))
+        groups = await self.repository.group_ratings(sorted({f[0] for f in records.values() if f[0]}))
         return VulnerabilityFacts(records, groups)
 
     async def known_as(self, identifiers: Sequence[str]) -> dict[str, list[tuple[str, bool]]]:

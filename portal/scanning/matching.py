@@ -10,7 +10,7 @@ ecosystem's order; its rating is the highest CVSS vector a matching record state
 group's (see `portal.advisories.grouping`).
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +43,7 @@ class _ComponentFindings:
     lines: list[str]
     cves: list[list[str] | None]
     counts: list[int]  # summary_counts of the findings
+    kev: int  # how many of them are of a vulnerability in KEV
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,7 @@ class VersionFindings:
     lines: list[str]
     cves: list[list[str] | None]
     summary: dict[str, int]
+    kev: int
 
 
 def package_keys(package: PurlPackage) -> list[tuple[str, str]]:
@@ -75,6 +77,7 @@ class Matcher:
         self._facts: dict[str, tuple[Any, ...]] = {}
         self._groups: VulnerabilityFacts = VulnerabilityFacts({}, {})
         self._component_findings: dict[tuple[str, str, str | None], _ComponentFindings] = {}
+        self._kev: set[str] = set()
         self.components_matched = 0
 
     def package(self, purl: str) -> PurlPackage | None:
@@ -94,9 +97,15 @@ class Matcher:
                 keys.update(package_keys(package))
         return keys
 
-    async def prepare(self, advisories: AdvisoryService, inventories: Iterable[Inventory]) -> int:
+    async def prepare(
+        self,
+        advisories: AdvisoryService,
+        inventories: Iterable[Inventory],
+        kev_listed: Callable[[set[str]], Awaitable[set[str]]],
+    ) -> int:
         """Loads what these inventories need that no earlier call loaded: the advisories of their
-        packages, then the facts of the records that match. Returns how many package documents it read."""
+        packages, the facts of the records that match, and which of their CVEs `kev_listed` says are in
+        KEV; then builds each new component's findings. Returns how many package documents it read."""
         inventories = list(inventories)
         wanted: set[tuple[str, str]] = set()
         for inventory in inventories:
@@ -121,6 +130,24 @@ class Matcher:
             facts = await advisories.vulnerability_facts(unknown)
             self._facts.update(facts.records)
             self._groups.groups.update(facts.groups)
+        # each component's findings, built once per run, with the KEV entries of their CVEs
+        built: dict[tuple[str, str, str | None], list[FoundVulnerability]] = {}
+        for inventory in inventories:
+            for component in inventory.components:
+                key = (component.purl or "", component.name, component.version)
+                if component.purl and key not in self._component_findings and key not in built:
+                    built[key] = self._build(component.purl, component.name, component.version)
+        cves = {c.upper() for found in built.values() for f in found for c in f.cve_ids}
+        if cves:
+            self._kev |= await kev_listed(cves)
+        for key, found in built.items():
+            self._component_findings[key] = _ComponentFindings(
+                found,
+                [finding_line(f) for f in found],
+                [line_cves(f) for f in found],
+                summary_counts(found),
+                sum(1 for f in found if any(c.upper() in self._kev for c in f.cve_ids)),
+            )
         return loaded
 
     def findings(self, inventory: Inventory) -> VersionFindings:
@@ -129,6 +156,7 @@ class Matcher:
         lines: list[str] = []
         cves: list[list[str] | None] = []
         counts = [0] * len(SUMMARY_FIELDS)
+        kev = 0
         seen: set[str] = set()
         for component in inventory.components:
             if not component.purl:
@@ -138,23 +166,15 @@ class Matcher:
             if component.purl in seen:
                 continue
             seen.add(component.purl)
-            # versions of an image share most components: their findings are built once per run
-            key = (component.purl, component.name, component.version)
-            cached = self._component_findings.get(key)
-            if cached is None:
-                built = self._build(component.purl, component.name, component.version)
-                cached = self._component_findings[key] = _ComponentFindings(
-                    built,
-                    [finding_line(f) for f in built],
-                    [line_cves(f) for f in built],
-                    summary_counts(built),
-                )
+            # versions of an image share most components: `prepare` built their findings once per run
+            cached = self._component_findings[(component.purl, component.name, component.version)]
             if cached.findings:
                 findings.extend(cached.findings)
                 lines.extend(cached.lines)
                 cves.extend(cached.cves)
                 counts = [total + count for total, count in zip(counts, cached.counts, strict=True)]
-        return VersionFindings(findings, lines, cves, dict(zip(SUMMARY_FIELDS, counts, strict=True)))
+                kev += cached.kev
+        return VersionFindings(findings, lines, cves, dict(zip(SUMMARY_FIELDS, counts, strict=True)), kev)
 
     def _match(self, purl: str) -> list[Match]:
         matches = self._matches.get(purl)
@@ -188,12 +208,11 @@ class Matcher:
         version: str | None,
     ) -> FoundVulnerability:
         group = None if key.startswith("\x00") else self._groups.groups.get(key)
-        if group is not None:
-            ids = list(group.ids)
-            vulnerability_id = group.id
-        else:
-            ids = sorted({i for m in matches for i in (m.advisory_id, *m.aliases)}, key=str.upper)
-            vulnerability_id = group_id(ids)
+        # The ids of the records that matched, and their aliases: a group also holds the records other
+        # packages' feeds filed (one Wolfi advisory per package), which say nothing about this component.
+        named = {i for m in matches for i in (m.advisory_id, *m.aliases)}
+        vulnerability_id = group.id if group is not None else group_id(named)
+        ids = sorted(named | {vulnerability_id}, key=str.upper)
         rating = self._rating(matches, group)
         return FoundVulnerability(
             vulnerability_id=vulnerability_id,

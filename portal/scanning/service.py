@@ -89,6 +89,7 @@ class _Pending:
     summary: dict[str, int]
     encoded: EncodedFindings
     before: Scan | None
+    kev: int
     scan_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     @property
@@ -186,7 +187,7 @@ class ScanService:
         empty = Inventory(components=(), dependencies=(), source_format="")
         inventories = [stored.get(target.version.id, empty) for target in kept]
         await self._index_packages(run.matcher, kept, inventories)
-        await run.matcher.prepare(self.advisories, inventories)
+        await run.matcher.prepare(self.advisories, inventories, self._kev_listed)
 
         scanned_at = self.clock()
         scan_rows: list[dict[str, Any]] = []
@@ -196,7 +197,9 @@ class ScanService:
             found = run.matcher.findings(inventory)
             encoded = encode_findings(found.lines, [f.vulnerability_id for f in found.findings], found.cves)
             before = previous.get(target.version.id)
-            item = _Pending(target, len(inventory.components), found.findings, found.summary, encoded, before)
+            item = _Pending(
+                target, len(inventory.components), found.findings, found.summary, encoded, before, found.kev
+            )
             pending.append(item)
             scan_rows.append(
                 {
@@ -212,8 +215,6 @@ class ScanService:
             if item.changed and encoded.digest not in finding_sets:
                 finding_sets[encoded.digest] = encoded.row()
         # only a scan whose findings changed needs its predecessor's ids: the same digest, the same ids
-        batch_cves = {c.upper() for item in pending for f in item.findings for c in f.cve_ids}
-        listed = set((await IntelService(self.session, self.clock).signals(batch_cves)).kev)
         previous_ids = await self.repository.vulnerability_ids(
             [item.before.findings_digest for item in pending if item.before is not None and item.changed]
         )
@@ -230,10 +231,7 @@ class ScanService:
                 version_id=item.target.version.id,
                 scan_id=item.scan_id,
                 components=item.components,
-                summary={
-                    **item.summary,
-                    "kev": sum(1 for f in item.findings if any(c.upper() in listed for c in f.cve_ids)),
-                },
+                summary={**item.summary, "kev": item.kev},
                 new=sorted(now - was),
                 resolved=sorted(was - now),
             )
@@ -241,6 +239,9 @@ class ScanService:
             await self._record_events(run, item, scanned)
         await self.repository.insert(scan_rows, list(finding_sets.values()))
         return result
+
+    async def _kev_listed(self, cve_ids: set[str]) -> set[str]:
+        return set((await IntelService(self.session, self.clock).signals(cve_ids)).kev)
 
     async def _index_packages(
         self, matcher: Matcher, targets: list[ScanTarget], inventories: list[Inventory]
