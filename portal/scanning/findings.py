@@ -164,6 +164,25 @@ def decode_findings(
     return [_finding(json.loads(line)) for line in lines]
 
 
+def decode_rows(document: bytes) -> list[list[Any]]:
+    """Every finding of a document as its raw line, decoded in one call (for lists that need only a few
+    fields of each finding and whole findings for one page)."""
+    text = zlib.decompress(document).decode()
+    if not text:
+        return []
+    rows: list[list[Any]] = json.loads("[" + text.replace("\n", ",") + "]")
+    return rows
+
+
+def row_ids(row: list[Any]) -> list[str]:
+    """Every id of a raw line's vulnerability (lines written before alias groups list only aliases)."""
+    return [str(i) for i in row[1]] if len(row) > 8 else [str(row[0]), *map(str, row[1])]
+
+
+def finding_from_row(row: list[Any]) -> FoundVulnerability:
+    return _finding(row)
+
+
 def _optional_str(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
@@ -172,12 +191,13 @@ def _finding(values: list[Any]) -> FoundVulnerability:
     vulnerability_id, ids, severity, cvss_score, name, version, purl, fixed_version = values[:8]
     assert isinstance(ids, list)
     # documents written before alias groups hold [vulnerability id, aliases, ...] and no more
-    ids_all = [str(i) for i in ids] if len(values) > 8 else [str(vulnerability_id), *map(str, ids)]
     extra = values[8:] if len(values) > 8 else [None, None, None, []]
     vector, cvss_version, severity_source, sources = extra
+    ids_all = row_ids(values)
     return FoundVulnerability(
         vulnerability_id=str(vulnerability_id),
-        ids=tuple(sorted(set(ids_all), key=str.upper)),
+        # written sorted; lines from before alias groups are sorted here
+        ids=tuple(ids_all) if len(values) > 8 else tuple(sorted(set(ids_all), key=str.upper)),
         severity=str(severity),
         cvss_score=float(cvss_score) if isinstance(cvss_score, int | float) else None,
         package_name=str(name),

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from portal.intel.models import EpssScore, KevEntry
 from portal.intel.service import Signals
 from portal.kit.pagination import CursorGrammar, KeyKind, PageParams, Slice, page_params
-from portal.scanning.findings import FoundVulnerability
+from portal.scanning.findings import FoundVulnerability, finding_from_row, row_ids
 from portal.vulns.severity import SEVERITY_ORDER
 
 SortOrder = Literal["severity", "risk"]
@@ -45,62 +45,115 @@ class Finding:
     position: int = 0
 
 
+# A raw finding line's fields (`portal.scanning.findings.finding_line`).
+_VID, _SEVERITY, _SCORE, _NAME, _VERSION, _PURL, _FIXED = 0, 2, 3, 4, 5, 6, 7
+
+
+@dataclass(frozen=True, slots=True)
+class _Listed:
+    """A finding as a list sorts and filters it: its raw line, its signals, its place in the scan."""
+
+    row: list[Any]
+    kev: KevEntry | None
+    epss: EpssScore | None
+    position: int
+
+
+def row_cves(row: list[Any]) -> list[str]:
+    ids = row[1] if len(row) > 8 else row_ids(row)
+    return [i.upper() for i in ids if i[:4] in ("CVE-", "cve-", "Cve-")]
+
+
 def with_signals(findings: Sequence[FoundVulnerability], signals: Signals) -> list[Finding]:
-    enriched = []
-    for position, found in enumerate(findings):
-        cves = [cve.upper() for cve in found.cve_ids]
+    """Whole findings with their signals (a scan's detail, which shows them all)."""
+    listed = _signals([finding_line_row(f) for f in findings], signals)
+    return [Finding(f, item.kev, item.epss, item.position) for f, item in zip(findings, listed, strict=True)]
+
+
+def finding_line_row(finding: FoundVulnerability) -> list[Any]:
+    return [
+        finding.vulnerability_id,
+        list(finding.ids),
+        finding.severity,
+        finding.cvss_score,
+        finding.package_name,
+        finding.package_version,
+        finding.package_purl,
+        finding.fixed_version,
+        None,
+    ]
+
+
+def _signals(
+    rows: Sequence[list[Any]], signals: Signals, cves_of: Sequence[list[str]] | None = None
+) -> list[_Listed]:
+    listed = []
+    for position, row in enumerate(rows):
+        cves = cves_of[position] if cves_of is not None else row_cves(row)
         kev = next((signals.kev[c] for c in cves if c in signals.kev), None)
         scores = [signals.epss[c] for c in cves if c in signals.epss]
-        epss = max(scores, key=lambda s: (s.score, s.cve_id)) if scores else None
-        enriched.append(Finding(found, kev, epss, position))
-    return enriched
+        epss = max(scores, key=lambda e: (e.score, e.cve_id)) if scores else None
+        listed.append(_Listed(row, kev, epss, position))
+    return listed
 
 
-def keep(finding: Finding, filters: FindingFilters) -> bool:
-    found = finding.found
-    if filters.severity is not None and found.severity not in filters.severity:
+def _keep(item: _Listed, filters: FindingFilters) -> bool:
+    row = item.row
+    if filters.severity is not None and row[_SEVERITY] not in filters.severity:
         return False
-    if filters.kev is not None and (finding.kev is not None) != filters.kev:
+    if filters.kev is not None and (item.kev is not None) != filters.kev:
         return False
-    if filters.fixable is not None and bool(found.fixed_version) != filters.fixable:
+    if filters.fixable is not None and bool(row[_FIXED]) != filters.fixable:
         return False
-    if filters.epss_min is not None and (finding.epss is None or finding.epss.score < filters.epss_min):
+    if filters.epss_min is not None and (item.epss is None or item.epss.score < filters.epss_min):
         return False
     if filters.package:
         wanted = filters.package.lower()
-        if wanted not in found.package_name.lower() and wanted not in (found.package_purl or "").lower():
+        if wanted not in str(row[_NAME]).lower() and wanted not in str(row[_PURL] or "").lower():
             return False
     return True
 
 
-def sort_key(finding: Finding, order: SortOrder) -> tuple[Any, ...]:
-    found = finding.found
+def _sort_key(item: _Listed, order: SortOrder) -> tuple[Any, ...]:
+    row = item.row
     tail = (
-        _RANK.get(found.severity, len(_RANK)),
-        found.vulnerability_id,
-        found.package_name,
-        found.package_version or "",
-        found.package_purl or "",
+        _RANK.get(row[_SEVERITY], len(_RANK)),
+        row[_VID],
+        row[_NAME],
+        row[_VERSION] or "",
+        row[_PURL] or "",
     )
-    cvss = -found.cvss_score if found.cvss_score is not None else 1.0
+    cvss = -row[_SCORE] if row[_SCORE] is not None else 1.0
     if order == "risk":
         return (
-            0 if finding.kev is not None else 1,
-            -finding.epss.score if finding.epss is not None else 1.0,
+            0 if item.kev is not None else 1,
+            -item.epss.score if item.epss is not None else 1.0,
             cvss,
-            0 if found.fixed_version else 1,
+            0 if row[_FIXED] else 1,
             *tail,
         )
     return (tail[0], cvss, *tail[1:])
 
 
-def page_of(findings: Sequence[Finding], order: SortOrder, page: PageParams) -> Slice[Finding]:
-    """One page of the findings in `order`, after the finding the cursor names."""
-    ordered = sorted(findings, key=lambda f: sort_key(f, order))
+def findings_page(
+    rows: Sequence[list[Any]],
+    cves_of: Sequence[list[str]],
+    signals: Signals,
+    filters: FindingFilters,
+    order: SortOrder,
+    page: PageParams,
+) -> Slice[Finding]:
+    """One page of a scan's findings (its raw lines and each one's CVEs), filtered and in `order`, after
+    the finding the cursor names; only the page's findings are decoded whole."""
+    listed = [item for item in _signals(rows, signals, cves_of) if _keep(item, filters)]
+    listed.sort(key=lambda item: _sort_key(item, order))
     start = 0
     if page.cursor is not None:
         (position,) = _GRAMMAR.decode(page.cursor)
-        start = next((i + 1 for i, f in enumerate(ordered) if f.position == position), len(ordered))
-    items = ordered[start : start + page.limit]
-    more = start + page.limit < len(ordered)
-    return Slice(items, _GRAMMAR.encode([items[-1].position]) if more and items else None)
+        start = next((i + 1 for i, item in enumerate(listed) if item.position == position), len(listed))
+    items = listed[start : start + page.limit]
+    more = start + page.limit < len(listed)
+    return Slice(
+        [Finding(finding_from_row(item.row), item.kev, item.epss, item.position) for item in items],
+        _GRAMMAR.encode([items[-1].position]) if more and items else None,
+    )

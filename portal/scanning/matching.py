@@ -73,6 +73,7 @@ class Matcher:
         self.index = AdvisoryIndex()
         self._loaded_keys: set[tuple[str, str]] = set()
         self._packages: dict[str, PurlPackage | None] = {}
+        self._purl_keys: dict[str, list[tuple[str, str]]] = {}
         self._matches: dict[str, list[Match]] = {}
         self._facts: dict[str, tuple[Any, ...]] = {}
         self._groups: VulnerabilityFacts = VulnerabilityFacts({}, {})
@@ -92,9 +93,15 @@ class Matcher:
     def keys_of(self, inventory: Inventory) -> set[tuple[str, str]]:
         keys: set[tuple[str, str]] = set()
         for component in inventory.components:
-            package = self.package(component.purl) if component.purl else None
-            if package is not None:
-                keys.update(package_keys(package))
+            if component.purl:
+                keys.update(self._keys_of_purl(component.purl))
+        return keys
+
+    def _keys_of_purl(self, purl: str) -> list[tuple[str, str]]:
+        keys = self._purl_keys.get(purl)
+        if keys is None:
+            package = self.package(purl)
+            keys = self._purl_keys[purl] = package_keys(package) if package is not None else []
         return keys
 
     async def prepare(

@@ -12,7 +12,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.kit.pagination import BY_TIME, Keyset, PageParams, Slice, paginate_scalars
-from portal.scanning.findings import FoundVulnerability, decode_findings, decode_ids, decode_line_ids
+from portal.scanning.findings import (
+    FoundVulnerability,
+    decode_findings,
+    decode_ids,
+    decode_line_ids,
+    decode_rows,
+)
 from portal.scanning.models import FindingSet, Scan, VersionPackage
 
 T = TypeVar("T")
@@ -145,6 +151,12 @@ class ScanRepository:
                 found[digest] = decode_findings(document, vulnerability_ids, only)
         return found
 
+    async def rows(self, digest: str) -> list[list[Any]]:
+        """Every finding of a set as its raw line."""
+        statement = select(FindingSet.document).where(FindingSet.digest == digest)
+        document = (await self.session.execute(statement)).scalar_one_or_none()
+        return decode_rows(document) if document is not None else []
+
     async def history(
         self, version_id: str, page: PageParams, *, since: datetime | None, until: datetime | None
     ) -> Slice[Scan]:
@@ -188,8 +200,8 @@ class ScanRepository:
         return found
 
     async def add_packages(self, rows: list[dict[str, str]]) -> None:
-        dialect = postgresql if await self._dialect() == "postgresql" else sqlite
-        statement = dialect.insert(cast(Table, VersionPackage.__table__)).on_conflict_do_nothing()
+        """Rows of versions that have none yet (the caller holds those versions, so none is added twice)."""
+        statement = insert(cast(Table, VersionPackage.__table__))
         for chunk in _chunks(rows, 5000):
             await self.session.execute(statement, list(chunk))
 

@@ -25,14 +25,7 @@ from portal.sbom import Inventory
 from portal.scanning.affects import affecting
 from portal.scanning.findings import EncodedFindings, FoundVulnerability, encode_findings
 from portal.scanning.jobs import queue_version_scans
-from portal.scanning.listing import (
-    Finding,
-    FindingFilters,
-    SortOrder,
-    keep,
-    page_of,
-    with_signals,
-)
+from portal.scanning.listing import Finding, FindingFilters, SortOrder, findings_page, row_cves, with_signals
 from portal.scanning.matching import Matcher
 from portal.scanning.models import Scan
 from portal.scanning.repository import ScanRepository
@@ -375,10 +368,11 @@ class ScanService:
     async def operator_findings(
         self, scan: Scan, *, order: SortOrder, filters: FindingFilters, page: PageParams
     ) -> Slice[Finding]:
-        """A page of the scan's findings, in document order underneath (each one's position)."""
-        sets = await self.repository.findings([scan.findings_digest])
-        enriched = await self.with_signals(sets.get(scan.findings_digest, []))
-        return page_of([f for f in enriched if keep(f, filters)], order, page)
+        """A page of the scan's findings, with their KEV entries and EPSS scores as imported now."""
+        rows = await self.repository.rows(scan.findings_digest)
+        cves = [row_cves(row) for row in rows]
+        signals = await IntelService(self.session, self.clock).signals(c for found in cves for c in found)
+        return findings_page(rows, cves, signals, filters, order, page)
 
     async def latest_scans(self, version_ids: list[str]) -> dict[str, Scan]:
         """version id -> its newest scan (for the catalog's `latestScan`)."""
