@@ -22,6 +22,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.sbom_publish import cpu_model, generate_cyclonedx
+from portal.auth.actor import Actor
 from portal.catalog import CatalogService, PublishRequest
 from portal.catalog.publishing import read_sbom, render_documents
 from portal.config import Settings
@@ -32,6 +33,8 @@ from portal.tenants.service import TenantService
 from portal.users.models import Role
 from portal.users.service import UserService
 
+OPERATOR = Actor.operator("benchmark")
+
 PASSWORD = "benchmark-password-1"
 
 
@@ -40,15 +43,15 @@ async def prepare(settings: Settings, data: bytes) -> tuple[str, str, float]:
     try:
         await upgrade(runtime.db)
         async with runtime.db.transaction() as session:
-            tenant = await TenantService(session).create("bench", "Benchmark")
-            await UserService(session, runtime.hasher).create(
-                tenant, "bench@example.com", Role.VIEWER, PASSWORD
+            tenant = await TenantService(session).create(OPERATOR, "bench", "Benchmark")
+            await UserService(session, runtime).create(
+                OPERATOR.within(tenant.ref), "bench@example.com", Role.VIEWER, PASSWORD
             )
-            await CatalogService(session).publish(_request("warm-up", data[:0] or _tiny()))
+            await CatalogService(session).publish(OPERATOR, _request("warm-up", data[:0] or _tiny()))
         start = time.perf_counter()
         async with runtime.db.transaction() as session:  # the command's whole unit of work, commit included
-            published = await CatalogService(session).publish(_request("python", data))
-            await CatalogService(session).grant("bench", "python")
+            published = await CatalogService(session).publish(OPERATOR, _request("python", data))
+            await CatalogService(session).grant(OPERATOR, "bench", "python")
         publish_s = time.perf_counter() - start
         return published.image.id, published.version.id, publish_s
     finally:

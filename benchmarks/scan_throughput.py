@@ -39,6 +39,7 @@ from sqlalchemy import func, select
 
 from benchmarks._machine import machine_line
 from portal.advisories.service import AdvisoryService
+from portal.auth.actor import Actor
 from portal.background import job_handlers
 from portal.catalog import CatalogService, PublishRequest
 from portal.config import Settings
@@ -63,6 +64,8 @@ FEEDS = (
     SHARED / "nvd" / "nvd-subset.zip",
 )
 PASSWORD = "benchmark-password-1"
+
+OPERATOR = Actor.operator("benchmark")
 
 
 def _purl(ecosystem: str, name: str, version: str) -> str | None:
@@ -120,13 +123,14 @@ def cyclonedx(components: list[tuple[str, str, str]]) -> bytes:
 async def publish(runtime: Runtime, name: str, index: int, components: list[tuple[str, str, str]]) -> str:
     async with runtime.db.transaction() as session:
         published = await CatalogService(session).publish(
+            OPERATOR,
             PublishRequest(
                 name=name,
                 repository=f"registry.example.com/{name}",
                 digest="sha256:" + hashlib.sha256(f"{name}-{index}".encode()).hexdigest(),
                 tags=(f"v{index}",),
                 sbom=cyclonedx(components),
-            )
+            ),
         )
         return published.version.id
 
@@ -239,7 +243,7 @@ async def big_version(runtime: Runtime, pool: list[tuple[str, str, str]]) -> tup
     chosen = rng.sample(pool, 1700)
     version_id = await publish(runtime, "big", 0, chosen)
     async with runtime.db.transaction() as session:
-        await CatalogService(session).grant("bench", "big")
+        await CatalogService(session).grant(OPERATOR, "bench", "big")
     await JobWorker(runtime, job_handlers(runtime)).run_due()
     async with runtime.db.transaction() as session:
         service = ScanService(session)

@@ -27,13 +27,17 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._machine import machine_line
+from portal.auth.actor import Actor
 from portal.config import Settings
 from portal.events import EventType, record_event
 from portal.migrations import upgrade
 from portal.runtime import Runtime
+from portal.scanning.events import ScanCompleted, ScanSummary
 from portal.tenants.service import TenantService
 from portal.webhooks.schemas import SubscriptionCreate
 from portal.webhooks.service import WebhookService
+
+OPERATOR = Actor.operator("benchmark")
 
 RECEIVER_APP = """
 import json, time
@@ -50,7 +54,7 @@ async def app(scope, receive, send):
         if not message.get("more_body"):
             break
     if scope["method"] == "POST":
-        arrivals[json.loads(body)["data"]["seq"]] = time.time()
+        arrivals[json.loads(body)["data"]["scanId"]] = time.time()
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})
         return
@@ -111,9 +115,10 @@ async def prepare(settings: Settings, receiver_url: str) -> tuple[Runtime, str]:
     runtime = Runtime.build(settings)
     await upgrade(runtime.db)
     async with runtime.db.transaction() as session:
-        tenant = await TenantService(session).create(f"bench-{uuid.uuid4().hex[:8]}", "Benchmark")
+        tenant = await TenantService(session).create(OPERATOR, f"bench-{uuid.uuid4().hex[:8]}", "Benchmark")
         await WebhookService(session, allow_private=True).upsert(
-            tenant.id, SubscriptionCreate(url=f"{receiver_url}/hook", events=[EventType.SCAN_COMPLETED])
+            OPERATOR.within(tenant.ref),
+            SubscriptionCreate(url=f"{receiver_url}/hook", events=[EventType.SCAN_COMPLETED]),
         )
     return runtime, tenant.id
 
@@ -143,10 +148,24 @@ async def wait_for(receiver: Receiver, count: int, within: float) -> dict[str, f
         await asyncio.sleep(0.2)
 
 
+def numbered_scan(seq: int) -> ScanCompleted:
+    """A scan.completed event whose scanId is its sequence number, to match arrivals to events."""
+    summary = ScanSummary(critical=0, high=0, medium=0, low=0, unknown=0, total=0, fixable=0)
+    return ScanCompleted(
+        image_id="image",
+        image_name="bench",
+        version_id="version",
+        scan_id=str(seq),
+        summary=summary,
+        new_vulnerabilities=[],
+        resolved_vulnerabilities=[],
+    )
+
+
 async def throughput(runtime: Runtime, tenant_id: str, receiver: Receiver, events: int, seq0: int) -> float:
     async with runtime.db.transaction() as session:
         for index in range(events):
-            record_event(session, tenant_id, EventType.SCAN_COMPLETED, {"seq": seq0 + index})
+            record_event(session, tenant_id, numbered_scan(seq0 + index))
     committed = time.time()
     arrivals = await wait_for(receiver, events, within=600)
     return events / (max(arrivals.values()) - committed)
@@ -160,7 +179,7 @@ async def first_attempt_delays(
     for index in range(events):
         await asyncio.sleep(max(0.0, started + index / rate - time.monotonic()))
         async with runtime.db.transaction() as session:
-            record_event(session, tenant_id, EventType.SCAN_COMPLETED, {"seq": seq0 + index})
+            record_event(session, tenant_id, numbered_scan(seq0 + index))
         committed[str(seq0 + index)] = time.time()
     arrivals = await wait_for(receiver, events, within=120)
     return [(arrivals[seq] - at) * 1000 for seq, at in committed.items()]

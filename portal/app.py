@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from portal import __version__
+from portal.api.docs import install_docs
 from portal.api.errors import install_error_handlers
 from portal.api.middleware import BodySizeLimit, RequestContext
 from portal.api.openapi import without_framework_validation_errors
@@ -22,6 +23,7 @@ from portal.runtime import Runtime
 from portal.scanning.routes import router as scanning_router
 from portal.status.routes import router as status_router
 from portal.watches.routes import router as watches_router
+from portal.webhooks.payloads import document_webhooks
 from portal.webhooks.routes import router as webhooks_router
 
 ROUTERS = (
@@ -42,6 +44,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.hasher.prepare()
         # The embedded default needs no second process: the API delivers its own webhooks and runs its jobs.
         workers = BackgroundWorkers.build(runtime) if settings.run_worker else None
         task = asyncio.create_task(workers.run(), name="background-workers") if workers else None
@@ -62,7 +65,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         version=__version__,
         description="Hardened container images, their SBOMs and vulnerability scans, for your tenant.",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        # Served by install_docs from the package's own copies of Swagger UI and ReDoc, not a CDN.
+        docs_url=None,
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
         lifespan=lifespan,
@@ -71,8 +75,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.worker = None
     app.state.job_worker = None
     install_error_handlers(app)
+    install_docs(app, "/api/openapi.json")
     for router in ROUTERS:
         app.include_router(router)
+    document_webhooks(app)
     _document_errors(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContext)

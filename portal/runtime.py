@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from limits import RateLimitItem
 
+from portal.auth.cache import IdentityCache
 from portal.auth.passwords import PasswordHasher
 from portal.auth.ratelimit import IPNetwork, RateLimiter, parse_limit, parse_networks
 from portal.auth.tokens import AccessTokenCodec
@@ -30,6 +31,8 @@ class Runtime:
     clock: Clock = field(default=utcnow)
     # Wakes this process's job workers when a commit queues jobs.
     job_signal: JobSignal = field(default_factory=JobSignal)
+    # What this process remembers about callers; see auth.cache.
+    identities: IdentityCache = field(default_factory=IdentityCache)
 
     @classmethod
     def build(

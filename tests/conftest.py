@@ -10,6 +10,7 @@ from portal.app import create_app
 from portal.config import Settings
 from portal.runtime import Runtime
 from tests import services
+from tests.browser import browser, chromium  # noqa: F401  (fixtures for every test of a page)
 
 # Cheap argon2 parameters keep the suite fast; the defaults stay argon2-cffi's.
 FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_cost": 1024, "argon2_parallelism": 1}
@@ -37,6 +38,20 @@ async def database_url(
         return
     template: services.PostgresTemplate = request.getfixturevalue("postgres_template")
     name = await template.copy()
+    try:
+        yield template.url(name)
+    finally:
+        await template.drop(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A database of each kind without the schema; the SQLite file does not exist yet."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'data' / 'portal.db'}"
+        return
+    template: services.PostgresTemplate = request.getfixturevalue("postgres_template")
+    name = await template.create_empty()
     try:
         yield template.url(name)
     finally:

@@ -5,11 +5,15 @@ from dataclasses import dataclass
 
 import httpx
 
+from portal.auth.actor import Actor
 from portal.runtime import Runtime
 from portal.tenants.models import Tenant
 from portal.tenants.service import TenantService
 from portal.users.models import Role, User
 from portal.users.service import UserService
+
+# The operator as tests act: the command line's actor, with a fixed name.
+OPERATOR = Actor.operator("test-operator")
 
 
 @dataclass
@@ -27,7 +31,9 @@ class Caller:
 
 async def make_tenant(runtime: Runtime, slug: str | None = None, name: str = "Test Tenant") -> Tenant:
     async with runtime.db.transaction() as session:
-        return await TenantService(session, runtime.clock).create(slug or f"t-{secrets.token_hex(4)}", name)
+        return await TenantService(session, runtime.clock).create(
+            OPERATOR, slug or f"t-{secrets.token_hex(4)}", name
+        )
 
 
 async def make_user(
@@ -39,8 +45,11 @@ async def make_user(
 ) -> tuple[User, str]:
     password = password or secrets.token_urlsafe(16)
     async with runtime.db.transaction() as session:
-        user = await UserService(session, runtime.hasher, runtime.clock).create(
-            tenant, email or f"{role.value}-{secrets.token_hex(3)}@example.com", role, password
+        user = await UserService(session, runtime).create(
+            OPERATOR.within(tenant.ref),
+            email or f"{role.value}-{secrets.token_hex(3)}@example.com",
+            role,
+            password,
         )
     return user, password
 

@@ -14,7 +14,6 @@ def operator_cli(settings: Settings) -> CliRunner:
         "PORTAL_DATABASE_URL": settings.effective_database_url,
         "PORTAL_DATA_DIR": str(settings.data_dir),
         "PORTAL_SECRET_KEY": settings.effective_secret_key,
-        "COLUMNS": "400",  # Rich wraps to the terminal; keep rows and problem paths on one line
         **{f"PORTAL_{key.upper()}": str(value) for key, value in FAST_ARGON2.items()},
     }
     return CliRunner(env=env)

@@ -74,6 +74,12 @@ class PostgresTemplate:
         await _admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.name}"')
         return name
 
+    async def create_empty(self) -> str:
+        """A database without the schema, as an operator's new server has."""
+        name = f"portal_test_{uuid.uuid4().hex[:12]}"
+        await _admin(f'CREATE DATABASE "{name}"')
+        return name
+
     async def drop(self, name: str) -> None:
         await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

@@ -39,6 +39,7 @@ class RequestContext:
                 message = {**message, "headers": headers}
             await send(message)
 
+        scope.setdefault("state", {})["request_id"] = request_id  # request.state.request_id
         structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
             await self.app(scope, receive, send_with_id)

@@ -40,8 +40,9 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 def without_framework_validation_errors(schema: dict[str, Any]) -> dict[str, Any]:
-    """FastAPI documents a 422 on every route; the portal answers validation failures with 400."""
-    for operations in schema.get("paths", {}).values():
+    """FastAPI documents a 422 on every route; the portal answers validation failures with 400 (and a
+    webhook receiver is not the portal)."""
+    for operations in [*schema.get("paths", {}).values(), *schema.get("webhooks", {}).values()]:
         for operation in operations.values():
             if isinstance(operation, dict):
                 operation.get("responses", {}).pop("422", None)

@@ -3,54 +3,67 @@
 An authenticated request would otherwise read the user and tenant on every call, which alone caps the
 API near a thousand requests a second on SQLite. Entries live `auth_cache_seconds`; a change made in this
 process forgets the entry at once, one made by another process (the command line) is seen within the TTL.
+The cache lives on the `Runtime`, one per process.
 """
 
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
-from portal.users.models import Role
+from portal.auth.actor import Actor
 
+K = TypeVar("K")
+V = TypeVar("V")
 
-@dataclass(frozen=True, slots=True)
-class Principal:
-    user_id: str
-    email: str
-    role: Role
-    active: bool
-    tenant_id: str
-    tenant_slug: str
-    tenant_name: str
+MAX_ENTRIES = 100_000
 
 
-class PrincipalCache:
+class LoadOnceCache(Generic[K, V]):
+    """A dict of recent answers that loads a missing one once, however many requests wait for it."""
+
     def __init__(self) -> None:
-        self._entries: dict[str, tuple[float, Principal]] = {}
-        self._loading: dict[str, asyncio.Future[Principal]] = {}
+        self._entries: dict[K, tuple[float, V]] = {}
+        self._loading: dict[K, asyncio.Future[V]] = {}
 
-    def get(self, user_id: str, ttl_seconds: float) -> Principal | None:
-        entry = self._entries.get(user_id)
+    def get(self, key: K, ttl_seconds: float) -> V | None:
+        entry = self._entries.get(key)
         if entry is None or time.monotonic() - entry[0] > ttl_seconds:
             return None
         return entry[1]
 
-    def put(self, principal: Principal) -> None:
-        if len(self._entries) > 100_000:
+    def put(self, key: K, value: V) -> None:
+        if len(self._entries) >= MAX_ENTRIES:
             self._entries.clear()
-        self._entries[principal.user_id] = (time.monotonic(), principal)
+        self._entries[key] = (time.monotonic(), value)
 
-    async def load_once(self, user_id: str, load: Callable[[], Awaitable[Principal]]) -> Principal:
-        """Loads an expired entry once, however many requests of that user are waiting for it."""
-        pending = self._loading.get(user_id)
+    async def load_once(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
+        pending = self._loading.get(key)
         if pending is None:
             pending = asyncio.ensure_future(load())
-            self._loading[user_id] = pending
-            pending.add_done_callback(lambda _done: self._loading.pop(user_id, None))
+            self._loading[key] = pending
+            pending.add_done_callback(lambda _done: self._loading.pop(key, None))
         return await asyncio.shield(pending)
 
-    def forget(self, user_id: str) -> None:
-        self._entries.pop(user_id, None)
+    def forget(self, key: K) -> None:
+        self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        self._entries.clear()
 
 
-principal_cache = PrincipalCache()
+@dataclass(frozen=True, slots=True)
+class CachedUser:
+    """A user as its access tokens act: the actor (without a request's origin) and whether it may."""
+
+    actor: Actor
+    active: bool
+
+
+class IdentityCache:
+    def __init__(self) -> None:
+        self.users: LoadOnceCache[str, CachedUser] = LoadOnceCache()
+
+    def forget_user(self, user_id: str) -> None:
+        self.users.forget(user_id)

@@ -16,9 +16,9 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from portal.api.openapi import error_responses
-from portal.auth.cache import Principal
+from portal.auth.actor import Actor, Origin
 from portal.auth.ratelimit import client_ip
-from portal.auth.service import resolve_principal
+from portal.auth.service import resolve_actor
 from portal.errors import (
     Forbidden,
     TenantRequired,
@@ -71,16 +71,16 @@ class Member:
     def __init__(self, min_role: Role = Role.VIEWER) -> None:
         self.access = Access(needs_tenant=True, needs_token=True, min_role=min_role)
 
-    async def __call__(self, request: Request) -> Principal:
-        principal: Principal = request.state.principal
-        return principal
+    async def __call__(self, request: Request) -> Actor:
+        actor: Actor = request.state.actor
+        return actor
 
 
 DEFAULT_ACCESS = Access(needs_tenant=True, needs_token=True)
 
-CurrentPrincipal = Annotated[Principal, Depends(Member(Role.VIEWER))]
-UserPrincipal = Annotated[Principal, Depends(Member(Role.USER))]
-AdminPrincipal = Annotated[Principal, Depends(Member(Role.ADMIN))]
+CurrentActor = Annotated[Actor, Depends(Member(Role.VIEWER))]
+UserRoleActor = Annotated[Actor, Depends(Member(Role.USER))]
+AdminActor = Annotated[Actor, Depends(Member(Role.ADMIN))]
 
 
 def route_access(dependant: Dependant) -> Access:
@@ -143,18 +143,27 @@ async def check_access(request: Request, access: Access) -> None:
     request.state.tenant_slug = slug
     if access.rate_limit is not None:
         limit = runtime.login_limit if access.rate_limit == "login" else runtime.refresh_limit
-        peer = request.client.host if request.client else None
-        ip = client_ip(peer, request.headers.get("x-forwarded-for"), runtime.trusted_proxies)
-        await runtime.limiter.hit(limit, access.rate_limit, ip)
+        await runtime.limiter.hit(limit, access.rate_limit, request_origin(request).ip or "unknown")
     if not access.needs_token:
         return
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized()
-    principal = await resolve_principal(runtime, token.strip(), slug)
-    if principal.role.rank < access.min_role.rank:
-        raise Forbidden(f"This needs the {access.min_role.value} role; you have {principal.role.value}.")
-    request.state.principal = principal
+    actor = await resolve_actor(runtime, token.strip(), slug, request_origin(request))
+    if actor.role.rank < access.min_role.rank:
+        raise Forbidden(f"This needs the {access.min_role.value} role; you have {actor.role.value}.")
+    request.state.actor = actor
+
+
+def request_origin(request: Request) -> Origin:
+    """The client address (through `PORTAL_TRUSTED_PROXIES`), its user agent and the request id."""
+    runtime: Runtime = request.app.state.runtime
+    peer = request.client.host if request.client else None
+    return Origin(
+        ip=client_ip(peer, request.headers.get("x-forwarded-for"), runtime.trusted_proxies),
+        user_agent=(request.headers.get("user-agent") or None),
+        request_id=getattr(request.state, "request_id", None),
+    )
 
 
 def _require_json(request: Request) -> None:

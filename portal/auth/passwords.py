@@ -10,8 +10,7 @@ class PasswordHasher:
         self._hasher = argon2.PasswordHasher(
             time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism, type=argon2.Type.ID
         )
-        # A real hash with the current parameters, so that an unknown user costs what a known one does.
-        self._dummy_hash = self._hasher.hash("portal-timing-equaliser")
+        self._dummy_hash: str | None = None
 
     async def hash(self, password: str) -> str:
         return await anyio.to_thread.run_sync(self._hasher.hash, password)
@@ -20,7 +19,14 @@ class PasswordHasher:
         return await anyio.to_thread.run_sync(self._verify, password_hash, password)
 
     async def verify_dummy(self, password: str) -> None:
-        await self.verify(self._dummy_hash, password)
+        await self.verify(await self.prepare(), password)
+
+    async def prepare(self) -> str:
+        """A real hash with the current parameters, so that an unknown user costs what a known one does.
+        Made when the API starts, not when a command that checks no password builds its runtime."""
+        if self._dummy_hash is None:
+            self._dummy_hash = await self.hash("portal-timing-equaliser")
+        return self._dummy_hash
 
     def needs_rehash(self, password_hash: str) -> bool:
         return self._hasher.check_needs_rehash(password_hash)

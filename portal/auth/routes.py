@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends, Response, status
 
 from portal.api.dependencies import DbSession, RuntimeDep
 from portal.api.openapi import error_responses
-from portal.auth.guard import CurrentPrincipal, GuardedRoute, TenantOnly
+from portal.auth.guard import CurrentActor, GuardedRoute, TenantOnly
 from portal.auth.schemas import LoginRequest, MeResponse, RefreshRequest, TenantOut, TokenResponse, UserOut
 from portal.auth.service import AuthService, Session
 
@@ -62,8 +62,9 @@ async def logout(body: RefreshRequest, tenant: LogoutTenant, db: DbSession, runt
 
 
 @router.get("/me", response_model=MeResponse, responses=error_responses(400, 401, 403))
-async def me(principal: CurrentPrincipal) -> MeResponse:
+async def me(actor: CurrentActor) -> MeResponse:
+    tenant = actor.acting_tenant
     return MeResponse(
-        user=UserOut(id=principal.user_id, email=principal.email, role=principal.role),
-        tenant=TenantOut(id=principal.tenant_id, slug=principal.tenant_slug, name=principal.tenant_name),
+        user=UserOut(id=actor.user_id or "", email=actor.email or "", role=actor.role),
+        tenant=TenantOut(id=tenant.id, slug=tenant.slug, name=tenant.name),
     )

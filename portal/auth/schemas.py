@@ -2,6 +2,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from portal.auth.actor import ActorRef, ActorType
 from portal.kit.schema import ApiInput, ApiModel
 from portal.users.models import Role
 
@@ -39,3 +40,21 @@ class TokenResponse(ApiModel):
 class MeResponse(ApiModel):
     user: UserOut
     tenant: TenantOut
+
+
+class ActorOut(ApiModel):
+    """Who did something: a user, an API key or the portal's operator."""
+
+    type: ActorType = Field(
+        description="user, api_key or operator (anonymous: someone not signed in, in audit events)."
+    )
+    id: str | None = Field(description="The user's or the API key's id; null for the operator.")
+    name: str = Field(description="The user's email, the API key's name, or `operator`.")
+    email: str | None = Field(
+        description="The user's email; for an API key, the email of the user who created it; null for the "
+        "operator."
+    )
+
+
+def actor_out(ref: ActorRef) -> ActorOut:
+    return ActorOut.model_validate(ref.public())

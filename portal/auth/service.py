@@ -1,4 +1,4 @@
-"""Login, refresh rotation with reuse detection, logout, and resolving a bearer token to a principal."""
+"""Login, refresh rotation with reuse detection, logout, and resolving a credential to an actor."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.auth.cache import Principal, principal_cache
+from portal.auth.actor import Actor, Origin
+from portal.auth.cache import CachedUser
 from portal.auth.refresh_tokens import RefreshToken, RefreshTokenRepository, hash_refresh_token
 from portal.errors import (
     InvalidCredentials,
@@ -124,40 +125,38 @@ class AuthService:
         )
 
 
-async def resolve_principal(runtime: Runtime, bearer: str, tenant_slug: str) -> Principal:
-    """The caller behind an access token, from the cache when it is fresh (no database read)."""
-    claims = runtime.tokens.decode(bearer)
-    principal = principal_cache.get(claims.user_id, runtime.settings.auth_cache_seconds)
-    if principal is None or principal.tenant_id != claims.tenant_id:
-        principal = await principal_cache.load_once(
-            claims.user_id, lambda: _load_from_database(runtime, claims.user_id, claims.tenant_id)
+async def resolve_actor(runtime: Runtime, credential: str, tenant_slug: str, origin: Origin) -> Actor:
+    """The actor behind a credential presented to tenant `tenant_slug`, or the error to answer.
+
+    The one place that turns a credential into an actor: the bearer check of every API route calls it,
+    and so can any other front end (a session cookie names the same kinds of credential). An access
+    token's user comes from the cache while it is fresh (no database read).
+    """
+    claims = runtime.tokens.decode(credential)
+    users = runtime.identities.users
+    cached = users.get(claims.user_id, runtime.settings.auth_cache_seconds)
+    if cached is None or cached.actor.tenant_id != claims.tenant_id:
+        cached = await users.load_once(
+            claims.user_id, lambda: _load_user(runtime, claims.user_id, claims.tenant_id)
         )
-    if not principal.active:
+    if not cached.active:
         raise Unauthorized("This account is disabled.")
-    if principal.tenant_slug != tenant_slug:
+    tenant = cached.actor.tenant
+    if tenant is None or tenant.slug != tenant_slug:
         raise TenantMismatch()
-    return principal
+    return cached.actor.at(origin)
 
 
-async def _load_from_database(runtime: Runtime, user_id: str, tenant_id: str) -> Principal:
+async def _load_user(runtime: Runtime, user_id: str, tenant_id: str) -> CachedUser:
     async with runtime.db.sessions() as session:
-        return await _load_principal(session, user_id, tenant_id)
-
-
-async def _load_principal(session: AsyncSession, user_id: str, tenant_id: str) -> Principal:
-    statement = scoped(select(User, Tenant), User, tenant_id).join(Tenant, Tenant.id == User.tenant_id)
-    row = (await session.execute(statement.where(User.id == user_id))).one_or_none()
+        statement = scoped(select(User, Tenant), User, tenant_id).join(Tenant, Tenant.id == User.tenant_id)
+        row = (await session.execute(statement.where(User.id == user_id))).one_or_none()
     if row is None:
         raise Unauthorized()
     user, tenant = row
-    principal = Principal(
-        user_id=user.id,
-        email=user.email,
-        role=Role(user.role),
+    cached = CachedUser(
+        actor=Actor.user(user.id, user.email, Role(user.role), tenant.ref),
         active=user.active,
-        tenant_id=tenant.id,
-        tenant_slug=tenant.slug,
-        tenant_name=tenant.name,
     )
-    principal_cache.put(principal)
-    return principal
+    runtime.identities.users.put(user.id, cached)
+    return cached

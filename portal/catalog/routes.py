@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 
 from portal.api.dependencies import DbSession
 from portal.api.openapi import error_responses
-from portal.auth.guard import CurrentPrincipal, GuardedRoute
+from portal.auth.guard import CurrentActor, GuardedRoute
 from portal.catalog.models import Image, ImageVersion
 from portal.catalog.repository import SbomFormat, StoredDocument
 from portal.catalog.schemas import ImageDetailOut, ImageOut, LatestScanOut, LatestVersionOut, VersionOut
@@ -51,7 +51,7 @@ def _image_out(image: Image, latest: ImageVersion) -> dict[str, Any]:
     responses=error_responses(400),
 )
 async def list_images(
-    principal: CurrentPrincipal,
+    actor: CurrentActor,
     db: DbSession,
     page: Annotated[PageParams, Depends(NamePaging)],
     q: Annotated[
@@ -68,7 +68,7 @@ async def list_images(
         ),
     ] = None,
 ) -> Page[ImageOut]:
-    found = await CatalogService(db).list_images(principal.tenant_id, page, q=q, hardening_tag=hardening_tag)
+    found = await CatalogService(db).list_images(actor.tenant_id, page, q=q, hardening_tag=hardening_tag)
     return Page[ImageOut](
         items=[ImageOut(**_image_out(image, latest)) for image, latest in found.items],
         next_cursor=found.next_cursor,
@@ -81,8 +81,8 @@ async def list_images(
     summary="One image with its published versions, newest first",
     responses=error_responses(404),
 )
-async def get_image(image_id: str, principal: CurrentPrincipal, db: DbSession) -> ImageDetailOut:
-    detail = await CatalogService(db).image_detail(principal.tenant_id, image_id)
+async def get_image(image_id: str, actor: CurrentActor, db: DbSession) -> ImageDetailOut:
+    detail = await CatalogService(db).image_detail(actor.tenant_id, image_id)
     scans = ScanService(db)
     latest = await scans.latest_scans([version.id for version in detail.versions])
     kev = await scans.kev_counts(list(latest.values()))
@@ -146,11 +146,11 @@ def _filename(stored: StoredDocument, kind: SbomFormat) -> str:
 async def download_spdx(
     image_id: str,
     version_id: str,
-    principal: CurrentPrincipal,
+    actor: CurrentActor,
     db: DbSession,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    return await _download(db, principal.tenant_id, image_id, version_id, "spdx", if_none_match)
+    return await _download(db, actor.tenant_id, image_id, version_id, "spdx", if_none_match)
 
 
 @router.get(
@@ -162,8 +162,8 @@ async def download_spdx(
 async def download_cyclonedx(
     image_id: str,
     version_id: str,
-    principal: CurrentPrincipal,
+    actor: CurrentActor,
     db: DbSession,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    return await _download(db, principal.tenant_id, image_id, version_id, "cyclonedx", if_none_match)
+    return await _download(db, actor.tenant_id, image_id, version_id, "cyclonedx", if_none_match)

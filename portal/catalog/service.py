@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.auth.actor import Actor
+from portal.catalog.events import ImageVersionPublished
 from portal.catalog.models import Entitlement, Image, ImageVersion, VersionHardeningTag, VersionSbom
 from portal.catalog.publishing import read_sbom, render_documents
 from portal.catalog.repository import CatalogRepository, SbomFormat, StoredDocument
 from portal.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
-from portal.events import EventType, record_event
-from portal.kit.clock import Clock, rfc3339, utcnow
+from portal.events import record_event
+from portal.kit.clock import Clock, utcnow
 from portal.kit.ids import is_uuid, new_id
 from portal.kit.pagination import PageParams, Slice
 from portal.sbom import MAX_SBOM_BYTES, ImageSubject, Inventory
@@ -82,7 +84,7 @@ class CatalogService:
 
     # Operator: publishing and withdrawing versions.
 
-    async def publish(self, request: PublishRequest) -> Published:
+    async def publish(self, actor: Actor, request: PublishRequest) -> Published:
         request = _checked(request)
         image = await self.repository.image_by_name(request.name)
         if image is not None and await self.repository.version_by_digest(image.id, request.digest):
@@ -146,14 +148,12 @@ class CatalogService:
             ) from error
 
         for tenant_id in await self.repository.entitled_tenant_ids(image.id):
-            record_event(
-                self.session, tenant_id, EventType.IMAGE_VERSION_PUBLISHED, _event(image, version), self.clock
-            )
+            record_event(self.session, tenant_id, _published_event(image, version), self.clock)
         # The new version is scanned at once by the worker, not at the next `portal scan`.
         await queue_version_scans(self.session, [version.id], now)
         return Published(image=image, version=version, created_image=created_image)
 
-    async def unpublish(self, image_name: str, digest: str) -> ImageVersion:
+    async def unpublish(self, actor: Actor, image_name: str, digest: str) -> ImageVersion:
         image = await self._image(image_name)
         version = await self.repository.version_by_digest(image.id, digest)
         if version is None:
@@ -171,7 +171,7 @@ class CatalogService:
 
     # Operator: who sees what.
 
-    async def grant(self, tenant_slug: str, image_name: str) -> tuple[Entitlement, bool]:
+    async def grant(self, actor: Actor, tenant_slug: str, image_name: str) -> tuple[Entitlement, bool]:
         """Idempotent: granting again keeps the first grant and says it was already there."""
         tenant, image = await TenantService(self.session).get(tenant_slug), await self._image(image_name)
         existing = await self.repository.entitlement(tenant.id, image.id)
@@ -182,7 +182,7 @@ class CatalogService:
         await self.session.flush()
         return entitlement, True
 
-    async def revoke(self, tenant_slug: str, image_name: str) -> None:
+    async def revoke(self, actor: Actor, tenant_slug: str, image_name: str) -> None:
         tenant, image = await TenantService(self.session).get(tenant_slug), await self._image(image_name)
         existing = await self.repository.entitlement(tenant.id, image.id)
         if existing is None:
@@ -299,16 +299,16 @@ class CatalogService:
         return image
 
 
-def _event(image: Image, version: ImageVersion) -> dict[str, object]:
-    return {
-        "imageId": image.id,
-        "imageName": image.name,
-        "versionId": version.id,
-        "tags": list(version.tags),
-        "digest": version.digest,
-        "hardeningTags": list(version.hardening_tags),
-        "publishedAt": rfc3339(version.published_at),
-    }
+def _published_event(image: Image, version: ImageVersion) -> ImageVersionPublished:
+    return ImageVersionPublished(
+        image_id=image.id,
+        image_name=image.name,
+        version_id=version.id,
+        tags=list(version.tags),
+        digest=version.digest,
+        hardening_tags=list(version.hardening_tags),
+        published_at=version.published_at,
+    )
 
 
 def _checked(request: PublishRequest) -> PublishRequest:

@@ -9,7 +9,7 @@ from portal.cli.progress import progress_bar
 from portal.runtime import Runtime
 from portal.scanning.service import ScanService
 
-app = typer.Typer(help="Vulnerability advisories: OSV records and NVD CVE records.", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 
 @app.command("import")

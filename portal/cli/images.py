@@ -7,14 +7,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.catalog import CatalogService, ImageOverview, Published, PublishRequest
 from portal.catalog.models import ImageVersion
-from portal.cli.context import JsonOption, console, fail, report, run_in_transaction
+from portal.cli.context import JsonOption, console, fail, operator, report, run_in_transaction
 from portal.kit.clock import rfc3339
 from portal.runtime import Runtime
 from portal.sbom import MAX_SBOM_BYTES
 
-app = typer.Typer(
-    help="Images: publish versions with their SBOMs, and grant tenants access.", no_args_is_help=True
-)
+app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 ImageOption = typer.Option(..., "--image", help="The image's name, e.g. python.")
 TenantOption = typer.Option(..., "--tenant", help="The tenant's slug.")
@@ -58,7 +56,7 @@ def publish(
     )
 
     async def work(runtime: Runtime, session: AsyncSession) -> Published:
-        return await CatalogService(session, runtime.clock).publish(request)
+        return await CatalogService(session, runtime.clock).publish(operator(), request)
 
     published = run_in_transaction(work)
     version = published.version
@@ -80,7 +78,7 @@ def unpublish(
     """Withdraw a version: tenants no longer see it; its record and scans stay."""
 
     async def work(runtime: Runtime, session: AsyncSession) -> ImageVersion:
-        return await CatalogService(session, runtime.clock).unpublish(image, digest)
+        return await CatalogService(session, runtime.clock).unpublish(operator(), image, digest)
 
     version = run_in_transaction(work)
     report(
@@ -99,7 +97,7 @@ def grant(tenant: str = TenantOption, image: str = ImageOption, as_json: bool = 
     """Let a tenant see an image (idempotent)."""
 
     async def work(runtime: Runtime, session: AsyncSession) -> bool:
-        _entitlement, created = await CatalogService(session, runtime.clock).grant(tenant, image)
+        _entitlement, created = await CatalogService(session, runtime.clock).grant(operator(), tenant, image)
         return created
 
     created = run_in_transaction(work)
@@ -112,7 +110,7 @@ def revoke(tenant: str = TenantOption, image: str = ImageOption, as_json: bool =
     """Take an image away from a tenant: it answers 404 to them from now on."""
 
     async def work(runtime: Runtime, session: AsyncSession) -> None:
-        await CatalogService(session, runtime.clock).revoke(tenant, image)
+        await CatalogService(session, runtime.clock).revoke(operator(), tenant, image)
 
     run_in_transaction(work)
     report(as_json, {"tenant": tenant, "image": image, "granted": False}, f"Revoked {image} from {tenant}")

@@ -5,7 +5,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.cli.context import JsonOption, console, report, run_in_transaction
+from portal.cli.context import JsonOption, console, operator, report, run_in_transaction
 from portal.kit.clock import rfc3339
 from portal.kit.pagination import every_item
 from portal.requests.models import RequestStatus
@@ -13,7 +13,7 @@ from portal.requests.service import FeatureRequestService, RequestView
 from portal.runtime import Runtime
 from portal.tenants.service import TenantService
 
-app = typer.Typer(help="Tenants' feature requests, package requests and bug reports.", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 
 def _json(view: RequestView) -> dict[str, Any]:
@@ -29,7 +29,7 @@ def _json(view: RequestView) -> dict[str, Any]:
         "status": str(request.status),
         "createdAt": rfc3339(request.created_at),
         "updatedAt": rfc3339(request.updated_at),
-        "createdBy": {"id": view.author.id, "email": view.author.email},
+        "createdBy": request.created_by.as_json(),
         "history": [
             {"status": str(change.status), "comment": change.comment, "at": rfc3339(change.at)}
             for change in view.history
@@ -83,7 +83,9 @@ def show(request_id: str, as_json: bool = JsonOption) -> None:
         return
     request = view.request
     console.print(f"[bold]{request.title}[/bold]  ({request.type}, {request.status})", highlight=False)
-    console.print(f"id {request.id} · tenant {view.tenant.slug} · by {view.author.email}", highlight=False)
+    console.print(
+        f"id {request.id} · tenant {view.tenant.slug} · by {request.created_by.name}", highlight=False
+    )
     if request.package_name:
         console.print(f"package: {request.package_name}", highlight=False)
     if request.image_id:
@@ -106,7 +108,7 @@ def set_status(
     """Move a request to STATUS (open, under_review, planned, in_progress, done, declined)."""
     view = run_in_transaction(
         lambda runtime, session: FeatureRequestService(session, runtime.clock).set_status(
-            request_id, status, comment
+            operator(), request_id, status, comment
         )
     )
     report(as_json, _json(view), f"Request {view.request.id} is now {view.request.status}")

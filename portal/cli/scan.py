@@ -1,12 +1,11 @@
-import asyncio
 from collections.abc import Callable
 from contextlib import ExitStack
 
 import typer
 
-from portal.cli.context import JsonOption, fail, report, runtime_for_cli
+from portal.cli.context import JsonOption, report, run_with_runtime
 from portal.cli.progress import progress_bar
-from portal.errors import PortalError
+from portal.runtime import Runtime
 from portal.scanning.tasks import ScanRunReport, rescan
 
 
@@ -17,29 +16,18 @@ def scan(
     """Scan every published version (or one image's) against the imported advisories: each version gets a
     new entry in its scan history, and entitled tenants get scan.completed and CVE watch events."""
 
-    async def main() -> ScanRunReport:
-        runtime = runtime_for_cli()
-        try:
-            with ExitStack() as stack:
-                advance: list[Callable[[int], None]] = []
+    async def work(runtime: Runtime) -> ScanRunReport:
+        with ExitStack() as stack:
+            advance: list[Callable[[int], None]] = []
 
-                def planned(total: int) -> None:
-                    advance.append(stack.enter_context(progress_bar("Scanning versions", total)))
+            def planned(total: int) -> None:
+                advance.append(stack.enter_context(progress_bar("Scanning versions", total)))
 
-                return await rescan(
-                    runtime.db,
-                    runtime.clock,
-                    image_name=image,
-                    on_plan=planned,
-                    progress=lambda n: advance[0](n),
-                )
-        finally:
-            await runtime.close()
+            return await rescan(
+                runtime.db, runtime.clock, image_name=image, on_plan=planned, progress=lambda n: advance[0](n)
+            )
 
-    try:
-        result = asyncio.run(main())
-    except PortalError as error:
-        fail(error.message)
+    result = run_with_runtime(work)
     rate = result.components / result.seconds if result.seconds else 0.0
     report(
         as_json,

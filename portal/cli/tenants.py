@@ -1,10 +1,10 @@
 import typer
 from rich.table import Table
 
-from portal.cli.context import JsonOption, console, report, run_in_transaction
+from portal.cli.context import JsonOption, console, operator, report, run_in_transaction
 from portal.tenants.service import TenantService
 
-app = typer.Typer(help="Tenants: the vendor's customers.", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 
 @app.command("create")
@@ -12,7 +12,7 @@ def create(
     slug: str, name: str = typer.Option(..., "--name", help="Display name."), as_json: bool = JsonOption
 ) -> None:
     """Create a tenant; SLUG is its subdomain and X-Tenant value."""
-    tenant = run_in_transaction(lambda _rt, session: TenantService(session).create(slug, name))
+    tenant = run_in_transaction(lambda _rt, session: TenantService(session).create(operator(), slug, name))
     report(
         as_json,
         {"id": tenant.id, "slug": tenant.slug, "name": tenant.name},

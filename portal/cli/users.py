@@ -4,13 +4,14 @@ import typer
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.cli.context import JsonOption, console, read_password, report, run_in_transaction
+from portal.auth.actor import Actor
+from portal.cli.context import JsonOption, console, operator, read_password, report, run_in_transaction
 from portal.runtime import Runtime
 from portal.tenants.service import TenantService
 from portal.users.models import Role, User
 from portal.users.service import UserService
 
-app = typer.Typer(help="Users of a tenant and their roles.", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 TenantOption = typer.Option(..., "--tenant", help="The tenant's slug.")
 EmailOption = typer.Option(..., "--email", help="The user's email address.")
@@ -21,8 +22,10 @@ def _user_json(user: User) -> dict[str, Any]:
     return {"id": user.id, "email": user.email, "role": str(user.role), "active": user.active}
 
 
-def _services(runtime: Runtime, session: AsyncSession) -> tuple[TenantService, UserService]:
-    return TenantService(session, runtime.clock), UserService(session, runtime.hasher, runtime.clock)
+async def _in_tenant(runtime: Runtime, session: AsyncSession, slug: str) -> tuple[Actor, UserService]:
+    """The operator acting in tenant `slug`, and the users service."""
+    tenant = await TenantService(session, runtime.clock).get(slug)
+    return operator().within(tenant.ref), UserService(session, runtime)
 
 
 @app.command("create")
@@ -37,8 +40,8 @@ def create(
     password = read_password(password_stdin)
 
     async def work(runtime: Runtime, session: AsyncSession) -> User:
-        tenants, users = _services(runtime, session)
-        return await users.create(await tenants.get(tenant), email, role, password)
+        actor, users = await _in_tenant(runtime, session, tenant)
+        return await users.create(actor, email, role, password)
 
     user = run_in_transaction(work)
     report(as_json, _user_json(user), f"Created {user.role} {user.email} in {tenant} ({user.id})")
@@ -49,8 +52,8 @@ def list_users(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
     """List a tenant's users."""
 
     async def work(runtime: Runtime, session: AsyncSession) -> list[User]:
-        tenants, users = _services(runtime, session)
-        return await users.list(await tenants.get(tenant))
+        actor, users = await _in_tenant(runtime, session, tenant)
+        return await users.list(actor.tenant_id)
 
     found = run_in_transaction(work)
     if as_json:
@@ -64,8 +67,8 @@ def list_users(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
 
 def _set_active(tenant: str, email: str, active: bool, as_json: bool) -> None:
     async def work(runtime: Runtime, session: AsyncSession) -> User:
-        tenants, users = _services(runtime, session)
-        return await users.set_active(await tenants.get(tenant), email, active)
+        actor, users = await _in_tenant(runtime, session, tenant)
+        return await users.set_active(actor, email, active)
 
     user = run_in_transaction(work)
     state = "Enabled" if active else "Disabled (refresh tokens revoked)"
@@ -94,8 +97,8 @@ def set_role(
     """Change a user's role (revokes its refresh tokens)."""
 
     async def work(runtime: Runtime, session: AsyncSession) -> User:
-        tenants, users = _services(runtime, session)
-        return await users.set_role(await tenants.get(tenant), email, role)
+        actor, users = await _in_tenant(runtime, session, tenant)
+        return await users.set_role(actor, email, role)
 
     user = run_in_transaction(work)
     report(as_json, _user_json(user), f"{user.email} in {tenant} is now {user.role}")
@@ -112,8 +115,8 @@ def set_password(
     password = read_password(password_stdin)
 
     async def work(runtime: Runtime, session: AsyncSession) -> User:
-        tenants, users = _services(runtime, session)
-        return await users.set_password(await tenants.get(tenant), email, password)
+        actor, users = await _in_tenant(runtime, session, tenant)
+        return await users.set_password(actor, email, password)
 
     user = run_in_transaction(work)
     report(as_json, _user_json(user), f"New password set for {user.email} in {tenant}")

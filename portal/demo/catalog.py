@@ -7,6 +7,7 @@ from importlib import resources
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.auth.actor import Actor
 from portal.catalog import CatalogService, PublishRequest
 from portal.catalog.repository import CatalogRepository
 from portal.runtime import Runtime
@@ -69,7 +70,9 @@ def demo_sbom(file_name: str) -> bytes:
     return (resources.files(SBOM_PACKAGE) / file_name).read_bytes()
 
 
-async def seed_demo_catalog(runtime: Runtime, session: AsyncSession, tenant_slug: str) -> list[str]:
+async def seed_demo_catalog(
+    runtime: Runtime, session: AsyncSession, actor: Actor, tenant_slug: str
+) -> list[str]:
     """Publishes what is missing and grants every demo image to the tenant; returns the image names."""
     catalog = CatalogService(session, runtime.clock)
     repository = CatalogRepository(session)
@@ -77,6 +80,7 @@ async def seed_demo_catalog(runtime: Runtime, session: AsyncSession, tenant_slug
         image = await repository.image_by_name(demo.name)
         if image is None or await repository.version_by_digest(image.id, demo.digest) is None:
             await catalog.publish(
+                actor,
                 PublishRequest(
                     name=demo.name,
                     repository=f"registry.example.com/hardened/{demo.name}",
@@ -86,7 +90,7 @@ async def seed_demo_catalog(runtime: Runtime, session: AsyncSession, tenant_slug
                     architectures=demo.architectures,
                     hardening_tags=demo.hardening,
                     description=demo.description,
-                )
+                ),
             )
-        await catalog.grant(tenant_slug, demo.name)
+        await catalog.grant(actor, tenant_slug, demo.name)
     return [demo.name for demo in DEMO_IMAGES]

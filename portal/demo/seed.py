@@ -5,6 +5,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.auth.actor import Actor
 from portal.demo.catalog import seed_demo_catalog
 from portal.demo.vulnerabilities import (
     DemoScan,
@@ -54,20 +55,20 @@ class DemoReport:
     watches_added: int
 
 
-async def run_demo(runtime: Runtime) -> DemoReport:
+async def run_demo(runtime: Runtime, actor: Actor) -> DemoReport:
     """Seeds the demo and makes it show the whole product: advisories, a scan of every demo version and
     CVE watches. Idempotent: a second run adds nothing.
 
     The seeding commits before the scan job runs, because that job commits batch by batch on its own.
+    `actor` is who seeds it (the operator at the command line); what the demo creates is theirs.
     """
     async with runtime.db.transaction() as session:
-        credentials = await seed_demo(runtime, session)
+        credentials = await seed_demo(runtime, session, actor)
         imported = await import_demo_advisories(session, runtime.clock)
         tenant = await TenantRepository(session).by_slug(DEMO_TENANT)
-        admin = await UserRepository(session).by_email(tenant.id, DEMO_ADMIN) if tenant else None
-        if tenant is None or admin is None:
-            raise RuntimeError("seed_demo left no demo tenant or admin")
-        watches_added = await watch_demo_cves(session, runtime.clock, tenant.id, admin.id)
+        if tenant is None:
+            raise RuntimeError("seed_demo left no demo tenant")
+        watches_added = await watch_demo_cves(session, runtime.clock, actor.within(tenant.ref))
     scanned = await scan_unscanned_demo_images(runtime)
     async with runtime.db.transaction() as session:
         scans = await latest_demo_scans(session)
@@ -83,7 +84,7 @@ async def run_demo(runtime: Runtime) -> DemoReport:
     )
 
 
-async def seed_demo(runtime: Runtime, session: AsyncSession) -> DemoCredentials:
+async def seed_demo(runtime: Runtime, session: AsyncSession, actor: Actor) -> DemoCredentials:
     """Creates what is missing and keeps what exists, so it can run on every start.
 
     Passwords are generated once and kept in the data directory (readable by its owner only), so that a
@@ -92,19 +93,20 @@ async def seed_demo(runtime: Runtime, session: AsyncSession) -> DemoCredentials:
     stored = _load_passwords(runtime.settings.data_dir)
     tenant = await TenantRepository(session).by_slug(DEMO_TENANT)
     if tenant is None:
-        tenant = await TenantService(session, runtime.clock).create(DEMO_TENANT, DEMO_TENANT_NAME)
-    users = UserService(session, runtime.hasher, runtime.clock)
+        tenant = await TenantService(session, runtime.clock).create(actor, DEMO_TENANT, DEMO_TENANT_NAME)
+    in_tenant = actor.within(tenant.ref)
+    users = UserService(session, runtime)
     existing = UserRepository(session)
     credentials: dict[str, tuple[Role, str]] = {}
     for email, role in DEMO_USERS:
         password = stored.get(email) or secrets.token_urlsafe(12)
         user = await existing.by_email(tenant.id, email)
         if user is None:
-            await users.create(tenant, email, role, password)
+            await users.create(in_tenant, email, role, password)
         elif email not in stored:
-            await users.set_password(tenant, email, password)
+            await users.set_password(in_tenant, email, password)
         credentials[email] = (role, password)
-    images = await seed_demo_catalog(runtime, session, DEMO_TENANT)
+    images = await seed_demo_catalog(runtime, session, actor, DEMO_TENANT)
     _save_passwords(runtime.settings.data_dir, {email: pw for email, (_r, pw) in credentials.items()})
     return DemoCredentials(tenant=DEMO_TENANT, users=credentials, images=tuple(images))
 

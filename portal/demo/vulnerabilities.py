@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.advisories.service import AdvisoryService, ImportReport
+from portal.auth.actor import Actor
 from portal.catalog.repository import CatalogRepository
 from portal.demo.catalog import DEMO_IMAGES
 from portal.kit.clock import Clock
@@ -66,12 +67,12 @@ async def import_demo_advisories(session: AsyncSession, clock: Clock) -> ImportR
     return await AdvisoryService(session, clock).import_records(demo_advisory_records())
 
 
-async def watch_demo_cves(session: AsyncSession, clock: Clock, tenant_id: str, admin_id: str) -> int:
+async def watch_demo_cves(session: AsyncSession, clock: Clock, actor: Actor) -> int:
     """Watches the demo CVEs that are not watched yet; returns how many it added."""
     watches = WatchService(session, clock)
     added = 0
     for demo in DEMO_WATCHES:
-        _view, created = await watches.watch(tenant_id, admin_id, demo.cve_id, demo.note)
+        _view, created = await watches.watch(actor, demo.cve_id, demo.note)
         added += created
     return added
 

@@ -6,6 +6,7 @@ event with the change, and a crash after commit loses nothing.
 
 from portal.events.catalog import EVENT_TYPES, EventType
 from portal.events.models import OutboxEvent
+from portal.events.payloads import EventPayload, Rfc3339
 from portal.events.service import record_event
 
-__all__ = ["EVENT_TYPES", "EventType", "OutboxEvent", "record_event"]
+__all__ = ["EVENT_TYPES", "EventPayload", "EventType", "OutboxEvent", "Rfc3339", "record_event"]

@@ -1,18 +1,20 @@
-from typing import Any
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.events.catalog import EventType
 from portal.events.models import OutboxEvent
+from portal.events.payloads import EventPayload
 from portal.kit.clock import Clock, utcnow
 
 
 def record_event(
-    session: AsyncSession, tenant_id: str, event_type: EventType, data: dict[str, Any], clock: Clock = utcnow
+    session: AsyncSession, tenant_id: str, payload: EventPayload, clock: Clock = utcnow
 ) -> OutboxEvent:
     """Adds the event to the caller's unit of work; it commits (or not) with the change."""
     event = OutboxEvent(
-        tenant_id=tenant_id, event_type=event_type.value, data=data, created_at=clock(), dispatched_at=None
+        tenant_id=tenant_id,
+        event_type=payload.event_type.value,
+        data=payload.data(),
+        created_at=clock(),
+        dispatched_at=None,
     )
     session.add(event)
     return event

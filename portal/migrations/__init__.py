@@ -1,28 +1,71 @@
-"""Alembic migrations: the only source of the schema."""
+"""Alembic migrations: the only source of the schema.
+
+Each file in `versions/` is named after its revision (`0007_feature.py` holds revision "0007") and the
+chain is one line, so the newest revision is the highest file name: a command can tell whether a database
+is current without loading Alembic (`tests/test_migrations.py` holds the files to that)."""
+
+from __future__ import annotations
 
 import asyncio
+import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection
+from sqlalchemy import Connection, inspect, text
 
-from portal.db import Database
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+    from portal.db import Database
 
 HERE = Path(__file__).resolve().parent
+VERSION_TABLE = "alembic_version"
+_REVISION_FILE = re.compile(r"^(\d{4})_\w+\.py$")
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(HERE))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 
-async def upgrade(db: Database, revision: str = "head") -> None:
+def head_revision() -> str:
+    """The revision this code's schema is at."""
+    return max(
+        match.group(1) for path in (HERE / "versions").iterdir() if (match := _REVISION_FILE.match(path.name))
+    )
+
+
+async def current_revision(db: Database) -> str | None:
+    """The revision the database is at; None when it has no schema yet."""
+
+    def read(connection: Connection) -> str | None:
+        if not inspect(connection).has_table(VERSION_TABLE):
+            return None
+        revision = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+        return str(revision) if revision is not None else None
+
+    async with db.engine.connect() as connection:
+        return await connection.run_sync(read)
+
+
+@dataclass(frozen=True)
+class Upgrade:
+    before: str | None
+    after: str
+
+
+async def upgrade(db: Database, revision: str = "head") -> Upgrade:
     """Brings the database to `revision`, on the engine the process already has."""
+    from alembic import command
+
     if db.is_sqlite:
         db.url_path_parent_mkdir()
+    before = await current_revision(db)
 
     def run(connection: Connection) -> None:
         config = alembic_config(db.url)
@@ -31,7 +74,8 @@ async def upgrade(db: Database, revision: str = "head") -> None:
 
     async with db.engine.begin() as connection:
         await connection.run_sync(run)
+    return Upgrade(before=before, after=await current_revision(db) or "")
 
 
-def upgrade_sync(db: Database, revision: str = "head") -> None:
-    asyncio.run(upgrade(db, revision))
+def upgrade_sync(db: Database, revision: str = "head") -> Upgrade:
+    return asyncio.run(upgrade(db, revision))

@@ -4,6 +4,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from portal.auth.actor import CreatedBy
 from portal.db import Base, TenantOwned
 from portal.kit.ids import new_id
 
@@ -27,7 +28,7 @@ class RequestStatus(StrEnum):
         return self in (RequestStatus.DONE, RequestStatus.DECLINED)
 
 
-class FeatureRequest(TenantOwned, Base):
+class FeatureRequest(CreatedBy, TenantOwned, Base):
     __tablename__ = "feature_requests"
     # At most one open request per package and tenant, enforced by the database so that two
     # integrations retrying at the same moment still end with one request.
@@ -42,7 +43,6 @@ class FeatureRequest(TenantOwned, Base):
     status: Mapped[RequestStatus] = mapped_column(String(16), index=True)
     # The normalised package name while the request is still open (not done or declined), else null.
     open_package_key: Mapped[str | None] = mapped_column(String(200))
-    created_by_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(index=True)
     updated_at: Mapped[datetime]
 

@@ -7,19 +7,14 @@ from portal.kit.pagination import BY_TIME, Keyset, PageParams, Slice, paginate_r
 from portal.kit.tenancy import across_tenants, scoped
 from portal.requests.models import FeatureRequest, FeatureRequestChange, RequestStatus, RequestType
 from portal.tenants.models import Tenant
-from portal.users.models import User
 
-RequestRow = tuple[FeatureRequest, User, Tenant]
+RequestRow = tuple[FeatureRequest, Tenant]
 
 REQUEST_ORDER = Keyset(BY_TIME, (FeatureRequest.created_at, FeatureRequest.id), descending=True)
 
 
-def _with_author() -> Select[FeatureRequest, User, Tenant]:
-    return (
-        select(FeatureRequest, User, Tenant)
-        .join(User, User.id == FeatureRequest.created_by_id)
-        .join(Tenant, Tenant.id == FeatureRequest.tenant_id)
-    )
+def _with_tenant() -> Select[FeatureRequest, Tenant]:
+    return select(FeatureRequest, Tenant).join(Tenant, Tenant.id == FeatureRequest.tenant_id)
 
 
 class FeatureRequestRepository:
@@ -30,21 +25,21 @@ class FeatureRequestRepository:
         self.session.add_all(rows)
 
     async def get(self, tenant_id: str, request_id: str) -> RequestRow | None:
-        statement = scoped(_with_author(), FeatureRequest, tenant_id).where(FeatureRequest.id == request_id)
+        statement = scoped(_with_tenant(), FeatureRequest, tenant_id).where(FeatureRequest.id == request_id)
         row = (await self.session.execute(statement)).one_or_none()
-        return None if row is None else (row[0], row[1], row[2])
+        return None if row is None else (row[0], row[1])
 
     async def get_any_tenant(self, request_id: str) -> RequestRow | None:
-        statement = across_tenants(_with_author()).where(FeatureRequest.id == request_id)
+        statement = across_tenants(_with_tenant()).where(FeatureRequest.id == request_id)
         row = (await self.session.execute(statement)).one_or_none()
-        return None if row is None else (row[0], row[1], row[2])
+        return None if row is None else (row[0], row[1])
 
     async def open_for_package(self, tenant_id: str, package_key: str) -> RequestRow | None:
-        statement = scoped(_with_author(), FeatureRequest, tenant_id).where(
+        statement = scoped(_with_tenant(), FeatureRequest, tenant_id).where(
             FeatureRequest.open_package_key == package_key
         )
         row = (await self.session.execute(statement)).one_or_none()
-        return None if row is None else (row[0], row[1], row[2])
+        return None if row is None else (row[0], row[1])
 
     async def page(
         self,
@@ -55,7 +50,7 @@ class FeatureRequestRepository:
         type: RequestType | None,
     ) -> Slice[RequestRow]:
         """Newest first."""
-        statement = _with_author()
+        statement = _with_tenant()
         statement = (
             scoped(statement, FeatureRequest, tenant_id)
             if tenant_id is not None
@@ -66,7 +61,7 @@ class FeatureRequestRepository:
         if type is not None:
             statement = statement.where(FeatureRequest.type == type)
         found = await paginate_rows(self.session, statement, REQUEST_ORDER, page)
-        return found.map(lambda row: (row[0], row[1], row[2]))
+        return found.map(lambda row: (row[0], row[1]))
 
     async def history(
         self, tenant_id: str | None, request_ids: Sequence[str]

@@ -4,10 +4,11 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from portal.api.dependencies import DbSession, RuntimeDep
 from portal.api.openapi import error_responses
-from portal.auth.guard import CurrentPrincipal, GuardedRoute, UserPrincipal
+from portal.auth.guard import CurrentActor, GuardedRoute, UserRoleActor
+from portal.auth.schemas import actor_out
 from portal.kit.pagination import Page, PageParams, TimePaging
 from portal.requests.models import RequestStatus, RequestType
-from portal.requests.schemas import AuthorOut, FeatureRequestIn, FeatureRequestOut, HistoryEntryOut
+from portal.requests.schemas import FeatureRequestIn, FeatureRequestOut, HistoryEntryOut
 from portal.requests.service import FeatureRequestService, NewRequest, RequestView
 
 router = APIRouter(prefix="/api/feature-requests", tags=["feature requests"], route_class=GuardedRoute)
@@ -25,7 +26,7 @@ def request_out(view: RequestView) -> FeatureRequestOut:
         status=request.status,
         created_at=request.created_at,
         updated_at=request.updated_at,
-        created_by=AuthorOut(id=view.author.id, email=view.author.email),
+        created_by=actor_out(request.created_by),
         history=[HistoryEntryOut(status=c.status, comment=c.comment, at=c.at) for c in view.history],
     )
 
@@ -43,7 +44,7 @@ def request_out(view: RequestView) -> FeatureRequestOut:
     },
 )
 async def file_request(
-    body: FeatureRequestIn, principal: UserPrincipal, db: DbSession, runtime: RuntimeDep, response: Response
+    body: FeatureRequestIn, actor: UserRoleActor, db: DbSession, runtime: RuntimeDep, response: Response
 ) -> FeatureRequestOut:
     new = NewRequest(
         type=body.type,
@@ -52,9 +53,7 @@ async def file_request(
         package_name=body.package_name,
         image_id=body.image_id,
     )
-    view, created = await FeatureRequestService(db, runtime.clock).file(
-        principal.tenant_id, principal.user_id, new
-    )
+    view, created = await FeatureRequestService(db, runtime.clock).file(actor, new)
     if not created:
         response.status_code = status.HTTP_200_OK
     return request_out(view)
@@ -62,14 +61,14 @@ async def file_request(
 
 @router.get("", response_model=Page[FeatureRequestOut], summary="Your tenant's requests, newest first")
 async def list_requests(
-    principal: CurrentPrincipal,
+    actor: CurrentActor,
     db: DbSession,
     page: Annotated[PageParams, Depends(TimePaging)],
     status_filter: Annotated[RequestStatus | None, Query(alias="status")] = None,
     type_filter: Annotated[RequestType | None, Query(alias="type")] = None,
 ) -> Page[FeatureRequestOut]:
     found = await FeatureRequestService(db).list(
-        principal.tenant_id, page, status=status_filter, type=type_filter
+        actor.tenant_id, page, status=status_filter, type=type_filter
     )
     return Page[FeatureRequestOut](items=[request_out(v) for v in found.items], next_cursor=found.next_cursor)
 
@@ -80,5 +79,5 @@ async def list_requests(
     summary="One request with its status history",
     responses=error_responses(404),
 )
-async def get_request(request_id: str, principal: CurrentPrincipal, db: DbSession) -> FeatureRequestOut:
-    return request_out(await FeatureRequestService(db).get(principal.tenant_id, request_id))
+async def get_request(request_id: str, actor: CurrentActor, db: DbSession) -> FeatureRequestOut:
+    return request_out(await FeatureRequestService(db).get(actor.tenant_id, request_id))

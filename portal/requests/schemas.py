@@ -3,6 +3,7 @@ from typing import Annotated, Self
 
 from pydantic import Field, StringConstraints, model_validator
 
+from portal.auth.schemas import ActorOut
 from portal.errors import ErrorDetail, ValidationFailed
 from portal.kit.schema import ApiInput, ApiModel
 from portal.requests.models import RequestStatus, RequestType
@@ -44,11 +45,6 @@ class FeatureRequestIn(ApiInput):
         return self
 
 
-class AuthorOut(ApiModel):
-    id: str
-    email: str
-
-
 class HistoryEntryOut(ApiModel):
     status: RequestStatus
     comment: str | None
@@ -65,7 +61,7 @@ class FeatureRequestOut(ApiModel):
     status: RequestStatus
     created_at: datetime
     updated_at: datetime
-    created_by: AuthorOut
+    created_by: ActorOut
     history: list[HistoryEntryOut] = Field(
         description="Status changes, oldest first, with the operator's comments."
     )

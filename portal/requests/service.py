@@ -6,16 +6,17 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.auth.actor import Actor
 from portal.catalog.service import CatalogService
 from portal.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
-from portal.events import EventType, record_event
+from portal.events import record_event
 from portal.kit.clock import Clock, utcnow
 from portal.kit.ids import is_uuid, new_id
 from portal.kit.pagination import PageParams, Slice
+from portal.requests.events import FeatureRequestCreated, FeatureRequestUpdated, RequestAuthor
 from portal.requests.models import FeatureRequest, FeatureRequestChange, RequestStatus, RequestType
 from portal.requests.repository import FeatureRequestRepository, RequestRow
 from portal.tenants.models import Tenant
-from portal.users.models import User
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,6 @@ class NewRequest:
 @dataclass(frozen=True)
 class RequestView:
     request: FeatureRequest
-    author: User
     tenant: Tenant
     history: list[FeatureRequestChange]
 
@@ -46,8 +46,9 @@ class FeatureRequestService:
         self.requests = FeatureRequestRepository(session)
         self.clock = clock
 
-    async def file(self, tenant_id: str, author_id: str, new: NewRequest) -> tuple[RequestView, bool]:
+    async def file(self, actor: Actor, new: NewRequest) -> tuple[RequestView, bool]:
         """Files a request; returns it and whether it was created (False: an open duplicate answered)."""
+        tenant_id = actor.tenant_id
         if (
             new.image_id is not None
             and await CatalogService(self.session).visible_image(tenant_id, new.image_id) is None
@@ -72,10 +73,10 @@ class FeatureRequestService:
             image_id=new.image_id,
             status=RequestStatus.OPEN,
             open_package_key=key,
-            created_by_id=author_id,
             created_at=now,
             updated_at=now,
         )
+        request.set_created_by(actor.ref)
         filed = FeatureRequestChange(
             tenant_id=tenant_id, request_id=request.id, status=RequestStatus.OPEN, comment=None, at=now
         )
@@ -92,8 +93,8 @@ class FeatureRequestService:
             raise
         row = await self.requests.get(tenant_id, request.id)
         assert row is not None
-        view = RequestView(request=row[0], author=row[1], tenant=row[2], history=[filed])
-        record_event(self.session, tenant_id, EventType.FEATURE_REQUEST_CREATED, event_data(view), self.clock)
+        view = RequestView(request=row[0], tenant=row[1], history=[filed])
+        record_event(self.session, tenant_id, FeatureRequestCreated(**_event_fields(view)), self.clock)
         return view, True
 
     async def get(self, tenant_id: str, request_id: str) -> RequestView:
@@ -112,7 +113,7 @@ class FeatureRequestService:
     ) -> Slice[RequestView]:
         found = await self.requests.page(tenant_id, page, status=status, type=type)
         history = await self.requests.history(tenant_id, [row[0].id for row in found.items])
-        return found.map(lambda row: RequestView(row[0], row[1], row[2], history[row[0].id]))
+        return found.map(lambda row: RequestView(row[0], row[1], history[row[0].id]))
 
     # The operator's side: requests of any tenant, by id.
 
@@ -122,7 +123,9 @@ class FeatureRequestService:
             raise NotFound(f"No request {request_id}.")
         return await self._view(row, None)
 
-    async def set_status(self, request_id: str, status: RequestStatus, comment: str | None) -> RequestView:
+    async def set_status(
+        self, actor: Actor, request_id: str, status: RequestStatus, comment: str | None
+    ) -> RequestView:
         row = await self.requests.get_any_tenant(request_id)
         if row is None:
             raise NotFound(f"No request {request_id}.")
@@ -148,24 +151,24 @@ class FeatureRequestService:
         )
         await self.session.flush()
         view = await self._view(row, None)
-        data = event_data(view) | {"previousStatus": str(previous), "comment": comment}
-        record_event(self.session, request.tenant_id, EventType.FEATURE_REQUEST_UPDATED, data, self.clock)
+        updated = FeatureRequestUpdated(**_event_fields(view), previous_status=previous, comment=comment)
+        record_event(self.session, request.tenant_id, updated, self.clock)
         return view
 
     async def _view(self, row: RequestRow, tenant_id: str | None) -> RequestView:
-        request, author, tenant = row
+        request, tenant = row
         history = await self.requests.history(tenant_id, [request.id])
-        return RequestView(request=request, author=author, tenant=tenant, history=history[request.id])
+        return RequestView(request=request, tenant=tenant, history=history[request.id])
 
 
-def event_data(view: RequestView) -> dict[str, Any]:
+def _event_fields(view: RequestView) -> dict[str, Any]:
     request = view.request
     return {
         "id": request.id,
-        "type": str(request.type),
+        "type": request.type,
         "title": request.title,
-        "status": str(request.status),
-        "packageName": request.package_name,
-        "imageId": request.image_id,
-        "createdBy": {"id": view.author.id, "email": view.author.email},
+        "status": request.status,
+        "package_name": request.package_name,
+        "image_id": request.image_id,
+        "created_by": RequestAuthor.model_validate(request.created_by.public()),
     }

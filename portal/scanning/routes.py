@@ -7,7 +7,7 @@ from pydantic import AwareDatetime
 
 from portal.api.dependencies import DbSession
 from portal.api.openapi import error_responses
-from portal.auth.guard import CurrentPrincipal, GuardedRoute
+from portal.auth.guard import CurrentActor, GuardedRoute
 from portal.catalog.schemas import ScanSummaryOut
 from portal.kit.pagination import Page, PageParams, TimePaging
 from portal.scanning.listing import FINDINGS_PAGING, FindingFilters
@@ -36,7 +36,7 @@ def _scan_out(scan: Scan, kev: dict[str, int]) -> ScanOut:
 async def scan_history(
     image_id: str,
     version_id: str,
-    principal: CurrentPrincipal,
+    actor: CurrentActor,
     db: DbSession,
     page: Annotated[PageParams, Depends(TimePaging)],
     since: Annotated[
@@ -49,7 +49,7 @@ async def scan_history(
     ] = None,
 ) -> Page[ScanOut]:
     service = ScanService(db)
-    found = await service.history(principal.tenant_id, image_id, version_id, page, since=since, until=until)
+    found = await service.history(actor.tenant_id, image_id, version_id, page, since=since, until=until)
     kev = await service.kev_counts(found.items)
     return Page[ScanOut](items=[_scan_out(scan, kev) for scan in found.items], next_cursor=found.next_cursor)
 
@@ -61,10 +61,10 @@ async def scan_history(
     responses=error_responses(404),
 )
 async def scan_detail(
-    image_id: str, version_id: str, scan_id: str, principal: CurrentPrincipal, db: DbSession
+    image_id: str, version_id: str, scan_id: str, actor: CurrentActor, db: DbSession
 ) -> ScanDetailOut:
     service = ScanService(db)
-    scan, findings = await service.scan_detail(principal.tenant_id, image_id, version_id, scan_id)
+    scan, findings = await service.scan_detail(actor.tenant_id, image_id, version_id, scan_id)
     kev = await service.kev_counts([scan])
     return ScanDetailOut(
         **_scan_out(scan, kev).model_dump(),
@@ -82,7 +82,7 @@ async def scan_findings(
     image_id: str,
     version_id: str,
     scan_id: str,
-    principal: CurrentPrincipal,
+    actor: CurrentActor,
     db: DbSession,
     page: Annotated[PageParams, Depends(FINDINGS_PAGING)],
     sort: Annotated[
@@ -118,7 +118,7 @@ async def scan_findings(
         package=package,
     )
     found = await ScanService(db).findings_page(
-        principal.tenant_id,
+        actor.tenant_id,
         image_id,
         version_id,
         scan_id,

@@ -17,18 +17,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.advisories.service import AdvisoryService
 from portal.catalog import CatalogService, Image, ImageVersion
 from portal.errors import NotFound
-from portal.events import EventType, record_event
+from portal.events import record_event
 from portal.intel.service import IntelService
 from portal.kit.clock import Clock, utcnow
 from portal.kit.pagination import PageParams, Slice
 from portal.sbom import Inventory
 from portal.scanning.affects import affecting
+from portal.scanning.events import ScanCompleted, ScanSummary
 from portal.scanning.findings import EncodedFindings, FoundVulnerability, encode_findings
 from portal.scanning.jobs import queue_version_scans
 from portal.scanning.listing import Finding, FindingFilters, SortOrder, findings_page, row_cves, with_signals
 from portal.scanning.matching import Matcher
 from portal.scanning.models import Scan
 from portal.scanning.repository import ScanRepository
+from portal.watches.events import CveWatchMatched, CveWatchResolved, WatchedPackage
 
 
 @dataclass(frozen=True)
@@ -256,21 +258,17 @@ class ScanService:
             run.tenants_by_image[image.id] = await self.catalog.entitled_tenant_ids(image.id)
         tenants = run.tenants_by_image[image.id]
         previous: list[FoundVulnerability] | None = None
-        base = {"imageId": image.id, "imageName": image.name, "versionId": target.version.id}
+        scanned = ScanCompleted(
+            image_id=image.id,
+            image_name=image.name,
+            version_id=target.version.id,
+            scan_id=result.scan_id,
+            summary=ScanSummary.model_validate(result.summary),
+            new_vulnerabilities=result.new,
+            resolved_vulnerabilities=result.resolved,
+        )
         for tenant_id in tenants:
-            record_event(
-                self.session,
-                tenant_id,
-                EventType.SCAN_COMPLETED,
-                {
-                    **base,
-                    "scanId": result.scan_id,
-                    "summary": result.summary,
-                    "newVulnerabilities": result.new,
-                    "resolvedVulnerabilities": result.resolved,
-                },
-                self.clock,
-            )
+            record_event(self.session, tenant_id, scanned, self.clock)
             if not item.changed:
                 continue  # the same findings as before: no watch can change
             for watch in run.watches.get(tenant_id, []):
@@ -283,14 +281,18 @@ class ScanService:
                 hits_before = affecting(previous, watch.cve_id)
                 if bool(hits_now) == bool(hits_before):
                     continue
-                event = EventType.CVE_WATCH_MATCHED if hits_now else EventType.CVE_WATCH_RESOLVED
-                data = {
-                    "watchId": watch.watch_id,
-                    "cveId": watch.cve_id,
-                    **base,
-                    "packages": watch_packages(hits_now or hits_before),
-                }
-                record_event(self.session, tenant_id, event, data, self.clock)
+                change = CveWatchMatched if hits_now else CveWatchResolved
+                payload = change(
+                    watch_id=watch.watch_id,
+                    cve_id=watch.cve_id,
+                    image_id=image.id,
+                    image_name=image.name,
+                    version_id=target.version.id,
+                    packages=[
+                        WatchedPackage.model_validate(p) for p in watch_packages(hits_now or hits_before)
+                    ],
+                )
+                record_event(self.session, tenant_id, payload, self.clock)
 
     # The tenant's side: the history of a version it may see.
 

@@ -3,6 +3,7 @@ from datetime import datetime
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from portal.auth.actor import TenantRef
 from portal.db import Base
 from portal.kit.ids import new_id
 
@@ -14,3 +15,7 @@ class Tenant(Base):
     slug: Mapped[str] = mapped_column(String(63), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
+
+    @property
+    def ref(self) -> TenantRef:
+        return TenantRef(id=self.id, slug=self.slug, name=self.name)

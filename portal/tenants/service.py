@@ -2,6 +2,7 @@ import re
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.auth.actor import Actor
 from portal.errors import Conflict, NotFound, ValidationFailed
 from portal.kit.clock import Clock, utcnow
 from portal.tenants.models import Tenant
@@ -20,7 +21,7 @@ class TenantService:
         self.tenants = TenantRepository(session)
         self.clock = clock
 
-    async def create(self, slug: str, name: str) -> Tenant:
+    async def create(self, actor: Actor, slug: str, name: str) -> Tenant:
         if not is_valid_slug(slug):
             raise ValidationFailed(f"Tenant slug {slug!r} is not a DNS label (a-z, 0-9 and inner '-').")
         if not name.strip():

@@ -2,16 +2,15 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.auth.cache import principal_cache
-from portal.auth.passwords import PasswordHasher
+from portal.auth.actor import Actor
 from portal.auth.refresh_tokens import RefreshTokenRepository
 from portal.errors import Conflict, NotFound, ValidationFailed
-from portal.kit.clock import Clock, utcnow
-from portal.tenants.models import Tenant
+from portal.runtime import Runtime
 from portal.users.models import Role, User
 from portal.users.repository import UserRepository
 
 MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 256
 
 
 def normalize_email(email: str) -> str:
@@ -23,15 +22,19 @@ def normalize_email(email: str) -> str:
 
 
 class UserService:
-    def __init__(self, session: AsyncSession, hasher: PasswordHasher, clock: Clock = utcnow) -> None:
+    """Users of the actor's tenant: the operator acts `within` one, a tenant admin in its own."""
+
+    def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
         self.users = UserRepository(session)
         self.refresh_tokens = RefreshTokenRepository(session)
-        self.hasher = hasher
-        self.clock = clock
+        self.runtime = runtime
+        self.hasher = runtime.hasher
+        self.clock = runtime.clock
 
-    async def create(self, tenant: Tenant, email: str, role: Role, password: str) -> User:
+    async def create(self, actor: Actor, email: str, role: Role, password: str) -> User:
         email = normalize_email(email)
         check_password_strength(password)
+        tenant = actor.acting_tenant
         if await self.users.by_email(tenant.id, email) is not None:
             raise Conflict(f"User {email} already exists in tenant {tenant.slug}.")
         now = self.clock()
@@ -48,30 +51,31 @@ class UserService:
         await self.users.session.flush()
         return user
 
-    async def get(self, tenant: Tenant, email: str) -> User:
+    async def get(self, actor: Actor, email: str) -> User:
+        tenant = actor.acting_tenant
         user = await self.users.by_email(tenant.id, normalize_email(email))
         if user is None:
             raise NotFound(f"No user {email} in tenant {tenant.slug}.")
         return user
 
-    async def list(self, tenant: Tenant) -> list[User]:
-        return await self.users.list(tenant.id)
+    async def list(self, tenant_id: str) -> list[User]:
+        return await self.users.list(tenant_id)
 
-    async def set_active(self, tenant: Tenant, email: str, active: bool) -> User:
-        user = await self.get(tenant, email)
+    async def set_active(self, actor: Actor, email: str, active: bool) -> User:
+        user = await self.get(actor, email)
         user.active = active
         await self._changed(user, revoke=not active)
         return user
 
-    async def set_role(self, tenant: Tenant, email: str, role: Role) -> User:
-        user = await self.get(tenant, email)
+    async def set_role(self, actor: Actor, email: str, role: Role) -> User:
+        user = await self.get(actor, email)
         user.role = role
         await self._changed(user, revoke=True)
         return user
 
-    async def set_password(self, tenant: Tenant, email: str, password: str) -> User:
+    async def set_password(self, actor: Actor, email: str, password: str) -> User:
         check_password_strength(password)
-        user = await self.get(tenant, email)
+        user = await self.get(actor, email)
         user.password_hash = await self.hasher.hash(password)
         await self._changed(user, revoke=True)
         return user
@@ -80,12 +84,12 @@ class UserService:
         user.updated_at = self.clock()
         if revoke:
             await self.refresh_tokens.revoke_for_user(user.tenant_id, user.id, self.clock())
-        principal_cache.forget(user.id)
+        self.runtime.identities.forget_user(user.id)
         await self.users.session.flush()
 
 
 def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationFailed(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
-    if len(password) > 1024:
-        raise ValidationFailed("A password may have at most 1024 characters.")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise ValidationFailed(f"A password may have at most {MAX_PASSWORD_LENGTH} characters.")

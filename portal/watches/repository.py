@@ -1,9 +1,8 @@
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.kit.pagination import BY_TIME, Keyset, PageParams, Slice, paginate_rows
+from portal.kit.pagination import BY_TIME, Keyset, PageParams, Slice, paginate_scalars
 from portal.kit.tenancy import across_tenants, scoped
-from portal.users.models import User
 from portal.watches.models import CveWatch
 
 WATCH_ORDER = Keyset(BY_TIME, (CveWatch.created_at, CveWatch.id), descending=True)
@@ -27,20 +26,10 @@ class WatchRepository:
         statement = scoped(select(CveWatch), CveWatch, tenant_id).where(CveWatch.cve_id == cve_id)
         return (await self.session.execute(statement)).scalar_one_or_none()
 
-    async def page(self, tenant_id: str, page: PageParams) -> Slice[tuple[CveWatch, User]]:
-        """Newest first, with their creators."""
-        statement = scoped(
-            select(CveWatch, User).join(User, User.id == CveWatch.created_by), CveWatch, tenant_id
-        )
-        found = await paginate_rows(self.session, statement, WATCH_ORDER, page)
-        return found.map(lambda row: (row[0], row[1]))
-
-    async def with_creator(self, tenant_id: str, watch_id: str) -> tuple[CveWatch, User] | None:
-        statement = scoped(
-            select(CveWatch, User).join(User, User.id == CveWatch.created_by), CveWatch, tenant_id
-        ).where(CveWatch.id == watch_id)
-        row = (await self.session.execute(statement)).first()
-        return (row[0], row[1]) if row is not None else None
+    async def page(self, tenant_id: str, page: PageParams) -> Slice[CveWatch]:
+        """Newest first."""
+        statement = scoped(select(CveWatch), CveWatch, tenant_id)
+        return await paginate_scalars(self.session, statement, WATCH_ORDER, page)
 
     async def all_by_tenant(self) -> dict[str, list[CveWatch]]:
         """Every tenant's watches: a scan checks each of them (the operator's cross-tenant read)."""

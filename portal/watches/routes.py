@@ -6,12 +6,12 @@ from fastapi import APIRouter, Depends, Response
 
 from portal.api.dependencies import DbSession
 from portal.api.openapi import error_responses
-from portal.auth.guard import AdminPrincipal, CurrentPrincipal, GuardedRoute
+from portal.auth.guard import AdminActor, CurrentActor, GuardedRoute
+from portal.auth.schemas import actor_out
 from portal.kit.pagination import Page, PageParams, TimePaging
 from portal.watches.schemas import (
     AffectedPackageOut,
     AffectedVersionOut,
-    CreatedByOut,
     CveWatchIn,
     CveWatchOut,
 )
@@ -26,7 +26,7 @@ def _watch_out(view: WatchView) -> CveWatchOut:
         cve_id=view.watch.cve_id,
         note=view.watch.note,
         created_at=view.watch.created_at,
-        created_by=CreatedByOut(id=view.creator.id, email=view.creator.email),
+        created_by=actor_out(view.watch.created_by),
         status=view.status,
         affected=[
             AffectedVersionOut(
@@ -57,9 +57,9 @@ def _watch_out(view: WatchView) -> CveWatchOut:
     responses=error_responses(400),
 )
 async def list_watches(
-    principal: CurrentPrincipal, db: DbSession, page: Annotated[PageParams, Depends(TimePaging)]
+    actor: CurrentActor, db: DbSession, page: Annotated[PageParams, Depends(TimePaging)]
 ) -> Page[CveWatchOut]:
-    found = await WatchService(db).page(principal.tenant_id, page)
+    found = await WatchService(db).page(actor.tenant_id, page)
     return Page[CveWatchOut](items=[_watch_out(view) for view in found.items], next_cursor=found.next_cursor)
 
 
@@ -73,12 +73,8 @@ async def list_watches(
         **error_responses(400),
     },
 )
-async def watch_cve(
-    body: CveWatchIn, principal: AdminPrincipal, db: DbSession, response: Response
-) -> CveWatchOut:
-    view, created = await WatchService(db).watch(
-        principal.tenant_id, principal.user_id, body.cve_id, body.note
-    )
+async def watch_cve(body: CveWatchIn, actor: AdminActor, db: DbSession, response: Response) -> CveWatchOut:
+    view, created = await WatchService(db).watch(actor, body.cve_id, body.note)
     if not created:
         response.status_code = 200
     return _watch_out(view)
@@ -91,6 +87,6 @@ async def watch_cve(
     summary="Stop watching a CVE (admin)",
     responses=error_responses(404),
 )
-async def unwatch_cve(watch_id: str, principal: AdminPrincipal, db: DbSession) -> Response:
-    await WatchService(db).unwatch(principal.tenant_id, watch_id)
+async def unwatch_cve(watch_id: str, actor: AdminActor, db: DbSession) -> Response:
+    await WatchService(db).unwatch(actor, watch_id)
     return Response(status_code=204)

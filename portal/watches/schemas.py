@@ -3,6 +3,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from portal.auth.schemas import ActorOut
 from portal.kit.schema import ApiInput, ApiModel
 
 CVE_PATTERN = r"^[Cc][Vv][Ee]-[0-9]{4}-[0-9]{4,}$"
@@ -14,11 +15,6 @@ class CveWatchIn(ApiInput):
         pattern=CVE_PATTERN, max_length=64, description="CVE-YYYY-NNNN..., any case; stored upper case."
     )
     note: str | None = Field(default=None, max_length=1000)
-
-
-class CreatedByOut(ApiModel):
-    id: str
-    email: str
 
 
 class AffectedPackageOut(ApiModel):
@@ -41,7 +37,7 @@ class CveWatchOut(ApiModel):
     cve_id: str
     note: str | None
     created_at: datetime
-    created_by: CreatedByOut
+    created_by: ActorOut
     status: WatchStatus = Field(
         description="affected: a latest scan of an entitled, published version has it; fixed: an earlier "
         "scan had it, none now; not_affected: known to the advisories, hits nothing; unknown: in no "

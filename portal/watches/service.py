@@ -11,13 +11,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.advisories.service import AdvisoryService
+from portal.auth.actor import Actor
 from portal.catalog import CatalogService
 from portal.errors import NotFound
 from portal.kit.clock import Clock, utcnow
 from portal.kit.pagination import PageParams, Slice
 from portal.scanning.affects import affecting
 from portal.scanning.service import ScanService, WatchedCve, watch_packages
-from portal.users.models import User
 from portal.watches.models import CveWatch
 from portal.watches.repository import WatchRepository
 
@@ -34,7 +34,6 @@ class AffectedVersion:
 @dataclass(frozen=True)
 class WatchView:
     watch: CveWatch
-    creator: User
     status: str
     affected: list[AffectedVersion]
     advisory_ids: list[str]
@@ -50,17 +49,15 @@ class WatchService:
         found = await self.repository.page(tenant_id, page)
         return found.replace(await self._views(tenant_id, found.items))
 
-    async def watch(
-        self, tenant_id: str, user_id: str, cve_id: str, note: str | None
-    ) -> tuple[WatchView, bool]:
+    async def watch(self, actor: Actor, cve_id: str, note: str | None) -> tuple[WatchView, bool]:
         """(the watch, whether it is new): watching a CVE twice answers the existing watch."""
+        tenant_id = actor.tenant_id
         cve_id = cve_id.strip().upper()
         existing = await self.repository.by_cve(tenant_id, cve_id)
         created = existing is None
         if existing is None:
-            watch = CveWatch(
-                tenant_id=tenant_id, cve_id=cve_id, note=note, created_at=self.clock(), created_by=user_id
-            )
+            watch = CveWatch(tenant_id=tenant_id, cve_id=cve_id, note=note, created_at=self.clock())
+            watch.set_created_by(actor.ref)
             try:
                 async with self.session.begin_nested():
                     self.repository.add(watch)
@@ -72,10 +69,7 @@ class WatchService:
                 if existing is None:
                     raise
                 created = False
-        found = await self.repository.with_creator(tenant_id, existing.id)
-        if found is None:
-            raise NotFound("No such CVE watch.")
-        (view,) = await self._views(tenant_id, [found])
+        (view,) = await self._views(tenant_id, [existing])
         return view, created
 
     async def watched_by_tenant(self) -> dict[str, list[WatchedCve]]:
@@ -85,17 +79,17 @@ class WatchService:
             for tenant_id, watches in (await self.repository.all_by_tenant()).items()
         }
 
-    async def unwatch(self, tenant_id: str, watch_id: str) -> None:
-        watch = await self.repository.by_id(tenant_id, watch_id)
+    async def unwatch(self, actor: Actor, watch_id: str) -> None:
+        watch = await self.repository.by_id(actor.tenant_id, watch_id)
         if watch is None:
             raise NotFound("No such CVE watch.")
         await self.repository.delete(watch)
         await self.session.flush()
 
-    async def _views(self, tenant_id: str, rows: list[tuple[CveWatch, User]]) -> list[WatchView]:
+    async def _views(self, tenant_id: str, rows: list[CveWatch]) -> list[WatchView]:
         if not rows:
             return []
-        cves = sorted({watch.cve_id for watch, _ in rows})
+        cves = sorted({watch.cve_id for watch in rows})
         known = await AdvisoryService(self.session).known_as(cves)
         # scans stored before alias groups file a finding under its advisory's id, not its CVE
         names = {cve: {cve} | {advisory_id.upper() for advisory_id, _ in known.get(cve, [])} for cve in cves}
@@ -110,7 +104,7 @@ class WatchService:
         hits = await scans.latest_findings_naming([version.id for version, _ in visible], every_name)
         ever = await scans.ever_reported([version.id for version, _ in versions], sorted(every_name))
         views = []
-        for watch, creator in rows:
+        for watch in rows:
             affected = []
             for version, image in visible:
                 found = affecting(hits.get(version.id, []), watch.cve_id)
@@ -135,5 +129,5 @@ class WatchService:
                 status = "not_affected"
             else:
                 status = "unknown"
-            views.append(WatchView(watch, creator, status, affected, advisory_ids))
+            views.append(WatchView(watch, status, affected, advisory_ids))
         return views

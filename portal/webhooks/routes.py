@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 from portal.api.dependencies import DbSession, RuntimeDep
 from portal.api.openapi import error_responses
-from portal.auth.guard import AdminPrincipal, CurrentPrincipal, GuardedRoute
+from portal.auth.guard import AdminActor, CurrentActor, GuardedRoute
 from portal.kit.pagination import Page, PageParams, TimePaging
 from portal.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from portal.webhooks.schemas import (
@@ -62,8 +62,8 @@ def _json(model: Any, status_code: int) -> JSONResponse:
     summary="List the tenant's webhook subscriptions, oldest first",
     responses=error_responses(400),
 )
-async def list_webhooks(principal: CurrentPrincipal, service: Service, page: Paging) -> Page[SubscriptionOut]:
-    found = await service.list(principal.tenant_id, page)
+async def list_webhooks(actor: CurrentActor, service: Service, page: Paging) -> Page[SubscriptionOut]:
+    found = await service.list(actor.tenant_id, page)
     return Page[SubscriptionOut](items=[_subscription(s) for s in found.items], next_cursor=found.next_cursor)
 
 
@@ -78,8 +78,8 @@ async def list_webhooks(principal: CurrentPrincipal, service: Service, page: Pag
         **error_responses(409),
     },
 )
-async def upsert_webhook(body: SubscriptionCreate, principal: AdminPrincipal, service: Service) -> Response:
-    upserted = await service.upsert(principal.tenant_id, body)
+async def upsert_webhook(body: SubscriptionCreate, actor: AdminActor, service: Service) -> Response:
+    upserted = await service.upsert(actor, body)
     if upserted.created:
         return _json(_with_secret(upserted.subscription), status.HTTP_201_CREATED)
     return _json(_subscription(upserted.subscription), status.HTTP_200_OK)
@@ -91,8 +91,8 @@ async def upsert_webhook(body: SubscriptionCreate, principal: AdminPrincipal, se
     summary="One subscription (never its secret)",
     responses=error_responses(404),
 )
-async def get_webhook(webhook_id: str, principal: CurrentPrincipal, service: Service) -> SubscriptionOut:
-    return _subscription(await service.get(principal.tenant_id, webhook_id))
+async def get_webhook(webhook_id: str, actor: CurrentActor, service: Service) -> SubscriptionOut:
+    return _subscription(await service.get(actor.tenant_id, webhook_id))
 
 
 @router.put(
@@ -102,9 +102,9 @@ async def get_webhook(webhook_id: str, principal: CurrentPrincipal, service: Ser
     responses=error_responses(404, 409),
 )
 async def update_webhook(
-    webhook_id: str, body: SubscriptionUpdate, principal: AdminPrincipal, service: Service
+    webhook_id: str, body: SubscriptionUpdate, actor: AdminActor, service: Service
 ) -> SubscriptionOut:
-    return _subscription(await service.update(principal.tenant_id, webhook_id, body))
+    return _subscription(await service.update(actor, webhook_id, body))
 
 
 @router.delete(
@@ -114,8 +114,8 @@ async def update_webhook(
     summary="Delete a subscription and its delivery log",
     responses=error_responses(404),
 )
-async def delete_webhook(webhook_id: str, principal: AdminPrincipal, service: Service) -> Response:
-    await service.delete(principal.tenant_id, webhook_id)
+async def delete_webhook(webhook_id: str, actor: AdminActor, service: Service) -> Response:
+    await service.delete(actor, webhook_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -125,10 +125,8 @@ async def delete_webhook(webhook_id: str, principal: AdminPrincipal, service: Se
     summary="A new signing secret; the previous one keeps signing for 24 hours",
     responses=error_responses(404),
 )
-async def rotate_secret(
-    webhook_id: str, principal: AdminPrincipal, service: Service
-) -> SubscriptionWithSecret:
-    return _with_secret(await service.rotate_secret(principal.tenant_id, webhook_id))
+async def rotate_secret(webhook_id: str, actor: AdminActor, service: Service) -> SubscriptionWithSecret:
+    return _with_secret(await service.rotate_secret(actor, webhook_id))
 
 
 @router.get(
@@ -138,9 +136,9 @@ async def rotate_secret(
     responses=error_responses(400, 404),
 )
 async def list_deliveries(
-    webhook_id: str, principal: CurrentPrincipal, service: Service, page: Paging
+    webhook_id: str, actor: CurrentActor, service: Service, page: Paging
 ) -> Page[DeliveryOut]:
-    found = await service.deliveries(principal.tenant_id, webhook_id, page)
+    found = await service.deliveries(actor.tenant_id, webhook_id, page)
     return Page[DeliveryOut](
         items=[_delivery(item.delivery, item.attempts) for item in found.items], next_cursor=found.next_cursor
     )
@@ -153,10 +151,8 @@ async def list_deliveries(
     summary="Send a delivery again, with the same webhook-id and body",
     responses=error_responses(404),
 )
-async def redeliver(
-    webhook_id: str, delivery_id: str, principal: AdminPrincipal, service: Service
-) -> DeliveryOut:
-    found = await service.redeliver(principal.tenant_id, webhook_id, delivery_id)
+async def redeliver(webhook_id: str, delivery_id: str, actor: AdminActor, service: Service) -> DeliveryOut:
+    found = await service.redeliver(actor, webhook_id, delivery_id)
     return _delivery(found.delivery, found.attempts)
 
 
@@ -167,6 +163,6 @@ async def redeliver(
     summary="Queue a webhook.test event for this subscription, whatever its events",
     responses=error_responses(404),
 )
-async def send_test(webhook_id: str, principal: AdminPrincipal, service: Service) -> DeliveryOut:
-    delivery = await service.send_test(principal.tenant_id, webhook_id)
+async def send_test(webhook_id: str, actor: AdminActor, service: Service) -> DeliveryOut:
+    delivery = await service.send_test(actor, webhook_id)
     return _delivery(delivery, [])

@@ -6,10 +6,12 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.auth.actor import Actor
 from portal.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
 from portal.events import EventType, record_event
 from portal.kit.clock import Clock, utcnow
 from portal.kit.pagination import PageParams, Slice
+from portal.webhooks.events import WebhookTest
 from portal.webhooks.fanout import deliveries_for
 from portal.webhooks.models import (
     AttemptTrigger,
@@ -56,8 +58,9 @@ class WebhookService:
             raise NotFound("No such webhook.")
         return subscription
 
-    async def upsert(self, tenant_id: str, body: SubscriptionCreate) -> Upserted:
+    async def upsert(self, actor: Actor, body: SubscriptionCreate) -> Upserted:
         """Creates the subscription, or updates the one this tenant already has for exactly this URL."""
+        tenant_id = actor.tenant_id
         self._check_url(body.url)
         events = _unique_events(body.events)
         now = self.clock()
@@ -84,8 +87,9 @@ class WebhookService:
         return Upserted(existing, created=False)
 
     async def update(
-        self, tenant_id: str, subscription_id: str, body: SubscriptionUpdate
+        self, actor: Actor, subscription_id: str, body: SubscriptionUpdate
     ) -> WebhookSubscription:
+        tenant_id = actor.tenant_id
         subscription = await self.get(tenant_id, subscription_id)
         given = body.model_fields_set
         nulls = [
@@ -113,14 +117,14 @@ class WebhookService:
         await self._flush_unique_url(subscription.url)
         return subscription
 
-    async def delete(self, tenant_id: str, subscription_id: str) -> None:
-        await self.repository.delete(await self.get(tenant_id, subscription_id))
+    async def delete(self, actor: Actor, subscription_id: str) -> None:
+        await self.repository.delete(await self.get(actor.tenant_id, subscription_id))
         await self.session.flush()
 
-    async def rotate_secret(self, tenant_id: str, subscription_id: str) -> WebhookSubscription:
+    async def rotate_secret(self, actor: Actor, subscription_id: str) -> WebhookSubscription:
         """A new secret; the one it replaces keeps signing for 24 hours (a rotation within those hours
         drops the oldest, so at most two secrets sign at once)."""
-        subscription = await self.get(tenant_id, subscription_id)
+        subscription = await self.get(actor.tenant_id, subscription_id)
         now = self.clock()
         subscription.previous_secret = subscription.secret
         subscription.previous_secret_expires_at = now + ROTATION_OVERLAP
@@ -137,8 +141,9 @@ class WebhookService:
         attempts = await self.repository.attempts(tenant_id, [d.id for d in found.items])
         return found.map(lambda delivery: DeliveryWithAttempts(delivery, attempts[delivery.id]))
 
-    async def redeliver(self, tenant_id: str, subscription_id: str, delivery_id: str) -> DeliveryWithAttempts:
+    async def redeliver(self, actor: Actor, subscription_id: str, delivery_id: str) -> DeliveryWithAttempts:
         """Queues the delivery again, same body and `webhook-id`, on a fresh retry schedule."""
+        tenant_id = actor.tenant_id
         await self.get(tenant_id, subscription_id)
         delivery = await self.repository.delivery(tenant_id, subscription_id, delivery_id)
         if delivery is None:
@@ -156,18 +161,14 @@ class WebhookService:
         attempts = await self.repository.attempts(tenant_id, [delivery.id])
         return DeliveryWithAttempts(delivery, attempts[delivery.id])
 
-    async def send_test(self, tenant_id: str, subscription_id: str) -> WebhookDelivery:
+    async def send_test(self, actor: Actor, subscription_id: str) -> WebhookDelivery:
         """Records a `webhook.test` event in the outbox and fans it out to this subscription at once,
         so the answer can name the delivery; the worker sends and retries it like any other."""
+        tenant_id = actor.tenant_id
         subscription = await self.get(tenant_id, subscription_id)
         now = self.clock()
-        event = record_event(
-            self.session,
-            tenant_id,
-            EventType.WEBHOOK_TEST,
-            {"webhookId": subscription.id, "message": TEST_MESSAGE},
-            clock=lambda: now,
-        )
+        test = WebhookTest(webhook_id=subscription.id, message=TEST_MESSAGE)
+        event = record_event(self.session, tenant_id, test, clock=lambda: now)
         await self.session.flush()
         (delivery,) = deliveries_for(event, [subscription], now)
         event.dispatched_at = now

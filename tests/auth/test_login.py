@@ -11,7 +11,7 @@ from portal.users.models import Role
 from portal.users.service import UserService
 from tests import services
 from tests.conftest import client_for
-from tests.factories import login, make_tenant, make_user
+from tests.factories import OPERATOR, login, make_tenant, make_user
 
 
 async def test_login_returns_tokens_user_and_tenant(runtime: Runtime, client: httpx.AsyncClient) -> None:
@@ -38,7 +38,7 @@ async def test_every_failed_login_looks_the_same(runtime: Runtime, app: FastAPI)
     _, password = await make_user(runtime, tenant, Role.USER, "alice@acme.example")
     _disabled, disabled_password = await make_user(runtime, tenant, Role.USER, "bob@acme.example")
     async with runtime.db.transaction() as session:
-        await UserService(session, runtime.hasher).set_active(tenant, "bob@acme.example", False)
+        await UserService(session, runtime).set_active(OPERATOR.within(tenant.ref), "bob@acme.example", False)
 
     attempts = [
         ("acme", "alice@acme.example", "wrong password!"),
@@ -150,7 +150,7 @@ async def test_login_rehashes_a_password_hashed_with_old_parameters(
         async with client_for(create_app(runtime=stronger)) as upgraded:
             assert (await login(upgraded, "acme", user.email, password)).status_code == 200
         async with stronger.db.transaction() as session:
-            stored = await UserService(session, stronger.hasher).get(tenant, user.email)
+            stored = await UserService(session, stronger).get(OPERATOR.within(tenant.ref), user.email)
         assert "t=2" in stored.password_hash
     finally:
         await stronger.close()

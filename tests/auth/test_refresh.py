@@ -9,7 +9,7 @@ from portal.runtime import Runtime
 from portal.users.models import Role
 from portal.users.service import UserService
 from tests.conftest import client_for
-from tests.factories import login, make_tenant, make_user
+from tests.factories import OPERATOR, login, make_tenant, make_user
 
 
 async def _logged_in(runtime: Runtime, client: httpx.AsyncClient) -> tuple[str, str, dict[str, str]]:
@@ -116,8 +116,8 @@ async def _password(runtime: Runtime) -> str:
         from portal.tenants.service import TenantService
 
         tenant = await TenantService(session).get("acme")
-        await UserService(session, runtime.hasher).set_password(
-            tenant, "alice@acme.example", "a-new-password-123"
+        await UserService(session, runtime).set_password(
+            OPERATOR.within(tenant.ref), "alice@acme.example", "a-new-password-123"
         )
     return "a-new-password-123"
 
@@ -126,14 +126,15 @@ async def test_disabling_role_change_and_new_password_revoke_refresh_tokens(runt
     tenant = await make_tenant(runtime, "acme")
     user, password = await make_user(runtime, tenant, Role.USER, "alice@acme.example")
     new_password = "another-password-42"
+    in_tenant = OPERATOR.within(tenant.ref)
     changes = [
-        (password, lambda users: users.set_role(tenant, user.email, Role.VIEWER)),
-        (password, lambda users: users.set_password(tenant, user.email, new_password)),
-        (new_password, lambda users: users.set_active(tenant, user.email, False)),
+        (password, lambda users: users.set_role(in_tenant, user.email, Role.VIEWER)),
+        (password, lambda users: users.set_password(in_tenant, user.email, new_password)),
+        (new_password, lambda users: users.set_active(in_tenant, user.email, False)),
     ]
     for index, (current_password, change) in enumerate(changes):
         async with client_for(create_app(runtime=runtime), f"198.51.100.{index + 1}") as client:
             token = (await login(client, "acme", user.email, current_password)).json()["refreshToken"]
             async with runtime.db.transaction() as session:
-                await change(UserService(session, runtime.hasher))
+                await change(UserService(session, runtime))
             assert (await _refresh(client, token)).json()["error"] == "INVALID_REFRESH_TOKEN"

@@ -10,7 +10,7 @@ from portal.kit.clock import utcnow
 from portal.runtime import Runtime
 from portal.users.models import Role
 from portal.users.service import UserService
-from tests.factories import make_caller, make_tenant
+from tests.factories import OPERATOR, make_caller, make_tenant
 
 
 def _b64(data: dict[str, object]) -> str:
@@ -90,7 +90,9 @@ async def test_a_disabled_user_cannot_use_a_live_token(runtime: Runtime, client:
     caller = await make_caller(runtime, client)
     assert (await _me(client, caller.access_token, caller.tenant.slug)).status_code == 200
     async with runtime.db.transaction() as session:
-        await UserService(session, runtime.hasher).set_active(caller.tenant, caller.user.email, False)
+        await UserService(session, runtime).set_active(
+            OPERATOR.within(caller.tenant.ref), caller.user.email, False
+        )
     response = await _me(client, caller.access_token, caller.tenant.slug)
     assert (response.status_code, response.json()["error"]) == (401, "UNAUTHORIZED")
 
@@ -98,6 +100,8 @@ async def test_a_disabled_user_cannot_use_a_live_token(runtime: Runtime, client:
 async def test_a_role_change_applies_to_live_tokens(runtime: Runtime, client: httpx.AsyncClient) -> None:
     caller = await make_caller(runtime, client, Role.ADMIN)
     async with runtime.db.transaction() as session:
-        await UserService(session, runtime.hasher).set_role(caller.tenant, caller.user.email, Role.VIEWER)
+        await UserService(session, runtime).set_role(
+            OPERATOR.within(caller.tenant.ref), caller.user.email, Role.VIEWER
+        )
     response = await _me(client, caller.access_token, caller.tenant.slug)
     assert response.json()["user"]["role"] == "viewer"

@@ -8,6 +8,7 @@ from typing import Any
 from portal.catalog import CatalogService, Published, PublishRequest
 from portal.runtime import Runtime
 from portal.tenants.models import Tenant
+from tests.factories import OPERATOR
 
 
 def digest_of(text: str | None = None) -> str:
@@ -54,19 +55,19 @@ async def publish(
         description=description,
     )
     async with runtime.db.transaction() as session:
-        return await CatalogService(session, runtime.clock).publish(request)
+        return await CatalogService(session, runtime.clock).publish(OPERATOR, request)
 
 
 async def grant(runtime: Runtime, tenant: Tenant, image_name: str) -> None:
     async with runtime.db.transaction() as session:
-        await CatalogService(session, runtime.clock).grant(tenant.slug, image_name)
+        await CatalogService(session, runtime.clock).grant(OPERATOR, tenant.slug, image_name)
 
 
 async def revoke(runtime: Runtime, tenant: Tenant, image_name: str) -> None:
     async with runtime.db.transaction() as session:
-        await CatalogService(session, runtime.clock).revoke(tenant.slug, image_name)
+        await CatalogService(session, runtime.clock).revoke(OPERATOR, tenant.slug, image_name)
 
 
 async def unpublish(runtime: Runtime, image_name: str, digest: str) -> None:
     async with runtime.db.transaction() as session:
-        await CatalogService(session, runtime.clock).unpublish(image_name, digest)
+        await CatalogService(session, runtime.clock).unpublish(OPERATOR, image_name, digest)

@@ -9,7 +9,7 @@ from portal.kit.tenancy import scoped
 from portal.runtime import Runtime
 from portal.sbom import parse_sbom
 from tests.catalog.factories import digest_of, grant, publish, small_sbom, unpublish
-from tests.factories import make_tenant
+from tests.factories import OPERATOR, make_tenant
 
 
 async def _versions(runtime: Runtime) -> list[ImageVersion]:
@@ -79,7 +79,7 @@ async def test_every_bad_field_of_a_publish_is_named(runtime: Runtime) -> None:
     )
     async with runtime.db.transaction() as session:
         with pytest.raises(ValidationFailed) as refused:
-            await CatalogService(session).publish(request)
+            await CatalogService(session).publish(OPERATOR, request)
     assert [d.path for d in refused.value.details or []] == [
         ["name"],
         ["repository"],

@@ -108,5 +108,5 @@ async def test_demo_is_idempotent_and_its_credentials_log_in(
 
 
 def test_db_upgrade_is_repeatable(portal: CliRunner) -> None:
-    assert "up to date" in run(portal, "db", "upgrade")
-    assert "up to date" in run(portal, "db", "upgrade")
+    assert "already has the newest schema" in run(portal, "db", "upgrade")
+    assert "already has the newest schema" in run(portal, "db", "upgrade")

@@ -12,7 +12,7 @@ from portal.requests.service import FeatureRequestService
 from portal.runtime import Runtime
 from portal.users.models import Role
 from tests.catalog.factories import grant, publish
-from tests.factories import Caller, make_caller
+from tests.factories import OPERATOR, Caller, make_caller
 
 URL = "/api/feature-requests"
 
@@ -60,7 +60,12 @@ async def test_a_user_files_each_kind_of_request(runtime: Runtime, client: httpx
     body = package.json()
     assert body["type"] == "package" and body["packageName"] == "jq" and body["imageId"] == published.image.id
     assert body["status"] == "open"
-    assert body["createdBy"] == {"id": caller.user.id, "email": caller.user.email}
+    assert body["createdBy"] == {
+        "type": "user",
+        "id": caller.user.id,
+        "name": caller.user.email,
+        "email": caller.user.email,
+    }
     assert body["history"] == [{"status": "open", "comment": None, "at": body["createdAt"]}]
     assert body["createdAt"].endswith("Z")
     assert feature.json()["packageName"] is None and feature.json()["imageId"] is None
@@ -131,7 +136,7 @@ async def test_an_open_duplicate_package_request_answers_the_existing_one(
 
     async with runtime.db.transaction() as session:
         await FeatureRequestService(session).set_status(
-            first.json()["id"], RequestStatus.DONE, "Shipped in 1.2"
+            OPERATOR, first.json()["id"], RequestStatus.DONE, "Shipped in 1.2"
         )
     reopened = await file(client, caller, package_request("ripgrep"))
     assert reopened.status_code == 201 and reopened.json()["id"] != first.json()["id"]
@@ -162,7 +167,9 @@ async def test_listing_is_newest_first_filtered_paginated_and_tenant_scoped(
     bugs = (await client.get(URL, headers=caller.headers, params={"type": "bug"})).json()["items"]
     assert [b["id"] for b in bugs] == [ids[-1]]
     async with runtime.db.transaction() as session:
-        await FeatureRequestService(session).set_status(ids[0], RequestStatus.PLANNED, "Next sprint")
+        await FeatureRequestService(session).set_status(
+            OPERATOR, ids[0], RequestStatus.PLANNED, "Next sprint"
+        )
     planned = (await client.get(URL, headers=caller.headers, params={"status": "planned"})).json()["items"]
     assert [p["id"] for p in planned] == [ids[0]]
     bad = await client.get(URL, headers=caller.headers, params={"status": "shipped"})
@@ -181,8 +188,8 @@ async def test_status_history_carries_the_operators_comments(
     request_id = (await file(client, caller, package_request())).json()["id"]
     async with runtime.db.transaction() as session:
         service = FeatureRequestService(session)
-        await service.set_status(request_id, RequestStatus.UNDER_REVIEW, None)
-        await service.set_status(request_id, RequestStatus.DECLINED, "Licence is incompatible")
+        await service.set_status(OPERATOR, request_id, RequestStatus.UNDER_REVIEW, None)
+        await service.set_status(OPERATOR, request_id, RequestStatus.DECLINED, "Licence is incompatible")
 
     body = (await client.get(f"{URL}/{request_id}", headers=caller.headers)).json()
     assert body["status"] == "declined"

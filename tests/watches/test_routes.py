@@ -35,7 +35,12 @@ async def test_a_watch_is_stored_upper_case_and_watching_again_answers_the_exist
         "cveId": "CVE-2021-33503",
         "note": "urllib3",
         "createdAt": "",
-        "createdBy": {"id": admin.user.id, "email": admin.user.email},
+        "createdBy": {
+            "type": "user",
+            "id": admin.user.id,
+            "name": admin.user.email,
+            "email": admin.user.email,
+        },
         "status": "unknown",
         "affected": [],
         "advisoryIds": [],

@@ -264,7 +264,7 @@ async def test_accepts_a_real_delivery_from_the_portal_and_refuses_it_tampered(
         subscription = await make_subscription(runtime, tenant, proxy.url, [EventType.SCAN_COMPLETED])
         running = await asyncio.to_thread(start_receiver, language, tmp_path / "build", subscription.secret)
         proxy.target = running.url
-        await queue_event(runtime, tenant, EventType.SCAN_COMPLETED, {"scanId": "s-1", "note": "Grüße"})
+        await queue_event(runtime, tenant, EventType.SCAN_COMPLETED, scan_id="s-1", image_name="Grüße")
         assert await DeliveryWorker(runtime).deliver_due() == 1
 
         ((headers, body, status),) = proxy.captured

@@ -86,12 +86,13 @@ async def test_a_delivery_verifies_with_the_official_library(
     runtime: Runtime, client: httpx.AsyncClient, admin: Caller, scripted_receiver: ScriptedReceiver
 ) -> None:
     hook = await subscribe(client, admin, scripted_receiver.url())
-    await queue_event(runtime, admin.tenant, EventType.SCAN_COMPLETED, {"scanId": "s1", "note": "Grüße"})
+    await queue_event(runtime, admin.tenant, EventType.SCAN_COMPLETED, scan_id="s1", image_name="Grüße")
     assert await DeliveryWorker(runtime).deliver_due() == 1
 
     (request,) = scripted_receiver.requests
     payload = Webhook(hook["secret"]).verify(request.body, request.headers)
-    assert payload["type"] == "scan.completed" and payload["data"] == {"scanId": "s1", "note": "Grüße"}
+    assert payload["type"] == "scan.completed"
+    assert (payload["data"]["scanId"], payload["data"]["imageName"]) == ("s1", "Grüße")
     assert payload["timestamp"].endswith("Z")
     assert request.headers["content-type"] == "application/json"
     assert request.headers["user-agent"].startswith("Portal-Webhooks/")

@@ -25,7 +25,7 @@ from tests.conftest import make_settings
 from tests.factories import make_tenant
 from tests.shared_fixtures import REPO_ROOT
 from tests.webhooks.conftest import Reply, ScriptedReceiver
-from tests.webhooks.factories import make_subscription, queue_event
+from tests.webhooks.factories import make_subscription, queue_event, sample_payload
 
 
 def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
@@ -161,7 +161,8 @@ async def test_two_workers_on_one_postgresql_never_send_the_same_attempt(
     try:
         async with runtime.db.transaction() as session:  # all at once, so both workers race for them
             for index in range(events):
-                record_event(session, tenant.id, EventType.SCAN_COMPLETED, {"n": index}, clock=runtime.clock)
+                payload = sample_payload(EventType.SCAN_COMPLETED, scan_id=str(index))
+                record_event(session, tenant.id, payload, clock=runtime.clock)
         await wait_until_all(runtime, DeliveryStatus.SUCCEEDED, events * subscriptions)
     finally:
         for worker in workers:

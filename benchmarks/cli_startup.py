@@ -1,0 +1,85 @@
+"""How long `portal` takes to answer, from process start to exit, for help and simple commands.
+
+Run: python benchmarks/cli_startup.py [runs per command, default 15]
+Target: `portal --help` and simple commands (a list, a grant) under 0.5 s. Each figure is the median of
+the runs, with the fastest beside it, and the median CPU time (user + system) the process used: on a
+busy machine the wall time grows with the load (printed) while the CPU time stays close to what an idle
+machine's wall time would be.
+"""
+
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks._machine import machine_line
+
+TARGET_S = 0.5
+PORTAL = shutil.which("portal", path=str(Path(sys.executable).parent)) or "portal"
+
+COMMANDS: list[tuple[str, ...]] = [
+    ("--help",),
+    ("images", "publish", "--help"),
+    ("tenants", "list"),
+    ("tenants", "list", "--json"),
+    ("users", "list", "--tenant", "bench"),
+    ("images", "list"),
+    ("images", "grant", "--tenant", "bench", "--image", "python"),
+    ("requests", "list"),
+    ("db", "upgrade"),
+]
+
+
+def run(args: tuple[str, ...], env: dict[str, str], cwd: str) -> tuple[float, float]:
+    """Wall and CPU seconds of one `portal` process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run([PORTAL, *args], env=env, cwd=cwd, capture_output=True, check=False)
+    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise SystemExit(f"portal {' '.join(args)} failed:\n{done.stderr.decode()}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu
+
+
+def main() -> None:
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 15
+    print(machine_line())
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {runs} runs per command")
+    with tempfile.TemporaryDirectory() as folder:
+        env = {
+            **os.environ,
+            "PORTAL_DATA_DIR": folder,
+            "PORTAL_SECRET_KEY": "benchmark-secret-key-" + "x" * 48,
+            "COLUMNS": "200",
+        }
+        env.pop("PORTAL_DATABASE_URL", None)
+        # The data a simple command reads: a tenant with a user, an image to grant.
+        run(("db", "upgrade"), env, folder)
+        run(("tenants", "create", "bench", "--name", "Benchmark"), env, folder)
+        sbom = Path(folder) / "sbom.json"
+        sbom.write_text('{"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "components": []}')
+        publish = ("images", "publish", "--name", "python", "--repository", "registry.example.com/python")
+        run((*publish, "--tag", "1", "--digest", "sha256:" + "ab" * 32, "--sbom", str(sbom)), env, folder)
+        for args in COMMANDS:
+            samples = [run(args, env, folder) for _ in range(runs)]
+            wall = statistics.median(wall for wall, _cpu in samples)
+            cpu = statistics.median(cpu for _wall, cpu in samples)
+            verdict = "ok" if wall < TARGET_S else "OVER TARGET"
+            print(
+                f"  portal {' '.join(args):<52} median {wall:5.2f} s  fastest {min(samples)[0]:5.2f} s"
+                f"  cpu {cpu:5.2f} s  [{verdict}, target < {TARGET_S} s]"
+            )
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()

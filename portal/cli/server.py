@@ -1,0 +1,59 @@
+"""The long-running processes: the API server and the webhook worker."""
+
+import asyncio
+import signal
+
+import typer
+import uvicorn
+
+from portal.background import BackgroundWorkers
+from portal.cli.context import console, migrate
+from portal.config import load_settings
+from portal.logs import configure_logging
+from portal.runtime import Runtime
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", help="Port to listen on."),
+) -> None:
+    """Migrate the database if needed and serve the API."""
+    migrate()
+    settings = load_settings()
+    console.print(f"Portal on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)")
+    uvicorn.run(
+        "portal.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        # The client IP comes from PORTAL_TRUSTED_PROXIES alone; uvicorn would otherwise trust
+        # X-Forwarded-For from 127.0.0.1 and let any local proxy pick the rate-limit key.
+        proxy_headers=False,
+        forwarded_allow_ips="",
+        server_header=False,
+        access_log=False,
+        log_level=settings.log_level.lower(),
+    )
+
+
+def worker() -> None:
+    """Migrate the database if needed, then deliver webhooks and run queued jobs (rescans) until SIGTERM or
+    SIGINT (then finish the work in flight and stop). Run as many as you like on PostgreSQL; on SQLite one
+    is enough."""
+    migrate()
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_json)
+
+    async def main() -> None:
+        runtime = Runtime.build(settings)
+        workers = BackgroundWorkers.build(runtime)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, workers.stop)
+        try:
+            await workers.run()
+        finally:
+            await runtime.close()
+
+    console.print("Worker running (webhooks and jobs); SIGTERM or Ctrl-C stops it.")
+    asyncio.run(main())
