@@ -23,7 +23,6 @@ import hashlib
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,7 @@ from packageurl import PackageURL
 from sqlalchemy import func, select
 
 from benchmarks._machine import machine_line
+from benchmarks.catalog_publish import free_port, percentile, wait_until_up
 from portal.advisories.service import AdvisoryService
 from portal.auth.actor import Actor
 from portal.background import job_handlers
@@ -222,18 +222,6 @@ async def rescan_on_import(runtime: Runtime, pool: list[tuple[str, str, str]], t
     )
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
 async def big_version(runtime: Runtime, pool: list[tuple[str, str, str]]) -> tuple[str, str, str, int]:
     """A version with about 5,000 findings, scanned, granted to a tenant with a user."""
     async with runtime.db.transaction() as session:
@@ -274,16 +262,7 @@ def findings_over_http(
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/api/status", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.2)
+        wait_until_up(base, server)
         with httpx.Client(base_url=base, timeout=30) as client:
             login = client.post(
                 "/api/auth/login",

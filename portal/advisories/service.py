@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.advisories.grouping import GroupRating, build_groups
 from portal.advisories.repository import AdvisoryRepository
 from portal.kit.clock import Clock, rfc3339, utcnow
+from portal.kit.imports import ImportCounts, ImportFailure
 from portal.vulns import Advisory, AdvisoryError, package_documents, parse_advisory
 from portal.vulns.nvd import is_nvd_record, nvd_records, parse_nvd
 from portal.vulns.osv import SourceItem, iter_osv_source
@@ -36,36 +37,15 @@ _MAX_NAME = 500
 Progress = Callable[[int], None]
 
 
-@dataclass(frozen=True)
-class ImportFailure:
-    source: str
-    reason: str
-
-
 @dataclass
-class ImportReport:
-    imported: int = 0
-    updated: int = 0
-    unchanged: int = 0
+class ImportReport(ImportCounts):
     withdrawn: int = 0
-    failures: list[ImportFailure] = field(default_factory=list)
     # (ecosystem, name) of every package the changed records name, or named before they changed, or that
     # another record of a group they touched names: the packages whose versions a rescan may change.
     changed_packages: set[tuple[str, str]] = field(default_factory=set)
 
-    @property
-    def failed(self) -> int:
-        return len(self.failures)
-
     def as_json(self) -> dict[str, Any]:
-        return {
-            "imported": self.imported,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "withdrawn": self.withdrawn,
-            "failed": self.failed,
-            "failures": [{"source": f.source, "reason": f.reason} for f in self.failures],
-        }
+        return {**super().as_json(), "withdrawn": self.withdrawn}
 
 
 @dataclass(frozen=True)

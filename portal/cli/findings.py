@@ -38,13 +38,7 @@ def findings(
         if word not in SEVERITIES:
             raise typer.BadParameter(f"must be one of {', '.join(SEVERITIES)}", param_hint="--severity")
     order: SortOrder = "risk" if sort == "risk" else "severity"
-    filters = FindingFilters(
-        severity=frozenset(severity) if severity else None,
-        kev=kev,
-        fixable=fixable,
-        epss_min=epss_min,
-        package=package,
-    )
+    filters = FindingFilters.of(list(severity or []), kev, fixable, epss_min, package)
 
     async def work(runtime: Runtime, session: AsyncSession) -> tuple[str, str, Slice[Finding]]:
         service = ScanService(session, runtime.clock)

@@ -6,7 +6,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.cli.context import JsonOption, errors, fail, report, run_in_transaction
 from portal.cli.progress import progress_bar
 from portal.intel.feeds import FeedRefused
-from portal.intel.service import IntelImportReport, IntelService
+from portal.intel.service import IntelService
+from portal.kit.imports import ImportCounts
 from portal.runtime import Runtime
 
 app = typer.Typer(
@@ -22,7 +23,7 @@ def _run(path: Path, label: str, kind: str, as_json: bool) -> None:
     if not path.is_file():
         fail(f"{path}: no such file")
 
-    async def work(runtime: Runtime, session: AsyncSession) -> IntelImportReport:
+    async def work(runtime: Runtime, session: AsyncSession) -> ImportCounts:
         service = IntelService(session, runtime.clock)
         with progress_bar(label, None) as advance:
             try:
@@ -36,7 +37,7 @@ def _run(path: Path, label: str, kind: str, as_json: bool) -> None:
     if not as_json:
         for failure in result.failures:
             errors.print(
-                f"[yellow]skipped[/yellow] {path}:{failure.where}: {failure.reason}", highlight=False
+                f"[yellow]skipped[/yellow] {path}:{failure.source}: {failure.reason}", highlight=False
             )
     report(
         as_json,

@@ -5,7 +5,7 @@ nothing; a malformed entry is reported and skipped; a file of the wrong shape is
 """
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -15,31 +15,11 @@ from portal.intel.feeds import BadEntry, EpssRow, KevRow, read_epss, read_kev
 from portal.intel.models import EpssScore, KevEntry
 from portal.intel.repository import IntelRepository
 from portal.kit.clock import Clock, utcnow
+from portal.kit.imports import ImportCounts, ImportFailure
 
 Progress = Callable[[int], None]
 RowT = TypeVar("RowT", KevRow, EpssRow)
 _BATCH = 5000
-
-
-@dataclass
-class IntelImportReport:
-    imported: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    failures: list[BadEntry] = field(default_factory=list)
-
-    @property
-    def failed(self) -> int:
-        return len(self.failures)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "imported": self.imported,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "failed": self.failed,
-            "failures": [{"source": f.where, "reason": f.reason} for f in self.failures],
-        }
 
 
 @dataclass(frozen=True)
@@ -55,11 +35,11 @@ class IntelService:
         self.repository = IntelRepository(session)
         self.clock = clock
 
-    async def import_kev(self, path: Path, progress: Progress | None = None) -> IntelImportReport:
+    async def import_kev(self, path: Path, progress: Progress | None = None) -> ImportCounts:
         """CISA's catalog JSON, as it publishes it. Raises FeedRefused for a file of another shape."""
         return await self._import(KevEntry, read_kev(path), progress)
 
-    async def import_epss(self, path: Path, progress: Progress | None = None) -> IntelImportReport:
+    async def import_epss(self, path: Path, progress: Progress | None = None) -> ImportCounts:
         """FIRST's CSV, gzipped or not. Raises FeedRefused for a file of another shape."""
         return await self._import(EpssScore, read_epss(path), progress)
 
@@ -72,8 +52,8 @@ class IntelService:
         model: type[KevEntry] | type[EpssScore],
         entries: Iterator[KevRow | EpssRow | BadEntry],
         progress: Progress | None,
-    ) -> IntelImportReport:
-        report = IntelImportReport()
+    ) -> ImportCounts:
+        report = ImportCounts()
         now = self.clock()
         batch: dict[str, dict[str, Any]] = {}
 
@@ -87,7 +67,7 @@ class IntelService:
 
         for entry in entries:  # reading raises FeedRefused before anything is stored
             if isinstance(entry, BadEntry):
-                report.failures.append(entry)
+                report.failures.append(ImportFailure(entry.where, entry.reason))
             else:
                 # the same CVE twice in one file: the later line is the one that counts
                 batch[entry.cve_id] = asdict(entry)

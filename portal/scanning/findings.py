@@ -99,26 +99,27 @@ class EncodedFindings:
         }
 
 
+def finding_row(finding: FoundVulnerability) -> list[Any]:
+    """One finding as its document line's values."""
+    return [
+        finding.vulnerability_id,
+        list(finding.ids),
+        finding.severity,
+        finding.cvss_score,
+        finding.package_name,
+        finding.package_version,
+        finding.package_purl,
+        finding.fixed_version,
+        finding.cvss_vector,
+        finding.cvss_version,
+        finding.severity_source,
+        [list(source) for source in finding.sources],
+    ]
+
+
 def finding_line(finding: FoundVulnerability) -> str:
     """One finding as its document line (a scan run encodes each distinct finding once)."""
-    return json.dumps(
-        [
-            finding.vulnerability_id,
-            list(finding.ids),
-            finding.severity,
-            finding.cvss_score,
-            finding.package_name,
-            finding.package_version,
-            finding.package_purl,
-            finding.fixed_version,
-            finding.cvss_vector,
-            finding.cvss_version,
-            finding.severity_source,
-            [list(source) for source in finding.sources],
-        ],
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
+    return json.dumps(finding_row(finding), separators=(",", ":"), ensure_ascii=False)
 
 
 def line_cves(finding: FoundVulnerability) -> list[str] | None:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from portal.intel.models import EpssScore, KevEntry
 from portal.intel.service import Signals
 from portal.kit.pagination import CursorGrammar, KeyKind, PageParams, Slice, page_params
-from portal.scanning.findings import FoundVulnerability, finding_from_row, row_ids
+from portal.scanning.findings import FoundVulnerability, finding_from_row, finding_row, row_ids
 from portal.vulns.severity import SEVERITY_ORDER
 
 SortOrder = Literal["severity", "risk"]
@@ -33,6 +33,18 @@ class FindingFilters:
     epss_min: float | None = None
     # a case-insensitive part of the package's name or purl
     package: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        severity: list[str] | None,
+        kev: bool | None,
+        fixable: bool | None,
+        epss_min: float | None,
+        package: str | None,
+    ) -> "FindingFilters":
+        """From the query parameters or options: no severity named means every severity."""
+        return cls(frozenset(severity) if severity else None, kev, fixable, epss_min, package)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,22 +78,8 @@ def row_cves(row: list[Any]) -> list[str]:
 
 def with_signals(findings: Sequence[FoundVulnerability], signals: Signals) -> list[Finding]:
     """Whole findings with their signals (a scan's detail, which shows them all)."""
-    listed = _signals([finding_line_row(f) for f in findings], signals)
+    listed = _signals([finding_row(f) for f in findings], signals)
     return [Finding(f, item.kev, item.epss, item.position) for f, item in zip(findings, listed, strict=True)]
-
-
-def finding_line_row(finding: FoundVulnerability) -> list[Any]:
-    return [
-        finding.vulnerability_id,
-        list(finding.ids),
-        finding.severity,
-        finding.cvss_score,
-        finding.package_name,
-        finding.package_version,
-        finding.package_purl,
-        finding.fixed_version,
-        None,
-    ]
 
 
 def _signals(

@@ -110,13 +110,7 @@ async def scan_findings(
         ),
     ] = None,
 ) -> Page[FindingOut]:
-    filters = FindingFilters(
-        severity=frozenset(severity) if severity else None,
-        kev=kev,
-        fixable=fixable,
-        epss_min=epss_min,
-        package=package,
-    )
+    filters = FindingFilters.of(list(severity or []), kev, fixable, epss_min, package)
     found = await ScanService(db).findings_page(
         actor.tenant_id,
         image_id,
