@@ -225,8 +225,10 @@ async def rescan_on_import(runtime: Runtime, pool: list[tuple[str, str, str]], t
 async def big_version(runtime: Runtime, pool: list[tuple[str, str, str]]) -> tuple[str, str, str, int]:
     """A version with about 5,000 findings, scanned, granted to a tenant with a user."""
     async with runtime.db.transaction() as session:
-        tenant = await TenantService(session).create("bench", "Benchmark")
-        await UserService(session, runtime.hasher).create(tenant, "bench@example.com", Role.VIEWER, PASSWORD)
+        tenant = await TenantService(session).create(OPERATOR, "bench", "Benchmark")
+        await UserService(session, runtime).create(
+            OPERATOR.within(tenant.ref), "bench@example.com", Role.VIEWER, PASSWORD
+        )
     rng = random.Random(5)
     chosen = rng.sample(pool, 1700)
     version_id = await publish(runtime, "big", 0, chosen)
