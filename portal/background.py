@@ -10,11 +10,13 @@ from dataclasses import dataclass
 
 from portal.jobs.runner import JobHandler, JobWorker
 from portal.runtime import Runtime
+from portal.scanning.jobs import SCAN_VERSION
+from portal.scanning.tasks import ScanJobs
 from portal.webhooks.worker import DeliveryWorker
 
 
 def job_handlers(runtime: Runtime) -> Mapping[str, JobHandler]:
-    return {}
+    return {SCAN_VERSION: ScanJobs(runtime)}
 
 
 @dataclass

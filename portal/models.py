@@ -1,12 +1,13 @@
 """Every table, imported in one place for the migrations' metadata."""
 
-from portal.advisories.models import Advisory, AdvisoryAlias, AdvisoryPackage
+from portal.advisories.models import Advisory, AdvisoryAlias, AdvisoryPackage, Vulnerability
 from portal.auth.refresh_tokens import RefreshToken
 from portal.catalog.models import Entitlement, Image, ImageVersion, VersionHardeningTag, VersionSbom
 from portal.events.models import OutboxEvent
+from portal.intel.models import EpssScore, KevEntry
 from portal.jobs.models import Job
 from portal.requests.models import FeatureRequest, FeatureRequestChange
-from portal.scanning.models import FindingSet, Scan
+from portal.scanning.models import FindingSet, Scan, VersionPackage
 from portal.tenants.models import Tenant
 from portal.users.models import User
 from portal.watches.models import CveWatch
@@ -18,19 +19,23 @@ __all__ = [
     "AdvisoryPackage",
     "CveWatch",
     "Entitlement",
+    "EpssScore",
     "FeatureRequest",
     "FeatureRequestChange",
     "FindingSet",
     "Image",
     "ImageVersion",
     "Job",
+    "KevEntry",
     "OutboxEvent",
     "RefreshToken",
     "Scan",
     "Tenant",
     "User",
     "VersionHardeningTag",
+    "VersionPackage",
     "VersionSbom",
+    "Vulnerability",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookSubscription",

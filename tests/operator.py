@@ -22,6 +22,8 @@ def operator_cli(settings: Settings) -> CliRunner:
 def run(runner: CliRunner, *args: str, stdin: str | None = None, ok: bool = True) -> str:
     """Runs one command; asserts it succeeded (or, with ok=False, failed) and returns its output."""
     result = runner.invoke(cli, list(args), input=stdin)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
     assert (result.exit_code == 0) == ok, result.output
     return result.output
 

@@ -1,4 +1,5 @@
-"""Importing OSV advisories: an upsert by id and `modified`, many rows per statement.
+"""Importing advisories (OSV records, and NVD CVE records for their severity): an upsert by id and
+`modified`, many rows per statement, then the alias groups the changed records touch are formed again.
 
 The record is kept without its prose and links (details, references, credits); what a scan matches
 against is derived from it here, once, as each package's compact matching document.
@@ -9,7 +10,7 @@ without package rows, so no scan loads it again. A malformed record is reported 
 
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -17,10 +18,17 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.advisories.grouping import GroupRating, build_groups
 from portal.advisories.repository import AdvisoryRepository
 from portal.kit.clock import Clock, rfc3339, utcnow
+from portal.kit.imports import ImportCounts, ImportFailure
 from portal.vulns import Advisory, AdvisoryError, package_documents, parse_advisory
+from portal.vulns.nvd import is_nvd_record, nvd_records, parse_nvd
 from portal.vulns.osv import SourceItem, iter_osv_source
+
+# Bumped when the import derives more from a record than before: stored records of an older derivation
+# count as changed on their next import, so they are derived again.
+DERIVATION = 1
 
 _BATCH = 1000
 _MAX_ID = 200
@@ -29,33 +37,15 @@ _MAX_NAME = 500
 Progress = Callable[[int], None]
 
 
-@dataclass(frozen=True)
-class ImportFailure:
-    source: str
-    reason: str
-
-
 @dataclass
-class ImportReport:
-    imported: int = 0
-    updated: int = 0
-    unchanged: int = 0
+class ImportReport(ImportCounts):
     withdrawn: int = 0
-    failures: list[ImportFailure] = field(default_factory=list)
-
-    @property
-    def failed(self) -> int:
-        return len(self.failures)
+    # (ecosystem, name) of every package the changed records name, or named before they changed, or that
+    # another record of a group they touched names: the packages whose versions a rescan may change.
+    changed_packages: set[tuple[str, str]] = field(default_factory=set)
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "imported": self.imported,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "withdrawn": self.withdrawn,
-            "failed": self.failed,
-            "failures": [{"source": f.source, "reason": f.reason} for f in self.failures],
-        }
+        return {**super().as_json(), "withdrawn": self.withdrawn}
 
 
 @dataclass(frozen=True)
@@ -65,8 +55,18 @@ class FeedState:
 
     @property
     def version(self) -> str:
-        """Changes whenever an advisory is added, updated or withdrawn."""
+        """Changes whenever an import adds, updates or withdraws an advisory (the newest import time of
+        a stored record, and how many there are), so two scans with the same one saw the same advisories."""
         return f"{rfc3339(self.newest) if self.newest else 'empty'}/{self.count}"
+
+
+@dataclass
+class VulnerabilityFacts:
+    """What a scan needs beyond the matching documents: each matched record's group and own rating
+    (id -> (group id, severity, cvss score, vector, version)), and each group."""
+
+    records: dict[str, tuple[Any, ...]]
+    groups: dict[str, GroupRating]
 
 
 def _readable(path: Path) -> Iterator[SourceItem]:
@@ -105,6 +105,8 @@ class AdvisoryService:
         self.session = session
         self.repository = AdvisoryRepository(session)
         self.clock = clock
+        self._changed: set[str] = set()
+        self._previous_groups: set[str] = set()
 
     async def import_sources(self, paths: Iterable[Path], progress: Progress | None = None) -> ImportReport:
         report = ImportReport()
@@ -113,6 +115,7 @@ class AdvisoryService:
                 report.failures.append(ImportFailure(str(path), "no such file or folder"))
                 continue
             await self._import(_readable(path), report, progress)
+        await self._regroup(report)
         return report
 
     async def import_records(self, records: Iterable[tuple[str, dict[str, Any]]]) -> ImportReport:
@@ -120,6 +123,7 @@ class AdvisoryService:
         package resources rather than files)."""
         report = ImportReport()
         await self._import(records, report, None)
+        await self._regroup(report)
         return report
 
     async def feed_state(self) -> FeedState:
@@ -129,6 +133,21 @@ class AdvisoryService:
     async def any_imported(self) -> bool:
         return await self.repository.any_imported()
 
+    async def package_documents(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> list[tuple[str, str, str, list[Any]]]:
+        """(advisory id, ecosystem, name, matching document) of every advisory naming one of the keys."""
+        return await self.repository.package_documents(keys)
+
+    async def vulnerability_facts(self, advisory_ids: Sequence[str]) -> VulnerabilityFacts:
+        records = await self.repository.facts(advisory_ids)
+        groups = await self.repository.group_ratings(sorted({f[0] for f in records.values() if f[0]}))
+        return VulnerabilityFacts(records, groups)
+
+    async def known_as(self, identifiers: Sequence[str]) -> dict[str, list[tuple[str, bool]]]:
+        """identifier (upper case) -> [(advisory id, withdrawn)] of every advisory known by it."""
+        return await self.repository.known_as(identifiers)
+
     async def _import(
         self,
         records: Iterable[SourceItem],
@@ -137,11 +156,11 @@ class AdvisoryService:
     ) -> None:
         pending: list[_Pending] = []
         for source, item in records:
-            parsed = item if isinstance(item, AdvisoryError) else _parsed(item)
-            if isinstance(parsed, AdvisoryError):
-                report.failures.append(ImportFailure(source, str(parsed)))
-            elif not isinstance(item, AdvisoryError):
-                pending.append(_Pending(source, parsed, item))
+            for label, record, parsed in _parsed_records(source, item):
+                if isinstance(parsed, AdvisoryError):
+                    report.failures.append(ImportFailure(label, str(parsed)))
+                else:
+                    pending.append(_Pending(label, parsed, record))
             if progress is not None:
                 progress(1)
             if len(pending) >= _BATCH:
@@ -167,7 +186,7 @@ class AdvisoryService:
         replaced: list[str] = []
         for advisory_id, entry in newest.items():
             previous = stored.get(advisory_id)
-            if previous is not None and entry.advisory.modified <= previous:
+            if previous is not None and entry.advisory.modified <= previous[0] and previous[1] >= DERIVATION:
                 report.unchanged += 1
                 continue
             if previous is None:
@@ -178,6 +197,10 @@ class AdvisoryService:
             if entry.advisory.withdrawn is not None:
                 report.withdrawn += 1
             changed.append(entry)
+        # what the replaced records named and were grouped with is what their change may undo
+        report.changed_packages |= await self.repository.package_keys(replaced)
+        self._previous_groups |= {group for _, group, _ in await self.repository.members(replaced) if group}
+        self._changed |= {entry.advisory.id for entry in changed}
         await self.repository.remove(replaced)
         now = self.clock()
         advisories: list[dict[str, Any]] = []
@@ -195,6 +218,11 @@ class AdvisoryService:
                     "summary": advisory.summary,
                     "severity": advisory.severity,
                     "cvss_score": advisory.cvss_score,
+                    "cvss_vector": advisory.cvss_vector,
+                    "cvss_version": advisory.cvss_version,
+                    "source": advisory.source,
+                    "derivation": DERIVATION,
+                    "vulnerability_id": None,
                     "record": _matching_record(entry.record),
                     "imported_at": now,
                 }
@@ -213,6 +241,57 @@ class AdvisoryService:
             )
         await self.repository.insert(advisories, packages, aliases)
 
+    async def _regroup(self, report: ImportReport) -> None:
+        """Forms again every alias group a changed record is in, was in, or now links to."""
+        if not self._changed:
+            return
+        seen: set[str] = set()
+        frontier = set(self._changed) | await self.repository.in_groups(sorted(self._previous_groups))
+        members = []
+        while frontier:
+            found = await self.repository.members(sorted(frontier))
+            seen |= frontier
+            members.extend(found)
+            identifiers = {
+                i.strip().upper()
+                for member, _, withdrawn in found
+                if not withdrawn
+                for i in member.identifiers
+            }
+            linked = await self.repository.known_by(sorted(identifiers))
+            linked |= await self.repository.in_groups(sorted({group for _, group, _ in found if group}))
+            frontier = linked - seen
+        formed = build_groups([member for member, _, withdrawn in members if not withdrawn])
+        previous = {group for _, group, _ in members if group} | self._previous_groups
+        await self.repository.replace_groups(
+            formed,
+            ungrouped=[member.id for member, _, withdrawn in members if withdrawn],
+            gone=sorted(previous - {g.id for g in formed}),
+            now=self.clock(),
+        )
+        report.changed_packages |= await self.repository.package_keys([m.id for m, _, _ in members])
+        self._changed.clear()
+        self._previous_groups.clear()
+
+
+def _parsed_records(
+    source: str, item: dict[str, Any] | AdvisoryError
+) -> Iterator[tuple[str, dict[str, Any], Advisory | AdvisoryError]]:
+    """(label, record, parsed) of each record a decoded file holds: one OSV record, or NVD CVE records."""
+    if isinstance(item, AdvisoryError):
+        yield source, {}, item
+        return
+    if not is_nvd_record(item):
+        yield source, item, _parsed(item)
+        return
+    for index, record in enumerate(nvd_records(item)):
+        label = source if index == 0 else f"{source}[{index}]"
+        try:
+            parsed: Advisory | AdvisoryError = parse_nvd(record)
+        except AdvisoryError as error:
+            parsed = error
+        yield label, record if isinstance(record, dict) else {}, parsed
+
 
 def _parsed(item: dict[str, Any]) -> Advisory | AdvisoryError:
     try:
@@ -224,8 +303,8 @@ def _parsed(item: dict[str, Any]) -> Advisory | AdvisoryError:
     return advisory
 
 
-# Prose and links make up most of a record and nothing reads them back.
-_UNREAD_FIELDS = frozenset({"details", "references", "credits"})
+# Prose and links make up most of a record and nothing reads them back (NVD's CPE configurations neither).
+_UNREAD_FIELDS = frozenset({"details", "references", "credits", "descriptions", "configurations"})
 
 
 def _matching_record(record: dict[str, Any]) -> dict[str, Any]:

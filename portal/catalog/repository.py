@@ -198,6 +198,34 @@ class CatalogRepository:
             content=row[4] if with_content else None,
         )
 
+    async def entitled_versions(self, tenant_id: str) -> list[tuple[ImageVersion, Image]]:
+        """Every version, published or not, of the images the tenant is entitled to."""
+        statement = scoped(
+            select(ImageVersion, Image)
+            .join(Image, Image.id == ImageVersion.image_id)
+            .join(Entitlement, Entitlement.image_id == Image.id),
+            Entitlement,
+            tenant_id,
+        ).order_by(Image.name, ImageVersion.published_at.desc(), ImageVersion.id)
+        return [(version, image) for version, image in await self.session.execute(statement)]
+
+    async def published_with_images(self, version_ids: Sequence[str]) -> list[tuple[ImageVersion, Image]]:
+        """Those of these versions that are published, with their images."""
+        found: list[tuple[ImageVersion, Image]] = []
+        ids = sorted(set(version_ids))
+        for start in range(0, len(ids), 500):
+            statement = _published(
+                select(ImageVersion, Image)
+                .join(Image, Image.id == ImageVersion.image_id)
+                .where(ImageVersion.id.in_(ids[start : start + 500]))
+            )
+            found.extend((version, image) for version, image in await self.session.execute(statement))
+        return found
+
+    async def published_version_ids(self) -> list[str]:
+        statement = _published(select(ImageVersion.id))
+        return list((await self.session.execute(statement)).scalars())
+
 
 def _published(statement: SelectT) -> SelectT:
     return statement.where(ImageVersion.unpublished_at.is_(None))

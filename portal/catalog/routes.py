@@ -10,13 +10,14 @@ from portal.api.openapi import error_responses
 from portal.auth.guard import CurrentActor, GuardedRoute
 from portal.catalog.models import Image, ImageVersion
 from portal.catalog.repository import SbomFormat, StoredDocument
-from portal.catalog.schemas import ImageDetailOut, ImageOut, LatestVersionOut, ScanSummaryOut, VersionOut
+from portal.catalog.schemas import ImageDetailOut, ImageOut, LatestScanOut, LatestVersionOut, VersionOut
 from portal.catalog.service import CatalogService
 from portal.kit.conditional import none_match, strong_etag
 from portal.kit.ids import PathId
 from portal.kit.pagination import NamePaging, Page, PageParams
 from portal.kit.schema import NO_NUL_PATTERN
-from portal.scanning.service import ScanService
+from portal.scanning.models import Scan
+from portal.scanning.service import ScanService, scan_summary
 
 router = APIRouter(prefix="/api/docker-images", tags=["images"], route_class=GuardedRoute)
 
@@ -83,20 +84,26 @@ async def list_images(
 )
 async def get_image(image_id: PathId, actor: CurrentActor, db: DbSession) -> ImageDetailOut:
     detail = await CatalogService(db).image_detail(actor.tenant_id, image_id)
-    latest_scans = await ScanService(db).latest_summaries([version.id for version in detail.versions])
+    scans = ScanService(db)
+    latest = await scans.latest_scans([version.id for version in detail.versions])
+    kev = await scans.kev_counts(list(latest.values()))
     return ImageDetailOut(
         **_image_out(detail.image, detail.latest),
         versions=[
             VersionOut.model_validate(version).model_copy(
-                update={"latest_scan": _summary(latest_scans.get(version.id))}
+                update={"latest_scan": _latest(latest.get(version.id), kev)}
             )
             for version in detail.versions
         ],
     )
 
 
-def _summary(summary: dict[str, int] | None) -> ScanSummaryOut | None:
-    return ScanSummaryOut(**summary) if summary is not None else None
+def _latest(scan: Scan | None, kev: dict[str, int]) -> LatestScanOut | None:
+    if scan is None:
+        return None
+    return LatestScanOut(
+        id=scan.id, scanned_at=scan.scanned_at, kev=kev.get(scan.id, 0), **scan_summary(scan)
+    )
 
 
 def _download_responses(media_type: str) -> dict[int | str, dict[str, Any]]:

@@ -15,6 +15,17 @@ class ScanSummaryOut(ApiModel):
     unknown: int
     total: int
     fixable: int
+    kev: int = Field(
+        default=0,
+        description="Findings of a vulnerability in CISA's KEV catalog as imported now (no rescan).",
+    )
+
+
+class LatestScanOut(ScanSummaryOut):
+    """The version's newest scan: its summary, and its id to read the findings with."""
+
+    id: str
+    scanned_at: datetime
 
 
 class LatestVersionOut(ApiModel):
@@ -42,7 +53,9 @@ class VersionOut(ApiModel):
     published_at: datetime
     hardening_tags: list[str]
     component_count: int
-    latest_scan: ScanSummaryOut | None = None
+    latest_scan: LatestScanOut | None = Field(
+        default=None, description="Its newest scan; null until its first scan (queued when it is published)."
+    )
 
 
 class ImageDetailOut(ImageOut):

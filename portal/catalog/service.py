@@ -20,6 +20,7 @@ from portal.kit.clock import Clock, utcnow
 from portal.kit.ids import is_uuid, new_id
 from portal.kit.pagination import PageParams, Slice
 from portal.sbom import MAX_SBOM_BYTES, ImageSubject, Inventory
+from portal.scanning.jobs import queue_version_scans
 from portal.tenants.service import TenantService
 
 DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
@@ -148,6 +149,8 @@ class CatalogService:
 
         for tenant_id in await self.repository.entitled_tenant_ids(image.id):
             record_event(self.session, tenant_id, _published_event(image, version), self.clock)
+        # The new version is scanned at once by the worker, not at the next `portal scan`.
+        await queue_version_scans(self.session, [version.id], now)
         return Published(image=image, version=version, created_image=created_image)
 
     async def unpublish(self, actor: Actor, image_name: str, digest: str) -> ImageVersion:
@@ -266,6 +269,28 @@ class CatalogService:
 
     async def entitled_tenant_ids(self, image_id: str) -> list[str]:
         return await self.repository.entitled_tenant_ids(image_id)
+
+    async def entitled_versions(self, tenant_id: str) -> list[tuple[ImageVersion, Image]]:
+        """Every version, published or not, of the images the tenant is entitled to (newest first)."""
+        return await self.repository.entitled_versions(tenant_id)
+
+    async def published_versions_of(self, image_name: str | None = None) -> list[tuple[ImageVersion, Image]]:
+        """Every published version (of one image), image by image, oldest version first."""
+        if image_name is not None:
+            images = [await self._image(image_name)]
+        else:
+            images = await self.repository.all_images()
+        found: list[tuple[ImageVersion, Image]] = []
+        for image in images:
+            versions = await self.repository.published_versions(image.id)
+            found.extend((version, image) for version in reversed(versions))
+        return found
+
+    async def published_with_images(self, version_ids: list[str]) -> list[tuple[ImageVersion, Image]]:
+        return await self.repository.published_with_images(version_ids)
+
+    async def published_version_ids(self) -> list[str]:
+        return await self.repository.published_version_ids()
 
     async def _image(self, name: str) -> Image:
         image = await self.repository.image_by_name(name)

@@ -4,35 +4,48 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.advisories.service import AdvisoryService, ImportReport, count_records
-from portal.cli.context import JsonOption, errors, report, run_in_transaction
+from portal.cli.context import JsonOption, errors, fail, report, run_in_transaction
 from portal.cli.progress import progress_bar
 from portal.runtime import Runtime
+from portal.scanning.service import ScanService
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 
 @app.command("import")
 def import_advisories(
-    paths: list[Path] = typer.Argument(..., help="OSV JSON files, folders of them, or osv.dev zip archives."),
+    paths: list[Path] = typer.Argument(
+        ...,
+        help="OSV JSON files (PYSEC, GHSA, GO, CGA ...), NVD CVE records (CVE API 2.0 JSON), folders of "
+        "them, or zip archives.",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Import or update advisories: a newer `modified` replaces the stored record; malformed ones are
-    reported and skipped. Run `portal scan` afterwards to rescan the published versions."""
-    total = sum(count_records(path) for path in paths if path.exists())
+    reported and skipped. The versions whose packages the changes name are queued for a rescan, which the
+    worker runs (`portal worker`, or `portal serve`)."""
+    for path in paths:
+        if not path.exists():
+            fail(f"{path}: no such file or folder")
+    total = sum(count_records(path) for path in paths)
+    if total == 0:
+        fail(f"nothing to import: no .json file in {', '.join(map(str, paths))}")
 
-    async def work(runtime: Runtime, session: AsyncSession) -> ImportReport:
+    async def work(runtime: Runtime, session: AsyncSession) -> tuple[ImportReport, int]:
         with progress_bar("Importing advisories", total) as advance:
-            return await AdvisoryService(session, runtime.clock).import_sources(paths, advance)
+            imported = await AdvisoryService(session, runtime.clock).import_sources(paths, advance)
+        queued = await ScanService(session, runtime.clock).queue_rescans(imported.changed_packages)
+        return imported, queued
 
-    result = run_in_transaction(work)
+    result, queued = run_in_transaction(work)
     if not as_json:
         for failure in result.failures:
             errors.print(f"[yellow]skipped[/yellow] {failure.source}: {failure.reason}", highlight=False)
     report(
         as_json,
-        result.as_json(),
+        {**result.as_json(), "rescansQueued": queued},
         f"{result.imported} imported, {result.updated} updated, {result.unchanged} unchanged, "
-        f"{result.withdrawn} withdrawn, {result.failed} failed",
+        f"{result.withdrawn} withdrawn, {result.failed} failed; {queued} versions queued for a rescan",
     )
     if result.failed and not (result.imported or result.updated or result.unchanged):
         raise typer.Exit(1)

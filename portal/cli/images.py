@@ -37,7 +37,7 @@ def publish(
     ),
     tags: list[str] = typer.Option(..., "--tag", help="A tag of this version (repeat for several)."),
     digest: str = typer.Option(..., "--digest", help="The manifest digest, sha256:<64 hex>."),
-    sbom: Path = typer.Option(..., "--sbom", help="CycloneDX 1.4-1.6 or SPDX 2.2-2.3 JSON, as built."),
+    sbom: Path = typer.Option(..., "--sbom", help="CycloneDX 1.4-1.7 or SPDX 2.2-2.3 JSON, as built."),
     architectures: list[str] = typer.Option([], "--arch", help="An architecture, e.g. amd64 (repeat)."),
     hardening: list[str] = typer.Option([], "--hardening", help="A hardening tag, e.g. fips (repeat)."),
     description: str | None = typer.Option(None, "--description", help="What the image is."),

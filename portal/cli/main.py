@@ -18,8 +18,14 @@ class PortalCommands(LazyGroup):
         "images": LazyCommand(
             "portal.cli.images:app", "Images: publish versions with their SBOMs, and grant tenants access."
         ),
-        "advisories": LazyCommand("portal.cli.advisories:app", "Vulnerability advisories in OSV format."),
+        "advisories": LazyCommand(
+            "portal.cli.advisories:app", "Vulnerability advisories: OSV records and NVD CVE records."
+        ),
+        "intel": LazyCommand(
+            "portal.cli.intel:app", "Exploitation signals: CISA's KEV catalog and FIRST's EPSS."
+        ),
         "scan": LazyCommand("portal.cli.scan:scan", "Scan published versions against the advisories."),
+        "findings": LazyCommand("portal.cli.findings:findings", "The findings of a version's newest scan."),
         "requests": LazyCommand(
             "portal.cli.requests:app", "Tenants' feature requests, package requests and bug reports."
         ),

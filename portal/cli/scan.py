@@ -34,5 +34,10 @@ def scan(
         result.as_json(),
         f"Scanned {len(result.versions)} versions ({result.components} components, "
         f"{result.advisories_loaded} advisories loaded) in {result.seconds:.2f} s, {rate:,.0f} components/s; "
-        f"{result.findings} findings; feed {result.feed_version}",
+        f"{result.findings} findings; feed {result.feed_version}"
+        + (
+            f"; {result.skipped} just scanned by another run against the same advisories"
+            if result.skipped
+            else ""
+        ),
     )

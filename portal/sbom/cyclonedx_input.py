@@ -1,6 +1,11 @@
-"""Reading a CycloneDX 1.4-1.6 JSON document into an inventory, after validating it against its schema."""
+"""Reading a CycloneDX 1.4-1.7 JSON document into an inventory, after validating it against its schema.
 
-from collections.abc import Iterator
+Go binaries: syft writes the Go version each module was compiled with (`syft:metadata:goCompiledVersion`)
+but older syft releases no `stdlib` component; the standard library is then added as newer syft writes
+it (`stdlib`, `go1.23.8`, `pkg:golang/stdlib@1.23.8`), so its advisories can be matched.
+"""
+
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from portal.sbom.model import Component, Inventory, SbomError, SbomProblem, build_inventory, json_path
@@ -24,15 +29,52 @@ def parse_cyclonedx(document: dict[str, Any]) -> Inventory:
         raise SbomError(problems)
 
     components: dict[str, Component] = {}
+    go_versions: set[str] = set()
     for path, raw in _walk_components(document.get("components", []), "components"):
         component = _component(raw, path)
         # A ref seen twice names the same thing; the first occurrence wins.
         components.setdefault(component.ref, component)
+        go_versions.update(_go_compiled_versions(raw))
+    for stdlib in _missing_go_stdlib(go_versions, components.values()):
+        components.setdefault(stdlib.ref, stdlib)
 
     edges: dict[str, set[str]] = {}
     for dependency in document.get("dependencies", []):
         edges.setdefault(dependency["ref"], set()).update(dependency.get("dependsOn", []))
     return build_inventory(list(components.values()), edges, f"CycloneDX {spec_version}")
+
+
+_GO_COMPILED_VERSION = "syft:metadata:goCompiledVersion"
+
+
+def _go_compiled_versions(raw: dict[str, Any]) -> Iterator[str]:
+    for prop in raw.get("properties", []):
+        value = prop.get("value")
+        if prop.get("name") == _GO_COMPILED_VERSION and isinstance(value, str) and value.startswith("go"):
+            # "go1.21.3 X:boringcrypto": the version is the first word
+            yield value.split()[0]
+
+
+def _missing_go_stdlib(go_versions: set[str], components: Iterable[Component]) -> list[Component]:
+    if any(c.purl and c.purl.startswith("pkg:golang/stdlib@") for c in components):
+        return []
+    added = []
+    for version in sorted(go_versions):
+        purl = f"pkg:golang/stdlib@{version.removeprefix('go')}"
+        added.append(
+            Component(
+                ref=f"portal-go-stdlib-{version}",
+                name="stdlib",
+                version=version,
+                type="library",
+                purl=purl,
+                licenses=("BSD-3-Clause",),
+                hashes=(),
+                supplier=None,
+                description=f"Go standard library (from {_GO_COMPILED_VERSION})",
+            )
+        )
+    return added
 
 
 def _schema_problems(document: dict[str, Any], spec_version: str) -> list[SbomProblem]:

@@ -1,6 +1,7 @@
 """The official CycloneDX JSON schemas, as cyclonedx-python-lib ships them, compiled once per version.
 
-The bom schemas `$ref` spdx.SNAPSHOT.schema.json and jsf-0.82.SNAPSHOT.schema.json by relative URI; the
+The bom schemas `$ref` spdx.SNAPSHOT.schema.json, jsf-0.82.SNAPSHOT.schema.json and (1.7)
+cryptography-defs.SNAPSHOT.schema.json by relative URI; the
 retriever serves them from the same package so that validation never touches the network.
 """
 
@@ -12,7 +13,7 @@ from typing import Any
 import jsonschema_rs
 
 CYCLONEDX_SCHEMA_PACKAGE = "cyclonedx.schema._res"
-CYCLONEDX_INPUT_VERSIONS = ("1.4", "1.5", "1.6")
+CYCLONEDX_INPUT_VERSIONS = ("1.4", "1.5", "1.6", "1.7")
 
 
 def _load(file_name: str) -> Any:
@@ -21,7 +22,11 @@ def _load(file_name: str) -> Any:
 
 def _retrieve(uri: str) -> Any:
     file_name = uri.split("#", 1)[0].rsplit("/", 1)[-1]
-    if file_name not in {"spdx.SNAPSHOT.schema.json", "jsf-0.82.SNAPSHOT.schema.json"}:
+    if file_name not in {
+        "spdx.SNAPSHOT.schema.json",
+        "jsf-0.82.SNAPSHOT.schema.json",
+        "cryptography-defs.SNAPSHOT.schema.json",
+    }:
         raise ValueError(f"schema {uri} is not available offline")
     return _load(file_name)
 

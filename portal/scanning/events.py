@@ -15,11 +15,13 @@ class ScanSummary(EventPayload):
     unknown: int
     total: int
     fixable: int = Field(description="Findings with a fixed version known.")
+    kev: int = Field(default=0, description="Findings of a vulnerability in CISA's KEV catalog at scan time.")
 
 
 class ScanCompleted(EventPayload):
-    """A version was (re)scanned. `newVulnerabilities` are ids found now that the previous scan of this
-    version did not find; `resolvedVulnerabilities` are ids the previous scan found and this one does not."""
+    """A version was (re)scanned. `newVulnerabilities` are vulnerabilities (alias groups, named by their
+    CVE when they have one) found now that the previous scan of this version did not find;
+    `resolvedVulnerabilities` are those the previous scan found and this one does not."""
 
     event_type: ClassVar[EventType] = EventType.SCAN_COMPLETED
 

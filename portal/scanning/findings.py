@@ -1,11 +1,15 @@
 """How a scan's findings are stored: one compact document per distinct set of findings.
 
 A full rescan finds hundreds of thousands of findings, nearly all of them the same as the previous scan's.
-So a scan's findings are one document, the findings one JSON array per line in scan order, compressed and
-named by the SHA-256 of its text: a scan whose findings did not change points at the document its
-predecessor wrote and stores nothing new, and comparing two scans is comparing two digests. Beside the
-document, the advisory id of each line (same order, uncompressed JSON) answers "which advisories" (new and
-resolved ids, CVE watches) without opening it, and says which lines to decode when only a few are wanted.
+So a scan's findings are one document, the findings one JSON array per line in scan order (component by
+component), compressed and named by the SHA-256 of its text: a scan whose findings did not change points at
+the document its predecessor wrote and stores nothing new, and comparing two scans is comparing two
+digests. Beside the document, each line's vulnerability id (and its CVE ids, when they are not just that
+id) answer "which vulnerabilities" (new and resolved ids, CVE watches, KEV counts) without opening it, and
+say which lines to decode when only a few are wanted.
+
+A finding is one vulnerability (an alias group) on one component: every id it is known by, the records
+that matched with each one's fix, the highest of those fixes, and its rating.
 """
 
 import hashlib
@@ -29,17 +33,32 @@ _COMPRESSION_LEVEL = 1
 @dataclass(frozen=True, slots=True)
 class FoundVulnerability:
     vulnerability_id: str
-    aliases: tuple[str, ...]
+    # every id the vulnerability is known by, its own included, sorted
+    ids: tuple[str, ...]
     severity: str
     cvss_score: float | None
     package_name: str
     package_version: str | None
     package_purl: str | None
     fixed_version: str | None
+    cvss_vector: str | None = None
+    cvss_version: str | None = None
+    # the record whose rating it is (a GHSA id, a CVE id for NVD's), when one states any
+    severity_source: str | None = None
+    # (advisory id, its fixed version) of each record that matched the component
+    sources: tuple[tuple[str, str | None], ...] = ()
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        return tuple(i for i in self.ids if i != self.vulnerability_id)
+
+    @property
+    def cve_ids(self) -> tuple[str, ...]:
+        return tuple(i for i in self.ids if i.upper().startswith("CVE-"))
 
     def names(self, identifier: str) -> bool:
-        """Whether this finding is known as `identifier` (upper case): its advisory id or an alias."""
-        return self.vulnerability_id.upper() == identifier or identifier in (a.upper() for a in self.aliases)
+        """Whether this finding is known as `identifier` (upper case): any of its ids."""
+        return any(i.upper() == identifier for i in self.ids)
 
     def sort_key(self) -> tuple[Any, ...]:
         return (
@@ -68,38 +87,54 @@ class EncodedFindings:
     digest: str
     text: bytes
     vulnerability_ids: Sequence[str]
+    cve_ids: Sequence[list[str] | None]
 
     def row(self) -> dict[str, Any]:
         """The finding_sets row, compressed only now: most rescans find a set that is stored already."""
         return {
             "digest": self.digest,
             "vulnerability_ids": json.dumps(list(self.vulnerability_ids), separators=(",", ":")),
+            "cve_ids": json.dumps(list(self.cve_ids), separators=(",", ":")),
             "document": zlib.compress(self.text, _COMPRESSION_LEVEL),
         }
 
 
+def finding_row(finding: FoundVulnerability) -> list[Any]:
+    """One finding as its document line's values."""
+    return [
+        finding.vulnerability_id,
+        list(finding.ids),
+        finding.severity,
+        finding.cvss_score,
+        finding.package_name,
+        finding.package_version,
+        finding.package_purl,
+        finding.fixed_version,
+        finding.cvss_vector,
+        finding.cvss_version,
+        finding.severity_source,
+        [list(source) for source in finding.sources],
+    ]
+
+
 def finding_line(finding: FoundVulnerability) -> str:
     """One finding as its document line (a scan run encodes each distinct finding once)."""
-    return json.dumps(
-        [
-            finding.vulnerability_id,
-            list(finding.aliases),
-            finding.severity,
-            finding.cvss_score,
-            finding.package_name,
-            finding.package_version,
-            finding.package_purl,
-            finding.fixed_version,
-        ],
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
+    return json.dumps(finding_row(finding), separators=(",", ":"), ensure_ascii=False)
 
 
-def encode_findings(lines: Sequence[str], vulnerability_ids: Sequence[str]) -> EncodedFindings:
-    """The document of findings given as their lines, in scan order, with each one's advisory id."""
+def line_cves(finding: FoundVulnerability) -> list[str] | None:
+    """What the cve_ids column keeps for a finding: null when its CVEs are just its vulnerability id."""
+    cves = list(finding.cve_ids)
+    implied = [finding.vulnerability_id] if finding.vulnerability_id.upper().startswith("CVE-") else []
+    return None if cves == implied else cves
+
+
+def encode_findings(
+    lines: Sequence[str], vulnerability_ids: Sequence[str], cve_ids: Sequence[list[str] | None]
+) -> EncodedFindings:
+    """The document of findings given as their lines, in scan order, with each one's ids."""
     text = "\n".join(lines).encode()
-    return EncodedFindings(hashlib.sha256(text).hexdigest(), text, vulnerability_ids)
+    return EncodedFindings(hashlib.sha256(text).hexdigest(), text, vulnerability_ids, cve_ids)
 
 
 def decode_ids(vulnerability_ids: str) -> list[str]:
@@ -107,31 +142,71 @@ def decode_ids(vulnerability_ids: str) -> list[str]:
     return ids
 
 
+def decode_line_ids(vulnerability_ids: str, cve_ids: str | None) -> list[tuple[str, list[str]]]:
+    """(vulnerability id, CVE ids) of each line, without opening the document."""
+    ids = decode_ids(vulnerability_ids)
+    cves: list[list[str] | None] = json.loads(cve_ids) if cve_ids else [None] * len(ids)
+    return [
+        (vid, explicit if explicit is not None else ([vid] if vid.upper().startswith("CVE-") else []))
+        for vid, explicit in zip(ids, cves, strict=True)
+    ]
+
+
 def decode_findings(
-    document: bytes, vulnerability_ids: str, only: Collection[str] | None = None
+    document: bytes, vulnerability_ids: str, only: Collection[int] | None = None
 ) -> list[FoundVulnerability]:
-    """The findings in scan order, or only those of the advisories in `only` (decoding just those)."""
+    """The findings in scan order, or only the lines numbered in `only` (decoding just those)."""
     text = zlib.decompress(document).decode()
     if not text:
         return []
     lines = text.split("\n")
     if only is not None:
-        lines = [
-            line for line, found in zip(lines, decode_ids(vulnerability_ids), strict=True) if found in only
-        ]
+        lines = [line for number, line in enumerate(lines) if number in only]
     return [_finding(json.loads(line)) for line in lines]
 
 
-def _finding(values: list[object]) -> FoundVulnerability:
-    vulnerability_id, aliases, severity, cvss_score, name, version, purl, fixed_version = values
-    assert isinstance(aliases, list)
+def decode_rows(document: bytes) -> list[list[Any]]:
+    """Every finding of a document as its raw line, decoded in one call (for lists that need only a few
+    fields of each finding and whole findings for one page)."""
+    text = zlib.decompress(document).decode()
+    if not text:
+        return []
+    rows: list[list[Any]] = json.loads("[" + text.replace("\n", ",") + "]")
+    return rows
+
+
+def row_ids(row: list[Any]) -> list[str]:
+    """Every id of a raw line's vulnerability (lines written before alias groups list only aliases)."""
+    return [str(i) for i in row[1]] if len(row) > 8 else [str(row[0]), *map(str, row[1])]
+
+
+def finding_from_row(row: list[Any]) -> FoundVulnerability:
+    return _finding(row)
+
+
+def _optional_str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _finding(values: list[Any]) -> FoundVulnerability:
+    vulnerability_id, ids, severity, cvss_score, name, version, purl, fixed_version = values[:8]
+    assert isinstance(ids, list)
+    # documents written before alias groups hold [vulnerability id, aliases, ...] and no more
+    extra = values[8:] if len(values) > 8 else [None, None, None, []]
+    vector, cvss_version, severity_source, sources = extra
+    ids_all = row_ids(values)
     return FoundVulnerability(
         vulnerability_id=str(vulnerability_id),
-        aliases=tuple(str(alias) for alias in aliases),
+        # written sorted; lines from before alias groups are sorted here
+        ids=tuple(ids_all) if len(values) > 8 else tuple(sorted(set(ids_all), key=str.upper)),
         severity=str(severity),
         cvss_score=float(cvss_score) if isinstance(cvss_score, int | float) else None,
         package_name=str(name),
-        package_version=version if isinstance(version, str) else None,
-        package_purl=purl if isinstance(purl, str) else None,
-        fixed_version=fixed_version if isinstance(fixed_version, str) else None,
+        package_version=_optional_str(version),
+        package_purl=_optional_str(purl),
+        fixed_version=_optional_str(fixed_version),
+        cvss_vector=_optional_str(vector),
+        cvss_version=_optional_str(cvss_version),
+        severity_source=_optional_str(severity_source),
+        sources=tuple((str(source[0]), _optional_str(source[1])) for source in sources),
     )

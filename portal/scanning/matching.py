@@ -1,19 +1,32 @@
 """From a version's inventory to its findings, with the advisories each scan run needs loaded once.
 
-A run meets the same components in many versions, so parsed purls and their matches are cached for the
-run; advisories are loaded only for the (ecosystem, name) keys the components have, each at most once.
+A run meets the same components in many versions, so parsed purls and their findings are cached for the
+run; advisories are loaded only for the (ecosystem, name) keys the components have, each at most once, and
+the facts of the records that matched (their group, their own rating) once per record.
+
+A component's matches are grouped by vulnerability (alias group): one finding per group, listing each
+record that matched with its fix. Its fixed version is the highest any of them states, in the
+ecosystem's order; its rating is the highest CVSS vector a matching record states itself, else the
+group's (see `portal.advisories.grouping`).
 """
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any
 
-from portal.advisories.repository import AdvisoryRepository
+from portal.advisories.grouping import group_id
+from portal.advisories.service import AdvisoryService, VulnerabilityFacts
 from portal.sbom import Inventory
-from portal.scanning.findings import SUMMARY_FIELDS, FoundVulnerability, finding_line, summary_counts
+from portal.scanning.findings import (
+    SUMMARY_FIELDS,
+    FoundVulnerability,
+    finding_line,
+    line_cves,
+    summary_counts,
+)
 from portal.vulns import (
     AdvisoryIndex,
+    InvalidVersion,
     Match,
     PurlError,
     PurlPackage,
@@ -21,28 +34,32 @@ from portal.vulns import (
     normalize_name,
     parse_purl,
 )
-
-# a finding as a run caches it: (its sort key, the finding, its document line)
-_Cached = tuple[tuple[Any, ...], FoundVulnerability, str]
-_SORT_KEY = itemgetter(0)
+from portal.vulns.versions import key_function
 
 
 @dataclass(frozen=True, slots=True)
 class _ComponentFindings:
-    findings: list[_Cached]
+    findings: list[FoundVulnerability]
+    lines: list[str]
+    cves: list[list[str] | None]
     counts: list[int]  # summary_counts of the findings
+    kev: int  # how many of them are of a vulnerability in KEV
 
 
 @dataclass(frozen=True, slots=True)
 class VersionFindings:
-    """A version's findings in scan order, with each one's document line, and their summary."""
+    """A version's findings in scan order (component by component), with each one's document line and
+    CVE ids, and their summary."""
 
     findings: list[FoundVulnerability]
     lines: list[str]
+    cves: list[list[str] | None]
     summary: dict[str, int]
+    kev: int
 
 
-def _keys(package: PurlPackage) -> list[tuple[str, str]]:
+def package_keys(package: PurlPackage) -> list[tuple[str, str]]:
+    """The (ecosystem, name) keys advisories name the package under: itself and its source package."""
     base = base_ecosystem(package.ecosystem)
     keys = [(base, normalize_name(base, package.name))]
     if package.source_name:
@@ -51,12 +68,17 @@ def _keys(package: PurlPackage) -> list[tuple[str, str]]:
 
 
 class Matcher:
-    def __init__(self) -> None:
+    def __init__(self, feed_version: str = "") -> None:
+        self.feed_version = feed_version
         self.index = AdvisoryIndex()
         self._loaded_keys: set[tuple[str, str]] = set()
         self._packages: dict[str, PurlPackage | None] = {}
+        self._purl_keys: dict[str, list[tuple[str, str]]] = {}
         self._matches: dict[str, list[Match]] = {}
+        self._facts: dict[str, tuple[Any, ...]] = {}
+        self._groups: VulnerabilityFacts = VulnerabilityFacts({}, {})
         self._component_findings: dict[tuple[str, str, str | None], _ComponentFindings] = {}
+        self._kev: set[str] = set()
         self.components_matched = 0
 
     def package(self, purl: str) -> PurlPackage | None:
@@ -68,66 +90,98 @@ class Matcher:
                 self._packages[purl] = None
         return self._packages[purl]
 
-    async def load_for(self, repository: AdvisoryRepository, inventories: Iterable[Inventory]) -> int:
-        """Loads the advisories of every package these inventories name that no earlier call loaded."""
+    def keys_of(self, inventory: Inventory) -> set[tuple[str, str]]:
+        keys: set[tuple[str, str]] = set()
+        for component in inventory.components:
+            if component.purl:
+                keys.update(self._keys_of_purl(component.purl))
+        return keys
+
+    def _keys_of_purl(self, purl: str) -> list[tuple[str, str]]:
+        keys = self._purl_keys.get(purl)
+        if keys is None:
+            package = self.package(purl)
+            keys = self._purl_keys[purl] = package_keys(package) if package is not None else []
+        return keys
+
+    async def prepare(
+        self,
+        advisories: AdvisoryService,
+        inventories: Iterable[Inventory],
+        kev_listed: Callable[[set[str]], Awaitable[set[str]]],
+    ) -> int:
+        """Loads what these inventories need that no earlier call loaded: the advisories of their
+        packages, the facts of the records that match, and which of their CVEs `kev_listed` says are in
+        KEV; then builds each new component's findings. Returns how many package documents it read."""
+        inventories = list(inventories)
         wanted: set[tuple[str, str]] = set()
         for inventory in inventories:
-            for component in inventory.components:
-                package = self.package(component.purl) if component.purl else None
-                if package is not None:
-                    wanted.update(_keys(package))
+            wanted |= self.keys_of(inventory)
         wanted -= self._loaded_keys
-        if not wanted:
-            return 0
-        self._loaded_keys |= wanted
-        # Each key is loaded once, with every advisory naming it: no cached match goes stale.
-        documents = await repository.package_documents(sorted(wanted))
-        for advisory_id, ecosystem, name, document in documents:
-            self.index.add_package(advisory_id, ecosystem, name, document)
-        return len(documents)
+        loaded = 0
+        if wanted:
+            self._loaded_keys |= wanted
+            # Each key is loaded once, with every advisory naming it: no cached match goes stale.
+            documents = await advisories.package_documents(sorted(wanted))
+            for advisory_id, ecosystem, name, document in documents:
+                self.index.add_package(advisory_id, ecosystem, name, document)
+            loaded = len(documents)
+        matched: set[str] = set()
+        for inventory in inventories:
+            for component in inventory.components:
+                if component.purl and component.purl not in self._matches:
+                    matches = self._match(component.purl)
+                    matched.update(m.advisory_id for m in matches)
+        unknown = sorted(matched - self._facts.keys())
+        if unknown:
+            facts = await advisories.vulnerability_facts(unknown)
+            self._facts.update(facts.records)
+            self._groups.groups.update(facts.groups)
+        # each component's findings, built once per run, with the KEV entries of their CVEs
+        built: dict[tuple[str, str, str | None], list[FoundVulnerability]] = {}
+        for inventory in inventories:
+            for component in inventory.components:
+                key = (component.purl or "", component.name, component.version)
+                if component.purl and key not in self._component_findings and key not in built:
+                    built[key] = self._build(component.purl, component.name, component.version)
+        cves = {c.upper() for found in built.values() for f in found for c in f.cve_ids}
+        if cves:
+            self._kev |= await kev_listed(cves)
+        for key, found in built.items():
+            self._component_findings[key] = _ComponentFindings(
+                found,
+                [finding_line(f) for f in found],
+                [line_cves(f) for f in found],
+                summary_counts(found),
+                sum(1 for f in found if any(c.upper() in self._kev for c in f.cve_ids)),
+            )
+        return loaded
 
     def findings(self, inventory: Inventory) -> VersionFindings:
         """Reproducible: the same advisories and components give the same findings in the same order."""
-        found: list[_Cached] = []
+        findings: list[FoundVulnerability] = []
+        lines: list[str] = []
+        cves: list[list[str] | None] = []
         counts = [0] * len(SUMMARY_FIELDS)
+        kev = 0
         seen: set[str] = set()
         for component in inventory.components:
             if not component.purl:
                 continue
             self.components_matched += 1
-            # a finding is an advisory on a purl: a purl met again adds none
+            # a finding is a vulnerability on a purl: a purl met again adds none
             if component.purl in seen:
                 continue
             seen.add(component.purl)
-            # versions of an image share most components: their findings are built once per run
-            key = (component.purl, component.name, component.version)
-            cached = self._component_findings.get(key)
-            if cached is None:
-                findings = [
-                    FoundVulnerability(
-                        vulnerability_id=match.advisory_id,
-                        aliases=match.aliases,
-                        severity=match.severity,
-                        cvss_score=match.cvss_score,
-                        package_name=component.name,
-                        package_version=component.version,
-                        package_purl=component.purl,
-                        fixed_version=match.fixed_version,
-                    )
-                    for match in self._match(component.purl)
-                ]
-                cached = self._component_findings[key] = _ComponentFindings(
-                    [(finding.sort_key(), finding, finding_line(finding)) for finding in findings],
-                    summary_counts(findings),
-                )
-            found.extend(cached.findings)
-            counts = [total + count for total, count in zip(counts, cached.counts, strict=True)]
-        found.sort(key=_SORT_KEY)
-        return VersionFindings(
-            [entry[1] for entry in found],
-            [entry[2] for entry in found],
-            dict(zip(SUMMARY_FIELDS, counts, strict=True)),
-        )
+            # versions of an image share most components: `prepare` built their findings once per run
+            cached = self._component_findings[(component.purl, component.name, component.version)]
+            if cached.findings:
+                findings.extend(cached.findings)
+                lines.extend(cached.lines)
+                cves.extend(cached.cves)
+                counts = [total + count for total, count in zip(counts, cached.counts, strict=True)]
+                kev += cached.kev
+        return VersionFindings(findings, lines, cves, dict(zip(SUMMARY_FIELDS, counts, strict=True)), kev)
 
     def _match(self, purl: str) -> list[Match]:
         matches = self._matches.get(purl)
@@ -136,3 +190,105 @@ class Matcher:
             matches = self.index.match_package(package) if package is not None else []
             self._matches[purl] = matches
         return matches
+
+    def _build(self, purl: str, name: str, version: str | None) -> list[FoundVulnerability]:
+        by_group: dict[str, list[Match]] = {}
+        for match in self._match(purl):
+            facts = self._facts.get(match.advisory_id)
+            group = facts[0] if facts and facts[0] else None
+            by_group.setdefault(group or f"\x00{match.advisory_id}", []).append(match)
+        package = self.package(purl)
+        built = [
+            self._finding(key, matches, purl, package, name, version)
+            for key, matches in sorted(by_group.items(), key=lambda item: item[0])
+        ]
+        built.sort(key=FoundVulnerability.sort_key)
+        return built
+
+    def _finding(
+        self,
+        key: str,
+        matches: Sequence[Match],
+        purl: str,
+        package: PurlPackage | None,
+        name: str,
+        version: str | None,
+    ) -> FoundVulnerability:
+        group = None if key.startswith("\x00") else self._groups.groups.get(key)
+        # The ids of the records that matched, and their aliases: a group also holds the records other
+        # packages' feeds filed (one Wolfi advisory per package), which say nothing about this component.
+        named = {i for m in matches for i in (m.advisory_id, *m.aliases)}
+        vulnerability_id = group.id if group is not None else group_id(named)
+        ids = sorted(named | {vulnerability_id}, key=str.upper)
+        rating = self._rating(matches, group)
+        return FoundVulnerability(
+            vulnerability_id=vulnerability_id,
+            ids=tuple(ids),
+            severity=rating[0],
+            cvss_score=rating[1],
+            package_name=name,
+            package_version=version,
+            package_purl=purl,
+            fixed_version=_highest_fix(matches, package),
+            cvss_vector=rating[2],
+            cvss_version=rating[3],
+            severity_source=rating[4],
+            sources=tuple(sorted((m.advisory_id, m.fixed_version) for m in matches)),
+        )
+
+    def _rating(
+        self, matches: Sequence[Match], group: Any
+    ) -> tuple[str, float | None, str | None, str | None, str | None]:
+        """(severity, score, vector, version, source): a matching record's own CVSS, else the group's."""
+        own = [
+            (facts[1], facts[2], facts[3], facts[4], m.advisory_id)
+            for m in matches
+            if (facts := self._facts.get(m.advisory_id)) and facts[3] and facts[2] is not None
+        ]
+        if own:
+            best = max(own, key=lambda rating: (rating[1], rating[4]))
+            return best
+        if group is not None and group.severity != "unknown":
+            return (
+                group.severity,
+                group.cvss_score,
+                group.cvss_vector,
+                group.cvss_version,
+                group.severity_source,
+            )
+        # records not grouped yet (imported before groups existed): their own word, the worst one
+        worded = [(m.severity, m.advisory_id) for m in matches if m.severity != "unknown"]
+        if worded:
+            severity, source = min(worded, key=lambda w: (_RANK[w[0]], w[1]))
+            score = next((m.cvss_score for m in matches if m.advisory_id == source), None)
+            return severity, score, None, None, source
+        return "unknown", None, None, None, None
+
+
+_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "unknown": 4}
+
+
+def _highest_fix(matches: Sequence[Match], package: PurlPackage | None) -> str | None:
+    """The highest fixed version any record states: the component is affected until it passes all."""
+    fixes = sorted({m.fixed_version for m in matches if m.fixed_version})
+    if len(fixes) <= 1:
+        return fixes[0] if fixes else None
+    function = key_function(package.ecosystem) if package is not None else None
+    if function is None:
+        return fixes[-1]
+    keyed = []
+    for fix in fixes:
+        try:
+            keyed.append((function(fix), fix))
+        except InvalidVersion:
+            continue
+    if not keyed:
+        return fixes[-1]
+    best = keyed[0]
+    for candidate in keyed[1:]:
+        try:
+            if candidate[0] > best[0]:
+                best = candidate
+        except TypeError:
+            continue
+    return best[1]

@@ -40,6 +40,23 @@ class FindingSet(Base):
     __tablename__ = "finding_sets"
 
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
-    # a JSON list, one advisory id per finding in document order
+    # a JSON list, one vulnerability id per finding in document order
     vulnerability_ids: Mapped[str] = mapped_column(Text)
+    # a JSON list beside it: each finding's CVE ids, or null when they are just its vulnerability id (or
+    # none, for an id that is no CVE); null for sets stored before it existed
+    cve_ids: Mapped[str | None] = mapped_column(Text)
     document: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class VersionPackage(Base):
+    """(ecosystem, name) of each package a version contains, as advisories name them: which versions an
+    import of changed advisories must rescan. Written by the version's first scan."""
+
+    __tablename__ = "version_packages"
+    __table_args__ = (Index("ix_version_packages_ecosystem_name", "ecosystem", "name"),)
+
+    version_id: Mapped[str] = mapped_column(
+        ForeignKey("image_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    ecosystem: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(500), primary_key=True)

@@ -1,8 +1,10 @@
 """Scanning published versions against the imported advisories, and reading the scan history.
 
-A scan run is a job: `portal.scanning.tasks.rescan` plans it and commits one batch of versions at a time;
-`ScanService.scan_batch` does one batch inside the caller's transaction and, in that same transaction,
-writes the outbox events it causes (scan.completed, cve.watch.matched, cve.watch.resolved).
+`ScanService.scan_batch` scans a batch of versions inside the caller's transaction and, in that same
+transaction, writes the outbox events it causes (scan.completed, cve.watch.matched, cve.watch.resolved).
+It first holds the batch's versions (`ScanRepository.lock_versions`), so two scans of one version never
+run at once; a version whose latest scan was made against the same advisories after this scan was asked
+for is left alone, so two rescans asked for at once make one scan and one set of events.
 """
 
 import uuid
@@ -12,27 +14,31 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.advisories.repository import AdvisoryRepository
+from portal.advisories.service import AdvisoryService
 from portal.catalog import CatalogService, Image, ImageVersion
-from portal.catalog.repository import CatalogRepository
 from portal.errors import NotFound
 from portal.events import record_event
+from portal.intel.service import IntelService
 from portal.kit.clock import Clock, utcnow
 from portal.kit.pagination import PageParams, Slice
 from portal.sbom import Inventory
+from portal.scanning.affects import affecting
 from portal.scanning.events import ScanCompleted, ScanSummary
 from portal.scanning.findings import EncodedFindings, FoundVulnerability, encode_findings
+from portal.scanning.jobs import queue_version_scans
+from portal.scanning.listing import Finding, FindingFilters, SortOrder, findings_page, row_cves, with_signals
 from portal.scanning.matching import Matcher
 from portal.scanning.models import Scan
 from portal.scanning.repository import ScanRepository
 from portal.watches.events import CveWatchMatched, CveWatchResolved, WatchedPackage
-from portal.watches.models import CveWatch
 
 
 @dataclass(frozen=True)
 class ScanTarget:
     image: Image
     version: ImageVersion
+    # When this scan was asked for: a scan made since, against the same advisories, already answers it.
+    requested_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -46,14 +52,26 @@ class VersionScanned:
     resolved: list[str]
 
 
+@dataclass(frozen=True)
+class WatchedCve:
+    watch_id: str
+    cve_id: str
+
+
 @dataclass
 class RunContext:
     """What one scan run shares across its batches."""
 
     matcher: Matcher
-    feed_version: str
-    watches: dict[str, list[CveWatch]]
-    tenants_by_image: dict[str, list[str]]
+    watches: dict[str, list[WatchedCve]]
+    tenants_by_image: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class BatchResult:
+    scanned: list[VersionScanned] = field(default_factory=list)
+    # versions another scan had just scanned against the same advisories
+    skipped: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -66,6 +84,7 @@ class _Pending:
     summary: dict[str, int]
     encoded: EncodedFindings
     before: Scan | None
+    kev: int
     scan_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     @property
@@ -108,41 +127,74 @@ class ScanService:
         self.clock = clock
         self.repository = ScanRepository(session)
         self.catalog = CatalogService(session, clock)
+        self.advisories = AdvisoryService(session, clock)
 
     # The operator's side: planning and running scans.
 
-    async def targets(self, image_name: str | None = None) -> list[ScanTarget]:
+    async def targets(
+        self, image_name: str | None = None, requested_at: datetime | None = None
+    ) -> list[ScanTarget]:
         """Every published version (of one image), image by image, oldest version first."""
-        repository = CatalogRepository(self.session)
-        if image_name is not None:
-            image = await repository.image_by_name(image_name)
-            if image is None:
-                raise NotFound(f"No image {image_name!r}.")
-            images = [image]
-        else:
-            images = await repository.all_images()
-        targets: list[ScanTarget] = []
-        for image in images:
-            versions = await repository.published_versions(image.id)
-            targets.extend(ScanTarget(image, version) for version in reversed(versions))
-        return targets
+        return [
+            ScanTarget(image, version, requested_at)
+            for version, image in await self.catalog.published_versions_of(image_name)
+        ]
 
-    async def scan_batch(self, run: RunContext, targets: list[ScanTarget]) -> list[VersionScanned]:
-        stored = await self.catalog.inventories([target.version.id for target in targets])
-        empty = Inventory(components=(), dependencies=(), source_format="")
-        inventories = [stored.get(target.version.id, empty) for target in targets]
-        await run.matcher.load_for(AdvisoryRepository(self.session), inventories)
+    async def targets_by_id(self, requested: dict[str, datetime]) -> list[ScanTarget]:
+        """The published ones of these versions (id -> when its scan was asked for)."""
+        found = await self.catalog.published_with_images(sorted(requested))
+        return [ScanTarget(image, version, requested[version.id]) for version, image in found]
 
+    async def feed_version(self) -> str:
+        return (await self.advisories.feed_state()).version
+
+    async def queue_rescans(self, packages: set[tuple[str, str]]) -> int:
+        """Queues a scan of every published version that contains one of these packages, and of every one
+        whose packages are not indexed yet (never scanned); returns how many versions it queued."""
+        if not packages:
+            return 0
+        named = await self.repository.versions_naming(sorted(packages))
+        published = await self.catalog.published_version_ids()
+        unindexed = set(published) - await self.repository.indexed_versions(published)
+        wanted = (named & set(published)) | unindexed
+        await queue_version_scans(self.session, wanted, self.clock())
+        return len(wanted)
+
+    async def scan_batch(self, run: RunContext, targets: list[ScanTarget]) -> BatchResult:
+        result = BatchResult()
+        await self.repository.lock_versions([t.version.id for t in targets])
         previous = await self.repository.latest_scans([t.version.id for t in targets])
+        kept: list[ScanTarget] = []
+        for target in targets:
+            before = previous.get(target.version.id)
+            if (
+                before is not None
+                and target.requested_at is not None
+                and before.feed_version == run.matcher.feed_version
+                and before.scanned_at >= target.requested_at
+            ):
+                result.skipped.append(target.version.id)
+            else:
+                kept.append(target)
+        if not kept:
+            return result
+        stored = await self.catalog.inventories([target.version.id for target in kept])
+        empty = Inventory(components=(), dependencies=(), source_format="")
+        inventories = [stored.get(target.version.id, empty) for target in kept]
+        await self._index_packages(run.matcher, kept, inventories)
+        await run.matcher.prepare(self.advisories, inventories, self._kev_listed)
+
         scanned_at = self.clock()
         scan_rows: list[dict[str, Any]] = []
         finding_sets: dict[str, dict[str, Any]] = {}
         pending: list[_Pending] = []
-        for target, inventory in zip(targets, inventories, strict=True):
+        for target, inventory in zip(kept, inventories, strict=True):
             found = run.matcher.findings(inventory)
-            encoded = encode_findings(found.lines, [finding.vulnerability_id for finding in found.findings])
+            encoded = encode_findings(found.lines, [f.vulnerability_id for f in found.findings], found.cves)
             before = previous.get(target.version.id)
-            item = _Pending(target, len(inventory.components), found.findings, found.summary, encoded, before)
+            item = _Pending(
+                target, len(inventory.components), found.findings, found.summary, encoded, before, found.kev
+            )
             pending.append(item)
             scan_rows.append(
                 {
@@ -150,7 +202,7 @@ class ScanService:
                     "version_id": target.version.id,
                     "image_id": target.image.id,
                     "scanned_at": scanned_at,
-                    "feed_version": run.feed_version,
+                    "feed_version": run.matcher.feed_version,
                     "findings_digest": encoded.digest,
                     **item.summary,
                 }
@@ -161,7 +213,6 @@ class ScanService:
         previous_ids = await self.repository.vulnerability_ids(
             [item.before.findings_digest for item in pending if item.before is not None and item.changed]
         )
-        results: list[VersionScanned] = []
         for item in pending:
             now = set(item.encoded.vulnerability_ids)
             if item.before is None:
@@ -170,19 +221,35 @@ class ScanService:
                 was = set(previous_ids.get(item.before.findings_digest, ()))
             else:
                 was = now
-            result = VersionScanned(
+            scanned = VersionScanned(
                 image_name=item.target.image.name,
                 version_id=item.target.version.id,
                 scan_id=item.scan_id,
                 components=item.components,
-                summary=item.summary,
+                summary={**item.summary, "kev": item.kev},
                 new=sorted(now - was),
                 resolved=sorted(was - now),
             )
-            results.append(result)
-            await self._record_events(run, item, result)
+            result.scanned.append(scanned)
+            await self._record_events(run, item, scanned)
         await self.repository.insert(scan_rows, list(finding_sets.values()))
-        return results
+        return result
+
+    async def _kev_listed(self, cve_ids: set[str]) -> set[str]:
+        return set((await IntelService(self.session, self.clock).signals(cve_ids)).kev)
+
+    async def _index_packages(
+        self, matcher: Matcher, targets: list[ScanTarget], inventories: list[Inventory]
+    ) -> None:
+        indexed = await self.repository.indexed_versions([t.version.id for t in targets])
+        rows = [
+            {"version_id": target.version.id, "ecosystem": ecosystem, "name": name[:500]}
+            for target, inventory in zip(targets, inventories, strict=True)
+            if target.version.id not in indexed
+            for ecosystem, name in sorted(matcher.keys_of(inventory))
+        ]
+        if rows:
+            await self.repository.add_packages(rows)
 
     async def _record_events(self, run: RunContext, item: _Pending, result: VersionScanned) -> None:
         target, before = item.target, item.before
@@ -210,13 +277,13 @@ class ScanService:
                     if before is not None:
                         sets = await self.repository.findings([before.findings_digest])
                         previous = sets.get(before.findings_digest, [])
-                hits_now = [f for f in item.findings if f.names(watch.cve_id)]
-                hits_before = [f for f in previous if f.names(watch.cve_id)]
+                hits_now = affecting(item.findings, watch.cve_id)
+                hits_before = affecting(previous, watch.cve_id)
                 if bool(hits_now) == bool(hits_before):
                     continue
                 change = CveWatchMatched if hits_now else CveWatchResolved
                 payload = change(
-                    watch_id=watch.id,
+                    watch_id=watch.watch_id,
                     cve_id=watch.cve_id,
                     image_id=image.id,
                     image_name=image.name,
@@ -250,12 +317,90 @@ class ScanService:
         if scan is None:
             raise NotFound("No such scan.")
         sets = await self.repository.findings([scan.findings_digest])
-        return scan, sets.get(scan.findings_digest, [])
+        findings = sets.get(scan.findings_digest, [])
+        return scan, sorted(findings, key=FoundVulnerability.sort_key)
+
+    async def findings_page(
+        self,
+        tenant_id: str,
+        image_id: str,
+        version_id: str,
+        scan_id: str,
+        *,
+        order: SortOrder,
+        filters: FindingFilters,
+        page: PageParams,
+    ) -> Slice[Finding]:
+        await self._visible_version(tenant_id, image_id, version_id)
+        scan = await self.repository.scan(tenant_id, image_id, version_id, scan_id)
+        if scan is None:
+            raise NotFound("No such scan.")
+        return await self.operator_findings(scan, order=order, filters=filters, page=page)
+
+    async def with_signals(self, findings: list[FoundVulnerability]) -> list[Finding]:
+        """The findings with the KEV entry and EPSS score of their CVEs, as imported now."""
+        signals = await IntelService(self.session, self.clock).signals(c for f in findings for c in f.cve_ids)
+        return with_signals(findings, signals)
+
+    async def kev_counts(self, scans: list[Scan]) -> dict[str, int]:
+        """scan id -> how many of its findings are of a vulnerability in the KEV catalog now."""
+        cves = await self.cve_ids_by_digest(sorted({scan.findings_digest for scan in scans}))
+        every = {c.upper() for lines in cves.values() for line in lines for c in line}
+        listed = set((await IntelService(self.session, self.clock).signals(every)).kev)
+        per_digest = {
+            digest: sum(1 for line in lines if any(c.upper() in listed for c in line))
+            for digest, lines in cves.items()
+        }
+        return {scan.id: per_digest.get(scan.findings_digest, 0) for scan in scans}
+
+    async def operator_latest(self, image_name: str, version: str | None) -> tuple[ImageVersion, Scan]:
+        """The operator's view: the newest scan of an image's version, named by digest or tag (its newest
+        published version when none is named)."""
+        candidates = [v for v, _image in await self.catalog.published_versions_of(image_name)]
+        if version is not None:
+            candidates = [v for v in candidates if v.digest == version or version in v.tags]
+        if not candidates:
+            raise NotFound(f"Image {image_name} has no published version {version or ''}".rstrip() + ".")
+        chosen = max(candidates, key=lambda v: (v.published_at, v.id))
+        scan = (await self.repository.latest_scans([chosen.id])).get(chosen.id)
+        if scan is None:
+            raise NotFound(f"Version {chosen.digest} of {image_name} has no scan yet.")
+        return chosen, scan
+
+    async def operator_findings(
+        self, scan: Scan, *, order: SortOrder, filters: FindingFilters, page: PageParams
+    ) -> Slice[Finding]:
+        """A page of the scan's findings, with their KEV entries and EPSS scores as imported now."""
+        rows = await self.repository.rows(scan.findings_digest)
+        cves = [row_cves(row) for row in rows]
+        signals = await IntelService(self.session, self.clock).signals(c for found in cves for c in found)
+        return findings_page(rows, cves, signals, filters, order, page)
+
+    async def latest_scans(self, version_ids: list[str]) -> dict[str, Scan]:
+        """version id -> its newest scan (for the catalog's `latestScan`)."""
+        return await self.repository.latest_scans(version_ids)
 
     async def latest_summaries(self, version_ids: list[str]) -> dict[str, dict[str, int]]:
-        """version id -> the summary of its newest scan (for the catalog's `latestScan`)."""
         latest = await self.repository.latest_scans(version_ids)
         return {version_id: scan_summary(scan) for version_id, scan in latest.items()}
+
+    async def cve_ids_by_digest(self, digests: list[str]) -> dict[str, list[list[str]]]:
+        """digest -> each finding's CVE ids: what a KEV count needs, without opening the documents."""
+        return {
+            digest: [cves for _vid, cves in lines]
+            for digest, lines in (await self.repository.line_ids(digests)).items()
+        }
+
+    async def latest_findings_naming(
+        self, version_ids: list[str], identifiers: set[str]
+    ) -> dict[str, list[FoundVulnerability]]:
+        """version id -> the findings of its latest scan known as one of the (upper-case) identifiers."""
+        latest = await self.repository.latest_scans(version_ids)
+        sets = await self.repository.findings([scan.findings_digest for scan in latest.values()], identifiers)
+        return {version_id: sets.get(scan.findings_digest, []) for version_id, scan in latest.items()}
+
+    async def ever_reported(self, version_ids: list[str], identifiers: list[str]) -> set[str]:
+        return await self.repository.scans_naming(version_ids, identifiers)
 
     async def _visible_version(self, tenant_id: str, image_id: str, version_id: str) -> ImageVersion:
         version = await self.catalog.visible_version(tenant_id, image_id, version_id)

@@ -1,20 +1,24 @@
-"""The scan job: plan, then scan and commit one batch of versions at a time.
+"""The scan jobs: a full rescan run from the command line, and the queued scans the worker runs.
 
-It is a boundary like a request or a command: each batch commits its scans, findings and outbox events
+Both are boundaries like a request or a command: each batch commits its scans, findings and outbox events
 together, so an interrupted run leaves whole batches behind and a rerun simply appends new scans.
 """
 
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from portal.advisories.service import AdvisoryService
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from portal.db import Database
+from portal.jobs import ClaimedJob
 from portal.kit.clock import Clock, utcnow
+from portal.runtime import Runtime
 from portal.scanning.matching import Matcher
 from portal.scanning.service import RunContext, ScanService, VersionScanned
-from portal.watches.repository import WatchRepository
+from portal.watches.service import WatchService
 
 BATCH_SIZE = 50
 
@@ -23,6 +27,7 @@ BATCH_SIZE = 50
 class ScanRunReport:
     feed_version: str
     versions: list[VersionScanned] = field(default_factory=list)
+    skipped: int = 0
     advisories_loaded: int = 0
     components: int = 0
     seconds: float = 0.0
@@ -35,6 +40,7 @@ class ScanRunReport:
         return {
             "feedVersion": self.feed_version,
             "versions": len(self.versions),
+            "skipped": self.skipped,
             "components": self.components,
             "findings": self.findings,
             "advisoriesLoaded": self.advisories_loaded,
@@ -62,24 +68,57 @@ async def rescan(
     on_plan: Callable[[int], None] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ScanRunReport:
-    """Scans every published version (or one image's) against the advisories as they are now."""
+    """Scans every published version (or one image's) against the advisories as they are now. A version
+    another run scans meanwhile against the same advisories is not scanned twice (`skipped`)."""
     started = time.perf_counter()
+    requested_at = clock()
     async with db.transaction() as session:
-        targets = await ScanService(session, clock).targets(image_name)
-        feed = await AdvisoryService(session, clock).feed_state()
-        watches = await WatchRepository(session).all_by_tenant()
+        service = ScanService(session, clock)
+        targets = await service.targets(image_name, requested_at)
+        feed_version = await service.feed_version()
+        watches = await WatchService(session, clock).watched_by_tenant()
     if on_plan is not None:
         on_plan(len(targets))
-    matcher = Matcher()
-    run = RunContext(matcher=matcher, feed_version=feed.version, watches=watches, tenants_by_image={})
-    report = ScanRunReport(feed_version=feed.version)
+    matcher = Matcher(feed_version)
+    run = RunContext(matcher=matcher, watches=watches)
+    report = ScanRunReport(feed_version=feed_version)
     for start in range(0, len(targets), batch_size):
         batch = targets[start : start + batch_size]
         async with db.transaction() as session:
-            report.versions.extend(await ScanService(session, clock).scan_batch(run, batch))
+            result = await ScanService(session, clock).scan_batch(run, batch)
+        report.versions.extend(result.scanned)
+        report.skipped += len(result.skipped)
         if progress is not None:
             progress(len(batch))
     report.advisories_loaded = matcher.index.advisory_count
     report.components = sum(v.components for v in report.versions)
     report.seconds = time.perf_counter() - started
     return report
+
+
+class ScanJobs:
+    """The worker's handler of queued scans (`portal.scanning.jobs`): a batch of versions per transaction.
+
+    Its advisory cache lives as long as the advisories do not change: the feed is read again for every
+    batch, after the batch's jobs were claimed, so an import whose rescans it runs is always seen.
+    """
+
+    batch_size = BATCH_SIZE
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.clock = runtime.clock
+        self._matcher: Matcher | None = None
+
+    async def __call__(self, session: AsyncSession, jobs: list[ClaimedJob]) -> None:
+        service = ScanService(session, self.clock)
+        feed_version = await service.feed_version()
+        if self._matcher is None or self._matcher.feed_version != feed_version:
+            self._matcher = Matcher(feed_version)
+        requested: dict[str, datetime] = {}
+        for job in jobs:
+            version_id = str(job.payload.get("versionId", ""))
+            requested[version_id] = max(requested.get(version_id, job.requested_at), job.requested_at)
+        targets = await service.targets_by_id(requested)
+        if targets:
+            watches = await WatchService(session, self.clock).watched_by_tenant()
+            await service.scan_batch(RunContext(matcher=self._matcher, watches=watches), targets)

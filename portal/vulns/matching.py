@@ -105,7 +105,8 @@ def _compile_range(
     range_type: str, range_events: Sequence[Sequence[str]], ecosystem: str, known: _EventKeys
 ) -> _CompiledRange | None:
     """The range with its event versions parsed once, or None when it cannot be evaluated."""
-    function = key_function("SEMVER" if range_type == "SEMVER" else ecosystem)
+    # Go's SEMVER ranges are compared the Go way, so `go1.17.10` and `1.21rc2` place as golang/vuln does.
+    function = key_function("SEMVER" if range_type == "SEMVER" and ecosystem != "Go" else ecosystem)
     if range_type == "GIT" or function is None:
         return None
     events: list[tuple[SortKey | None, int, str]] = []

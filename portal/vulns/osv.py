@@ -71,6 +71,14 @@ class Advisory:
     cvss_score: float | None
     cvss_vector: str | None
     affected: tuple[AffectedPackage, ...]
+    # "osv" or "nvd": where the record comes from (an NVD CVE record names no package).
+    source: str = "osv"
+
+    @property
+    def cvss_version(self) -> str | None:
+        if self.cvss_vector is None or not self.cvss_vector.startswith("CVSS:"):
+            return None
+        return self.cvss_vector[5:].split("/", 1)[0] or None
 
 
 def parse_timestamp(value: object, field: str, advisory_id: str | None = None) -> datetime:
@@ -173,6 +181,8 @@ def parse_advisory(record: object) -> Advisory:
     if not isinstance(record, Mapping):
         raise AdvisoryError("an OSV record must be a JSON object")
     advisory_id = record.get("id")
+    if advisory_id is None and "affected" not in record:
+        raise AdvisoryError("not an OSV record: no id and no affected")
     if not isinstance(advisory_id, str) or not advisory_id.strip():
         raise AdvisoryError("id is missing")
     advisory_id = advisory_id.strip()

@@ -37,8 +37,20 @@ class SeverityRating:
     cvss_score: float | None = None
     cvss_vector: str | None = None
 
+    @property
+    def cvss_version(self) -> str | None:
+        """ "3.1" of "CVSS:3.1/AV:N/...", "4.0" of a v4 vector."""
+        if self.cvss_vector is None or not self.cvss_vector.startswith("CVSS:"):
+            return None
+        return self.cvss_vector[5:].split("/", 1)[0] or None
+
 
 UNKNOWN = SeverityRating("unknown")
+
+
+def rate_vector(vector: str) -> SeverityRating | None:
+    """A CVSS v3.x or v4.0 vector's rating, or None when it cannot be read."""
+    return _score_vector("CVSS_V4" if vector.startswith("CVSS:4") else "CVSS_V3", vector)
 
 
 def severity_from_word(word: object) -> Severity:

@@ -1,7 +1,8 @@
 """CVE watches: a tenant's list of CVE ids, each with its live status against the tenant's images.
 
 The status is computed when read, from the latest scans of the published versions of the images the
-tenant is entitled to; the scan job writes the matched / resolved events as scans change it.
+tenant is entitled to, by the same rule the scan job uses to write the matched / resolved events
+(`portal.scanning.affects`).
 """
 
 from dataclasses import dataclass
@@ -9,13 +10,14 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.advisories.repository import AdvisoryRepository
+from portal.advisories.service import AdvisoryService
 from portal.auth.actor import Actor
+from portal.catalog import CatalogService
 from portal.errors import NotFound
 from portal.kit.clock import Clock, utcnow
 from portal.kit.pagination import PageParams, Slice
-from portal.scanning.repository import ScanRepository
-from portal.scanning.service import watch_packages
+from portal.scanning.affects import affecting
+from portal.scanning.service import ScanService, WatchedCve, watch_packages
 from portal.watches.models import CveWatch
 from portal.watches.repository import WatchRepository
 
@@ -70,6 +72,13 @@ class WatchService:
         (view,) = await self._views(tenant_id, [existing])
         return view, created
 
+    async def watched_by_tenant(self) -> dict[str, list[WatchedCve]]:
+        """Every tenant's watched CVEs: a scan checks each of them (the operator's cross-tenant read)."""
+        return {
+            tenant_id: [WatchedCve(watch.id, watch.cve_id) for watch in watches]
+            for tenant_id, watches in (await self.repository.all_by_tenant()).items()
+        }
+
     async def unwatch(self, actor: Actor, watch_id: str) -> None:
         watch = await self.repository.by_id(actor.tenant_id, watch_id)
         if watch is None:
@@ -81,33 +90,24 @@ class WatchService:
         if not rows:
             return []
         cves = sorted({watch.cve_id for watch in rows})
-        known = await AdvisoryRepository(self.session).known_as(cves)
-        ids_by_cve = {
-            cve: sorted({cve} | {advisory_id for advisory_id, _ in known.get(cve, [])}) for cve in cves
-        }
-        every_id = sorted({i for ids in ids_by_cve.values() for i in ids})
-
-        scans = ScanRepository(self.session)
-        versions = await scans.entitled_versions(tenant_id)
+        known = await AdvisoryService(self.session).known_as(cves)
+        # scans stored before alias groups file a finding under its advisory's id, not its CVE
+        names = {cve: {cve} | {advisory_id.upper() for advisory_id, _ in known.get(cve, [])} for cve in cves}
+        every_name = {name for found in names.values() for name in found}
+        scans = ScanService(self.session, self.clock)
+        versions = await CatalogService(self.session, self.clock).entitled_versions(tenant_id)
         visible = [
             (version, image)
             for version, image in versions
             if version.unpublished_at is None and image.latest_version_id is not None
         ]
-        latest = await scans.latest_scans([version.id for version, _ in visible])
-        hits = await scans.findings([scan.findings_digest for scan in latest.values()], set(every_id))
-        ever = await scans.scans_naming([version.id for version, _ in versions], every_id)
+        hits = await scans.latest_findings_naming([version.id for version, _ in visible], every_name)
+        ever = await scans.ever_reported([version.id for version, _ in versions], sorted(every_name))
         views = []
         for watch in rows:
-            ids = set(ids_by_cve[watch.cve_id])
             affected = []
             for version, image in visible:
-                scan = latest.get(version.id)
-                found = (
-                    [f for f in hits.get(scan.findings_digest, []) if f.vulnerability_id in ids]
-                    if scan
-                    else []
-                )
+                found = affecting(hits.get(version.id, []), watch.cve_id)
                 if found:
                     affected.append(
                         AffectedVersion(
@@ -123,7 +123,7 @@ class WatchService:
             ]
             if affected:
                 status = "affected"
-            elif ids & ever:
+            elif names[watch.cve_id] & ever:
                 status = "fixed"
             elif advisory_ids:
                 status = "not_affected"

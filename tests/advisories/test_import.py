@@ -68,6 +68,7 @@ async def test_a_newer_modified_replaces_and_the_same_or_older_is_skipped(
         "withdrawn": 0,
         "failed": 0,
         "failures": [],
+        "rescansQueued": 0,
     }
     newer = osv_record("TEST-1", summary="second", modified="2024-02-01T00:00:00Z")
     older = osv_record("TEST-2", summary="older", modified="2023-01-01T00:00:00Z")
@@ -105,6 +106,24 @@ async def test_a_malformed_record_is_reported_with_its_file_and_skipped(
     human = await run_async(operator_cli(settings), "advisories", "import", str(archive))
     assert "BAD-1.json" in human and "broken.json" in human
     assert "0 imported, 0 updated, 2 unchanged, 0 withdrawn, 2 failed" in human
+
+
+async def test_a_file_that_is_no_advisory_says_so_and_a_missing_path_or_empty_folder_fails(
+    settings: Settings, runtime: Runtime, tmp_path: Path
+) -> None:
+    folder = write_folder(tmp_path / "mixed", osv_record("GOOD-1"), extra={"package.json": '{"name": "x"}'})
+    result = await _import(settings, folder)
+    failures = {f["source"]: f["reason"] for f in result["failures"]}  # type: ignore[attr-defined]
+    assert failures == {f"{folder}:package.json": "not an OSV record: no id and no affected"}
+
+    missing = await run_async(
+        operator_cli(settings), "advisories", "import", str(folder), str(tmp_path / "nope.zip"), ok=False
+    )
+    assert "nope.zip: no such file or folder" in missing
+    (tmp_path / "empty").mkdir()
+    empty = await run_async(operator_cli(settings), "advisories", "import", str(tmp_path / "empty"), ok=False)
+    assert "nothing to import" in empty
+    assert await _count(runtime) == 1  # neither failed command stored anything
 
 
 async def test_a_corrupt_archive_is_reported_and_the_other_sources_still_import(

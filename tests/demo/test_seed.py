@@ -78,13 +78,15 @@ async def test_portal_demo_shows_scans_findings_and_watches_to_the_admin_and_a_s
     scans = await _scans_by_image(client, headers)
     assert sorted(scans) == sorted(demo.name for demo in DEMO_IMAGES)
     assert all(len(history) == 1 for history in scans.values())
+    # findings are filed under their CVE; the demo advisory that found each is among its sources
     python = {
-        (f["vulnerabilityId"], f["package"]["name"]): f["fixedVersion"]
+        (source["id"], f["package"]["name"]): f["fixedVersion"]
         for f in scans["python"][0]["findings"]
+        for source in f["sources"]
     }
     assert python[("PORTAL-DEMO-2024-0004", "setuptools")] == "70.0.0"
     assert python[("PORTAL-DEMO-2023-0002", "zlib1g")] is None  # no fix released yet
-    node = {f["vulnerabilityId"] for f in scans["node"][0]["findings"]}
+    node = {source["id"] for f in scans["node"][0]["findings"] for source in f["sources"]}
     assert node == {"PORTAL-DEMO-2023-0008"}  # not the semver advisory: 7.6.0 is past its fix
     assert scans["static"][0]["summary"]["total"] == 0
 

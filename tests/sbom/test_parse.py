@@ -220,3 +220,29 @@ def test_the_stored_inventory_round_trips_exactly(path: Path) -> None:
     stored = inventory.to_json()
     assert Inventory.from_json(stored) == inventory
     assert Inventory.from_json(stored).to_json() == stored
+
+
+def _kubectl_without_stdlib() -> dict[str, object]:
+    document = json.loads((fixtures_dir() / "sboms" / "kubectl-1.30-syft-1.18.cdx.json").read_bytes())
+    document["components"] = [c for c in document["components"] if c["name"] != "stdlib"]
+    return document
+
+
+def test_a_go_binary_without_a_stdlib_component_gets_one_from_syfts_compiled_go_version() -> None:
+    document = _kubectl_without_stdlib()
+    inventory = parse_sbom(json.dumps(document).encode())
+    (stdlib,) = [c for c in inventory.components if c.name == "stdlib"]
+    assert (stdlib.version, stdlib.purl) == ("go1.23.8", "pkg:golang/stdlib@1.23.8")
+    # the SBOM's own stdlib component is kept as it is, never doubled
+    real = parse_sbom((fixtures_dir() / "sboms" / "kubectl-1.30-syft-1.18.cdx.json").read_bytes())
+    assert [c.purl for c in real.components if c.name == "stdlib"] == ["pkg:golang/stdlib@1.23.8"]
+
+
+@pytest.mark.parametrize("spec_version", ["1.6", "1.7"])
+def test_cyclonedx_1_6_and_1_7_input_is_read(spec_version: str) -> None:
+    document = _kubectl_without_stdlib()
+    document["specVersion"] = spec_version
+    document["$schema"] = f"http://cyclonedx.org/schema/bom-{spec_version}.schema.json"
+    inventory = parse_sbom(json.dumps(document).encode())
+    assert inventory.source_format == f"CycloneDX {spec_version}"
+    assert any(c.purl == "pkg:golang/golang.org/x/net@v0.23.0" for c in inventory.components)

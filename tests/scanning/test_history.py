@@ -51,16 +51,24 @@ async def test_each_scan_appends_to_the_history_with_new_and_resolved_ids_in_its
         "unknown": 1,
         "total": 2,
         "fixable": 1,
+        "kev": 0,
     }
     detail = (await client.get(f"{base}/scans/{first['id']}", headers=admin.headers)).json()
+    package = {"name": "demo-lib", "version": "1.0.0", "purl": "pkg:pypi/demo-lib@1.0.0"}
     assert detail["findings"] == [
         {
-            "vulnerabilityId": "TEST-2024-1",
-            "aliases": ["CVE-2024-10001"],
+            # the vulnerability is its CVE; the advisory that found it is one of its ids and sources
+            "vulnerabilityId": "CVE-2024-10001",
+            "aliases": ["TEST-2024-1"],
             "severity": "critical",
             "cvssScore": 9.8,
-            "package": {"name": "demo-lib", "version": "1.0.0", "purl": "pkg:pypi/demo-lib@1.0.0"},
+            "cvss": {"score": 9.8, "vector": CRITICAL_VECTOR, "version": "3.1", "source": "TEST-2024-1"},
+            "severitySource": "TEST-2024-1",
+            "package": package,
             "fixedVersion": "1.2.0",
+            "sources": [{"id": "TEST-2024-1", "fixedVersion": "1.2.0"}],
+            "kev": None,
+            "epss": None,
             "status": "affected",
         },
         {
@@ -68,8 +76,13 @@ async def test_each_scan_appends_to_the_history_with_new_and_resolved_ids_in_its
             "aliases": [],
             "severity": "unknown",
             "cvssScore": None,
-            "package": {"name": "demo-lib", "version": "1.0.0", "purl": "pkg:pypi/demo-lib@1.0.0"},
+            "cvss": None,
+            "severitySource": None,
+            "package": package,
             "fixedVersion": None,
+            "sources": [{"id": "TEST-2024-2", "fixedVersion": None}],
+            "kev": None,
+            "epss": None,
             "status": "affected",
         },
     ]
@@ -81,7 +94,7 @@ async def test_each_scan_appends_to_the_history_with_new_and_resolved_ids_in_its
             "versionId": published.version.id,
             "scanId": first["id"],
             "summary": first["summary"],
-            "newVulnerabilities": ["TEST-2024-1", "TEST-2024-2"],
+            "newVulnerabilities": ["CVE-2024-10001", "TEST-2024-2"],
             "resolvedVulnerabilities": [],
         }
     ]
@@ -143,7 +156,7 @@ async def test_each_scan_appends_to_the_history_with_new_and_resolved_ids_in_its
     assert len(history) == 3 and history[0]["summary"]["total"] == 1
     assert history[0]["feedVersion"] != history[1]["feedVersion"]
     latest_event = (await events(runtime, admin.tenant.id, EventType.SCAN_COMPLETED))[-1]
-    assert latest_event["resolvedVulnerabilities"] == ["TEST-2024-1"]
+    assert latest_event["resolvedVulnerabilities"] == ["CVE-2024-10001"]
     (resolved,) = await events(runtime, admin.tenant.id, EventType.CVE_WATCH_RESOLVED)
     assert resolved == matched
     watch = (await client.get("/api/cve-watches", headers=admin.headers)).json()["items"][0]
@@ -152,7 +165,8 @@ async def test_each_scan_appends_to_the_history_with_new_and_resolved_ids_in_its
     detail_of_image = (
         await client.get(f"/api/docker-images/{published.image.id}", headers=admin.headers)
     ).json()
-    assert detail_of_image["versions"][0]["latestScan"] == history[0]["summary"]
+    latest = detail_of_image["versions"][0]["latestScan"]
+    assert latest == {**history[0]["summary"], "id": history[0]["id"], "scannedAt": history[0]["scannedAt"]}
 
 
 async def test_history_filters_by_time_and_pages_newest_first(

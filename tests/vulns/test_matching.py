@@ -244,3 +244,16 @@ def test_same_inputs_give_the_same_findings_in_the_same_order() -> None:
     )
     assert [rebuilt.match_purl(purl) for purl in purls] == first
     assert all(_ids(matches) == sorted(_ids(matches)) for matches in first)
+
+
+def test_the_go_standard_library_matches_however_its_version_is_written() -> None:
+    """The audit's case: `go1.17.10` matched none of the stdlib advisories that `1.17.10` matches."""
+    index = _feed("go-vulndb.zip")
+    plain = {m.advisory_id for m in index.match_purl("pkg:golang/stdlib@1.17.10")}
+    assert len(plain) > 100
+    assert {m.advisory_id for m in index.match_purl("pkg:golang/stdlib@go1.17.10")} == plain
+    assert {m.advisory_id for m in index.match_purl("pkg:golang/stdlib@v1.17.10")} == plain
+    # a toolchain tag is golang/vuln's 1.21.0-rc.2, before every 1.21.0 release candidate fix after it
+    assert {m.advisory_id for m in index.match_purl("pkg:golang/toolchain@1.21rc2")} == {
+        m.advisory_id for m in index.match_purl("pkg:golang/toolchain@1.21.0-rc.2")
+    }

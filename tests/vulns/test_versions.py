@@ -81,6 +81,19 @@ def test_redhat_vectors(line: str) -> None:
         ("Go", "v1.2.3", "v1.10.0"),
         ("Go", "v2.0.0+incompatible", "v2.1.0+incompatible"),
         ("Go", "1.21rc2", "go1.21.0"),
+        # Go release tags as golang/vuln reads them: 1.21rc2 is 1.21.0-rc.2, go1.17.10 is 1.17.10
+        ("Go", "1.21rc2", "1.21.0-rc.3"),
+        ("Go", "1.21.0-rc.1", "1.21rc2"),
+        ("Go", "go1.21beta1", "1.21rc1"),
+        ("Go", "go1.17.9", "go1.17.10"),
+        ("Go", "go1.17.10", "1.18"),
+        # apk-tools' commit hash vectors (src/version.c TOKEN_COMMIT_HASH)
+        ("Wolfi", "1.0~1234", "1.0~2345"),
+        ("Wolfi", "1.0~abc", "1.0~abd"),
+        ("Alpine", "1.0", "1.0~abc"),
+        ("Alpine", "1.0~1234-r0", "1.0~1234-r1"),
+        ("Alpine", "1.0~1234-r1", "1.0~2345-r0"),
+        ("Alpine", "1.0-r5", "1.0~abc"),
         # Maven ComparableVersion
         ("Maven", "1.0-alpha-1", "1.0-beta-1"),
         ("Maven", "1.0-RC1", "1.0-SNAPSHOT"),
@@ -102,6 +115,9 @@ def test_ordering(ecosystem: str, lower: str, higher: str) -> None:
     [
         ("Go", "v2.0.0+incompatible", "2.0.0"),
         ("Go", "v1.2.3", "1.2.3"),
+        ("Go", "go1.17.10", "v1.17.10"),
+        ("Go", "go1.20-pre4", "1.20.0-pre.4"),
+        ("Go", "go1.19", "1.19.0"),
         ("npm", "1.0.0+build.1", "1.0.0+build.2"),
         ("Debian", "0:1.0", "1.0"),
         ("Red Hat", "0:1.0-1", "1.0-1"),

@@ -1,7 +1,9 @@
 """apk version ordering (Alpine, Wolfi, Chainguard).
 
 A version is `number{.number}...{letter}{_suffix{number}}...{~hash}{-r#}`; suffixes order
-alpha < beta < pre < rc < (none) < cvs < svn < git < hg < p.
+alpha < beta < pre < rc < (none) < cvs < svn < git < hg < p. A `~hash` compares as a string, before the
+revision, and a version with one is newer than the same version without (apk-tools' src/version.c,
+TOKEN_COMMIT_HASH; its vectors `1.0~1234 < 1.0~2345`, `1.0 < 1.0~abc`, `1.0~1234-r1 < 1.0~2345-r0`).
 
 Written here because univers' `AlpineLinuxVersion` refuses versions apk and the advisory feeds use
 (`_git`, `_svn`, `_cvs`, `_hg` suffixes, `-r` without digits, `6.6.2p1`, `0.8.21.r2`) and compares
@@ -22,7 +24,7 @@ from portal.vulns.versions.base import ComparedKey, InvalidVersion
 
 _NUMBERS = re.compile(r"(?:\d+\.?)*")
 _SUFFIX = re.compile(r"_(alpha|beta|pre|rc|cvs|svn|git|hg|p)(\d*)")
-_HASH = re.compile(r"~[0-9a-f]+")
+_HASH = re.compile(r"~([0-9a-fA-F]+)")
 _REVISION = re.compile(r"-r(\d*)")
 
 _NO_SUFFIX = 4
@@ -35,7 +37,17 @@ def _cmp(a: Any, b: Any) -> int:
 
 
 class ApkVersion(ComparedKey):
-    __slots__ = ("_tuple", "invalid", "letter", "numbers", "remainder", "revision", "suffixes", "version")
+    __slots__ = (
+        "_tuple",
+        "commit",
+        "invalid",
+        "letter",
+        "numbers",
+        "remainder",
+        "revision",
+        "suffixes",
+        "version",
+    )
 
     def __init__(self, version: str) -> None:
         if not version:
@@ -58,8 +70,9 @@ class ApkVersion(ComparedKey):
             suffixes.append((_SUFFIX_WEIGHT[match.group(1)], int(match.group(2) or 0)))
             rest = rest[match.end() :]
         self.suffixes = tuple(suffixes)
-        # a commit hash carries no order
+        self.commit: tuple[int, str] = (0, "")
         if hash_match := _HASH.match(rest):
+            self.commit = (1, hash_match.group(1))
             rest = rest[hash_match.end() :]
         self.revision = 0
         self.invalid = False
@@ -87,6 +100,7 @@ class ApkVersion(ComparedKey):
             tuple(numbers),
             self.letter,
             (*self.suffixes, _MISSING_SUFFIX),
+            self.commit,
             self.revision,
             not self.remainder,
         )
@@ -100,6 +114,7 @@ class ApkVersion(ComparedKey):
             self._compare_numbers(other)
             or self._compare_letters(other)
             or self._compare_suffixes(other)
+            or _cmp(self.commit, other.commit)
             or _cmp(self.revision, other.revision)
             # trailing garbage makes a version older than the same version without it
             or _cmp(not self.remainder, not other.remainder)

@@ -50,10 +50,20 @@ def semver_key(version: str, ecosystem: str = "SEMVER") -> SemverKey:
     )
 
 
+# A Go release tag without its "go": golang/vuln's GoTagToSemver reads `1.21rc2` as `1.21.0-rc.2` and
+# `1.20-pre4` as `1.20.0-pre.4` (internal/semver/semver.go).
+_GO_TAG = re.compile(r"(?P<minor>\d+\.\d+)(?P<patch>\.\d+)?(?:(?P<kind>beta|rc|-pre)(?P<number>\d+))?")
+
+
 def go_key(version: str) -> SemverKey:
     """Go module versions (`v1.2.3`, `v0.0.0-20210101000000-abcdef123456`, `v2.0.0+incompatible`) and
-    toolchain versions (`go1.21.3`, `1.21rc2`); pseudo-versions are pre-releases, so semver orders them."""
+    Go release versions as the standard library and toolchain carry them (`go1.17.10`, `1.21rc2`);
+    pseudo-versions are pre-releases, so semver orders them."""
     text = version.strip()
-    if text.startswith("go"):
-        text = text[2:]
+    text = text.removeprefix("go") if text.startswith("go") else text.removeprefix("v")
+    tag = _GO_TAG.fullmatch(text)
+    if tag is not None:
+        text = f"{tag['minor']}{tag['patch'] or '.0'}"
+        if tag["kind"]:
+            text += f"-{tag['kind'].lstrip('-')}.{tag['number']}"
     return semver_key(text, "Go")

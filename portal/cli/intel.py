@@ -1,0 +1,63 @@
+from pathlib import Path
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.cli.context import JsonOption, errors, fail, report, run_in_transaction
+from portal.cli.progress import progress_bar
+from portal.intel.feeds import FeedRefused
+from portal.intel.service import IntelService
+from portal.kit.imports import ImportCounts
+from portal.runtime import Runtime
+
+app = typer.Typer(
+    help="Exploitation signals: CISA's KEV catalog and FIRST's EPSS scores.", no_args_is_help=True
+)
+import_app = typer.Typer(help="Import a KEV catalog or an EPSS file.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+FileArgument = typer.Argument(..., exists=False, help="The file as its publisher ships it.")
+
+
+def _run(path: Path, label: str, kind: str, as_json: bool) -> None:
+    if not path.is_file():
+        fail(f"{path}: no such file")
+
+    async def work(runtime: Runtime, session: AsyncSession) -> ImportCounts:
+        service = IntelService(session, runtime.clock)
+        with progress_bar(label, None) as advance:
+            try:
+                if kind == "kev":
+                    return await service.import_kev(path, advance)
+                return await service.import_epss(path, advance)
+            except FeedRefused as refused:
+                fail(str(refused))
+
+    result = run_in_transaction(work)
+    if not as_json:
+        for failure in result.failures:
+            errors.print(
+                f"[yellow]skipped[/yellow] {path}:{failure.source}: {failure.reason}", highlight=False
+            )
+    report(
+        as_json,
+        result.as_json(),
+        f"{result.imported} imported, {result.updated} updated, {result.unchanged} unchanged, "
+        f"{result.failed} failed",
+    )
+    if result.failed and not (result.imported or result.updated or result.unchanged):
+        raise typer.Exit(1)
+
+
+@import_app.command("kev")
+def import_kev(path: Path = FileArgument, as_json: bool = JsonOption) -> None:
+    """Import CISA's Known Exploited Vulnerabilities catalog (known_exploited_vulnerabilities.json).
+    Findings of a listed CVE show `kev` at once, without a rescan."""
+    _run(path, "Importing KEV", "kev", as_json)
+
+
+@import_app.command("epss")
+def import_epss(path: Path = FileArgument, as_json: bool = JsonOption) -> None:
+    """Import FIRST's EPSS scores (epss_scores-YYYY-MM-DD.csv, gzipped or not). Findings show `epss` at
+    once, without a rescan."""
+    _run(path, "Importing EPSS", "epss", as_json)
