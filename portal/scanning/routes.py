@@ -80,9 +80,9 @@ async def scan_detail(
     responses=error_responses(400, 404),
 )
 async def scan_findings(
-    image_id: str,
-    version_id: str,
-    scan_id: str,
+    image_id: PathId,
+    version_id: PathId,
+    scan_id: PathId,
     actor: CurrentActor,
     db: DbSession,
     page: Annotated[PageParams, Depends(FINDINGS_PAGING)],
