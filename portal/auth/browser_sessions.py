@@ -75,12 +75,14 @@ class BrowserSessionRepository:
             .execution_options(synchronize_session=False)
         )
 
-    async def end(self, tenant_id: str, token: str) -> None:
-        await self.session.execute(
+    async def end(self, tenant_id: str, token: str) -> bool:
+        """Deletes the session; False when there was none (already ended)."""
+        result = await self.session.execute(
             scoped(delete(BrowserSession), BrowserSession, tenant_id)
             .where(BrowserSession.token_hash == hash_session_token(token))
             .execution_options(synchronize_session=False)
         )
+        return bool(getattr(result, "rowcount", 0) == 1)
 
     async def end_for_user(self, tenant_id: str, user_id: str) -> None:
         await self.session.execute(

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from starlette.responses import HTMLResponse
 
 from portal.api.dependencies import DbSession
+from portal.audit import AuditAction, AuditOutcome, record_refused
 from portal.auth.actor import Actor
 from portal.auth.guard import request_origin
 from portal.auth.service import AuthService
@@ -67,15 +68,21 @@ class SignedIn:
     def can(self, role: Role) -> bool:
         return self.actor.role.rank >= role.rank
 
-    def require(self, role: Role) -> None:
-        """Refuses a write the actor's role may not make, whatever the page showed it."""
-        if not self.can(role):
-            raise Forbidden(f"This needs the {role.value} role; you have {self.actor.role.value}.")
-
     async def form(self, role: Role) -> Form:
-        """A write's form fields: the role first, then the same-origin and CSRF checks."""
-        self.require(role)
-        return Form(await read_form(self.request, self.session_token))
+        """A write's form fields, once the post passed the same-origin and CSRF checks and the actor's
+        role may make it (whatever the page showed; a refusal is audited as the API's are)."""
+        fields = await read_form(self.request, self.session_token)
+        if not self.can(role):
+            await record_refused(
+                self.runtime.db,
+                self.actor,
+                AuditAction.ACCESS_DENIED,
+                outcome=AuditOutcome.DENIED,
+                details={"method": "POST", "path": self.request.url.path, "requiredRole": role.value},
+                clock=self.runtime.clock,
+            )
+            raise Forbidden(f"This needs the {role.value} role; you have {self.actor.role.value}.")
+        return Form(fields)
 
     def render(
         self, template: str, status_code: int = 200, headers: dict[str, str] | None = None, **context: Any

@@ -79,7 +79,9 @@ async def sign_in(request: Request, slug: TenantHost, db: DbSession) -> Response
     next_path = safe_next(form.get("next", ["/"])[0])
     try:
         await runtime.limiter.hit(runtime.login_limit, "login", request_origin(request).ip or "unknown")
-        signed = await AuthService(db, runtime).sign_in_browser(slug, email, password)
+        signed = await AuthService(db, runtime).sign_in_browser(
+            slug, email, password, request_origin(request)
+        )
     except RateLimited as limited:
         return _login_page(
             request,
@@ -106,7 +108,7 @@ async def sign_in(request: Request, slug: TenantHost, db: DbSession) -> Response
 @router.post("/logout")
 async def sign_out(page: Page, db: DbSession) -> Response:
     await read_form(page.request, page.session_token)
-    await AuthService(db, page.runtime).sign_out_browser(page.tenant_slug, page.session_token)
+    await AuthService(db, page.runtime).sign_out_browser(page.actor, page.session_token)
     response = RedirectResponse("/login", status_code=303)
     forget_cookie(page.request, response, SESSION_COOKIE)
     return response
