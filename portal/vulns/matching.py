@@ -5,6 +5,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
@@ -178,7 +179,20 @@ class AdvisoryIndex:
 
     @property
     def advisory_count(self) -> int:
-        return len(self._advisory_ids)
+        """How many advisories it matches against (those of packages dropped since excepted)."""
+        return len({entry.match.advisory_id for entries in self._entries.values() for entry in entries})
+
+    def drop(self, ecosystem: str, name: str) -> list[str]:
+        """Forgets one package's entries (to add them again as they are now); returns their advisory ids."""
+        return [entry.match.advisory_id for entry in self._entries.pop((ecosystem, name), [])]
+
+    def packages_of(self, advisory_ids: AbstractSet[str]) -> set[tuple[str, str]]:
+        """The packages it holds entries of these advisories for."""
+        return {
+            key
+            for key, entries in self._entries.items()
+            if any(entry.match.advisory_id in advisory_ids for entry in entries)
+        }
 
     def add(self, advisory: Advisory) -> None:
         if advisory.withdrawn is not None:
