@@ -12,6 +12,7 @@ from portal.api.docs import install_docs
 from portal.api.errors import install_error_handlers
 from portal.api.middleware import BodySizeLimit, HeaderSizeLimit, RequestContext
 from portal.api.openapi import without_framework_validation_errors
+from portal.apikeys.routes import router as apikeys_router
 from portal.audit.routes import router as audit_router
 from portal.auth.guard import BEARER_SCHEME
 from portal.auth.routes import router as auth_router
@@ -36,6 +37,7 @@ ROUTERS = (
     watches_router,
     requests_router,
     webhooks_router,
+    apikeys_router,
     audit_router,
 )
 
@@ -102,7 +104,7 @@ def _document_errors(app: FastAPI, settings: Settings) -> None:
                     "type": "http",
                     "scheme": "bearer",
                     "bearerFormat": "JWT",
-                    "description": "The accessToken from POST /api/auth/login.",
+                    "description": "The accessToken from POST /api/auth/login, or an API key (ptk_...).",
                 }
             }
             document_webhook_urls(schema, settings.webhook_allow_private)

@@ -1,6 +1,7 @@
 """Every table, imported in one place for the migrations' metadata."""
 
 from portal.advisories.models import Advisory, AdvisoryAlias, AdvisoryPackage, Vulnerability
+from portal.apikeys.models import ApiKey
 from portal.audit.models import AuditEvent
 from portal.auth.refresh_tokens import RefreshToken
 from portal.catalog.models import Entitlement, Image, ImageVersion, VersionHardeningTag, VersionSbom
@@ -18,6 +19,7 @@ __all__ = [
     "Advisory",
     "AdvisoryAlias",
     "AdvisoryPackage",
+    "ApiKey",
     "AuditEvent",
     "CveWatch",
     "Entitlement",
