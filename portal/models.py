@@ -3,6 +3,7 @@
 from portal.advisories.models import Advisory, AdvisoryAlias, AdvisoryPackage, Vulnerability
 from portal.apikeys.models import ApiKey
 from portal.audit.models import AuditEvent
+from portal.auth.browser_sessions import BrowserSession
 from portal.auth.refresh_tokens import RefreshToken
 from portal.catalog.models import Entitlement, Image, ImageVersion, VersionHardeningTag, VersionSbom
 from portal.events.models import OutboxEvent
@@ -21,6 +22,7 @@ __all__ = [
     "AdvisoryPackage",
     "ApiKey",
     "AuditEvent",
+    "BrowserSession",
     "CveWatch",
     "Entitlement",
     "EpssScore",

@@ -249,6 +249,10 @@ class CatalogService:
             tenant_id, page, name_contains=q, hardening_tag=hardening_tag
         )
 
+    async def hardening_tags(self, tenant_id: str) -> list[str]:
+        """The hardening tags `list_images` can filter on for this tenant, sorted."""
+        return await self.repository.visible_hardening_tags(tenant_id)
+
     async def image_detail(self, tenant_id: str, image_id: str) -> ImageDetail:
         found = await self.repository.visible_image(tenant_id, image_id) if is_uuid(image_id) else None
         if found is None:
@@ -301,6 +305,10 @@ class CatalogService:
 
     async def entitled_tenant_ids(self, image_id: str) -> list[str]:
         return await self.repository.entitled_tenant_ids(image_id)
+
+    async def entitled_tenants_of(self, image_ids: list[str]) -> dict[str, list[str]]:
+        """image id -> the tenants entitled to it, for a batch of images (one query)."""
+        return await self.repository.entitled_tenants_of(sorted(set(image_ids)))
 
     async def entitled_versions(self, tenant_id: str) -> list[tuple[ImageVersion, Image]]:
         """Every version, published or not, of the images the tenant is entitled to (newest first)."""
