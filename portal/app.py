@@ -24,6 +24,7 @@ from portal.requests.routes import router as requests_router
 from portal.runtime import Runtime
 from portal.scanning.routes import router as scanning_router
 from portal.status.routes import router as status_router
+from portal.users.routes import router as users_router
 from portal.watches.routes import router as watches_router
 from portal.web import install_web
 from portal.webhooks.payloads import document_webhooks
@@ -38,6 +39,7 @@ ROUTERS = (
     watches_router,
     requests_router,
     webhooks_router,
+    users_router,
     apikeys_router,
     audit_router,
 )

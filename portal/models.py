@@ -12,6 +12,7 @@ from portal.jobs.models import Job
 from portal.requests.models import FeatureRequest, FeatureRequestChange
 from portal.scanning.models import FindingSet, Scan, VersionPackage
 from portal.tenants.models import Tenant
+from portal.users.activation import UserActivation
 from portal.users.models import User
 from portal.watches.models import CveWatch
 from portal.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription, WorkerHeartbeat
@@ -38,6 +39,7 @@ __all__ = [
     "Scan",
     "Tenant",
     "User",
+    "UserActivation",
     "VersionHardeningTag",
     "VersionPackage",
     "VersionSbom",

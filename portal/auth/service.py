@@ -133,6 +133,10 @@ class AuthService:
             await hasher.verify_dummy(password)
             await self._login_refused(tenant, tenant_slug, address, None, "unknown_email", origin)
             raise InvalidCredentials()
+        if user.password_hash is None:
+            await hasher.verify_dummy(password)
+            await self._login_refused(tenant, tenant_slug, address, user, "not_activated", origin)
+            raise InvalidCredentials()
         if not await hasher.verify(user.password_hash, password):
             await self._login_refused(tenant, tenant_slug, address, user, "wrong_password", origin)
             raise InvalidCredentials()

@@ -15,7 +15,7 @@ from portal.users.models import Role
 from tests.factories import make_caller, make_key_caller, make_tenant
 
 PUBLIC = {"/api/status", "/api/openapi.json", "/api/docs", "/api/docs/oauth2-redirect"}
-LOGIN_FLOW = {"/api/auth/login", "/api/auth/refresh", "/api/auth/logout"}
+LOGIN_FLOW = {"/api/auth/login", "/api/auth/refresh", "/api/auth/logout", "/api/auth/activate"}
 
 
 def api_routes(routes: Sequence[BaseRoute]) -> Iterator[APIRoute]:

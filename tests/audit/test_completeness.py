@@ -191,6 +191,25 @@ async def _revoke_key(w: ApiWorld) -> Expected:
     return Expected(AuditAction.API_KEY_REVOKED, key["id"])
 
 
+async def _invite_user(w: ApiWorld) -> Expected:
+    created = await w.write("POST", "/api/users", {"email": "invited@example.com", "role": "user"})
+    return Expected(AuditAction.USER_CREATED, created.json()["user"]["id"])
+
+
+async def _change_user(w: ApiWorld) -> Expected:
+    invited = await w.setup("POST", "/api/users", {"email": "invited@example.com", "role": "user"})
+    await w.write("PATCH", f"/api/users/{invited['user']['id']}", {"role": "viewer"})
+    return Expected(AuditAction.USER_UPDATED, invited["user"]["id"])
+
+
+async def _activate(w: ApiWorld) -> Expected:
+    invited = await w.setup("POST", "/api/users", {"email": "invited@example.com", "role": "user"})
+    body = {"token": invited["activationToken"], "password": "a-long-enough-password"}
+    await w.write("POST", "/api/auth/activate", body, headers={"X-Tenant": w.admin.tenant.slug})
+    user_id = invited["user"]["id"]
+    return Expected(AuditAction.ACCOUNT_ACTIVATED, user_id, actor_id=user_id)
+
+
 # "METHOD /path as the OpenAPI document writes it" -> the scenario that performs it once.
 API_WRITES: dict[str, ApiScenario] = {
     "POST /api/api-keys": _create_key,
@@ -198,6 +217,9 @@ API_WRITES: dict[str, ApiScenario] = {
     "POST /api/auth/login": _login,
     "POST /api/auth/refresh": _refresh,
     "POST /api/auth/logout": _logout,
+    "POST /api/auth/activate": _activate,
+    "POST /api/users": _invite_user,
+    "PATCH /api/users/{user_id}": _change_user,
     "POST /api/cve-watches": _watch,
     "DELETE /api/cve-watches/{watch_id}": _unwatch,
     "POST /api/feature-requests": _file_request,
