@@ -13,7 +13,7 @@ from portal.users.models import Role
 from tests.factories import make_tenant
 from tests.web.console import console_client, signed_in_client
 
-SIGN_IN_PAGES = {"/login"}
+SIGN_IN_PAGES = {"/login", "/activate"}
 
 
 def _routes(routes: Sequence[BaseRoute]) -> Iterator[APIRoute]:
