@@ -22,6 +22,7 @@ from portal.requests.routes import router as requests_router
 from portal.runtime import Runtime
 from portal.scanning.routes import router as scanning_router
 from portal.status.routes import router as status_router
+from portal.vex.routes import router as vex_router
 from portal.watches.routes import router as watches_router
 from portal.webhooks.payloads import document_webhooks
 from portal.webhooks.routes import router as webhooks_router
@@ -32,6 +33,7 @@ ROUTERS = (
     auth_router,
     catalog_router,
     scanning_router,
+    vex_router,
     watches_router,
     requests_router,
     webhooks_router,

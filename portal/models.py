@@ -10,6 +10,7 @@ from portal.requests.models import FeatureRequest, FeatureRequestChange
 from portal.scanning.models import FindingSet, Scan, VersionPackage
 from portal.tenants.models import Tenant
 from portal.users.models import User
+from portal.vex.models import FindingAnalysis, VexProduct, VexStatement
 from portal.watches.models import CveWatch
 from portal.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription, WorkerHeartbeat
 
@@ -22,6 +23,7 @@ __all__ = [
     "EpssScore",
     "FeatureRequest",
     "FeatureRequestChange",
+    "FindingAnalysis",
     "FindingSet",
     "Image",
     "ImageVersion",
@@ -35,6 +37,8 @@ __all__ = [
     "VersionHardeningTag",
     "VersionPackage",
     "VersionSbom",
+    "VexProduct",
+    "VexStatement",
     "Vulnerability",
     "WebhookAttempt",
     "WebhookDelivery",

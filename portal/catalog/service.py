@@ -267,6 +267,12 @@ class CatalogService:
         stored = await self.repository.inventories(version_ids)
         return {version_id: Inventory.from_json(data) for version_id, data in stored.items()}
 
+    async def image_by_name(self, name: str) -> Image | None:
+        return await self.repository.image_by_name(name)
+
+    async def image_by_id(self, image_id: str) -> Image | None:
+        return await self.repository.image_by_id(image_id) if is_uuid(image_id) else None
+
     async def entitled_tenant_ids(self, image_id: str) -> list[str]:
         return await self.repository.entitled_tenant_ids(image_id)
 

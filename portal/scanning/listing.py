@@ -15,7 +15,9 @@ from typing import Any, Literal
 from portal.intel.models import EpssScore, KevEntry
 from portal.intel.service import Signals
 from portal.kit.pagination import CursorGrammar, KeyKind, PageParams, Slice, page_params
+from portal.scanning.affects import affects
 from portal.scanning.findings import FoundVulnerability, finding_from_row, finding_row, row_ids
+from portal.vex.verdicts import Verdict
 from portal.vulns.severity import SEVERITY_ORDER
 
 SortOrder = Literal["severity", "risk"]
@@ -33,6 +35,8 @@ class FindingFilters:
     epss_min: float | None = None
     # a case-insensitive part of the package's name or purl
     package: str | None = None
+    # also the findings a VEX verdict takes out (`portal.scanning.affects`)
+    suppressed: bool = False
 
     @classmethod
     def of(
@@ -42,19 +46,22 @@ class FindingFilters:
         fixable: bool | None,
         epss_min: float | None,
         package: str | None,
+        suppressed: bool = False,
     ) -> "FindingFilters":
         """From the query parameters or options: no severity named means every severity."""
-        return cls(frozenset(severity) if severity else None, kev, fixable, epss_min, package)
+        return cls(frozenset(severity) if severity else None, kev, fixable, epss_min, package, suppressed)
 
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """A finding with its exploitation signals (the strongest of its CVEs'), and its place in the scan."""
+    """A finding with its exploitation signals (the strongest of its CVEs'), what VEX says of it, and its
+    place in the scan."""
 
     found: FoundVulnerability
     kev: KevEntry | None
     epss: EpssScore | None
     position: int = 0
+    verdict: Verdict | None = None
 
 
 # A raw finding line's fields (`portal.scanning.findings.finding_line`).
@@ -69,6 +76,7 @@ class _Listed:
     kev: KevEntry | None
     epss: EpssScore | None
     position: int
+    verdict: Verdict | None = None
 
 
 def row_cves(row: list[Any]) -> list[str]:
@@ -76,14 +84,22 @@ def row_cves(row: list[Any]) -> list[str]:
     return [i.upper() for i in ids if i[:4] in ("CVE-", "cve-", "Cve-")]
 
 
-def with_signals(findings: Sequence[FoundVulnerability], signals: Signals) -> list[Finding]:
-    """Whole findings with their signals (a scan's detail, which shows them all)."""
-    listed = _signals([finding_row(f) for f in findings], signals)
-    return [Finding(f, item.kev, item.epss, item.position) for f, item in zip(findings, listed, strict=True)]
+def with_signals(
+    findings: Sequence[FoundVulnerability], signals: Signals, verdicts: Sequence[Verdict | None]
+) -> list[Finding]:
+    """Whole findings with their signals and verdicts (a scan's detail, which shows them all)."""
+    listed = _signals([finding_row(f) for f in findings], signals, verdicts)
+    return [
+        Finding(f, item.kev, item.epss, item.position, item.verdict)
+        for f, item in zip(findings, listed, strict=True)
+    ]
 
 
 def _signals(
-    rows: Sequence[list[Any]], signals: Signals, cves_of: Sequence[list[str]] | None = None
+    rows: Sequence[list[Any]],
+    signals: Signals,
+    verdicts: Sequence[Verdict | None],
+    cves_of: Sequence[list[str]] | None = None,
 ) -> list[_Listed]:
     listed = []
     for position, row in enumerate(rows):
@@ -91,12 +107,14 @@ def _signals(
         kev = next((signals.kev[c] for c in cves if c in signals.kev), None)
         scores = [signals.epss[c] for c in cves if c in signals.epss]
         epss = max(scores, key=lambda e: (e.score, e.cve_id)) if scores else None
-        listed.append(_Listed(row, kev, epss, position))
+        listed.append(_Listed(row, kev, epss, position, verdicts[position]))
     return listed
 
 
 def _keep(item: _Listed, filters: FindingFilters) -> bool:
     row = item.row
+    if not filters.suppressed and not affects(item.verdict):
+        return False
     if filters.severity is not None and row[_SEVERITY] not in filters.severity:
         return False
     if filters.kev is not None and (item.kev is not None) != filters.kev:
@@ -137,13 +155,15 @@ def findings_page(
     rows: Sequence[list[Any]],
     cves_of: Sequence[list[str]],
     signals: Signals,
+    verdicts: Sequence[Verdict | None],
     filters: FindingFilters,
     order: SortOrder,
     page: PageParams,
 ) -> Slice[Finding]:
     """One page of a scan's findings (its raw lines and each one's CVEs), filtered and in `order`, after
-    the finding the cursor names; only the page's findings are decoded whole."""
-    listed = [item for item in _signals(rows, signals, cves_of) if _keep(item, filters)]
+    the finding the cursor names; only the page's findings are decoded whole. `verdicts` are the rows'
+    own; those that take a finding out hide it unless the filters ask for them."""
+    listed = [item for item in _signals(rows, signals, verdicts, cves_of) if _keep(item, filters)]
     listed.sort(key=lambda item: _sort_key(item, order))
     start = 0
     if page.cursor is not None:
@@ -152,6 +172,9 @@ def findings_page(
     items = listed[start : start + page.limit]
     more = start + page.limit < len(listed)
     return Slice(
-        [Finding(finding_from_row(item.row), item.kev, item.epss, item.position) for item in items],
+        [
+            Finding(finding_from_row(item.row), item.kev, item.epss, item.position, item.verdict)
+            for item in items
+        ],
         _GRAMMAR.encode([items[-1].position]) if more and items else None,
     )

@@ -6,8 +6,10 @@ from pydantic import Field
 from portal.catalog.schemas import ScanSummaryOut
 from portal.kit.schema import ApiModel
 from portal.scanning.listing import Finding
+from portal.vex.verdicts import Verdict
 
 SeverityOut = Literal["critical", "high", "medium", "low", "unknown"]
+FindingStatus = Literal["affected", "not_affected", "fixed", "under_investigation", "false_positive"]
 
 
 class ScanOut(ApiModel):
@@ -49,6 +51,25 @@ class EpssOut(ApiModel):
     date: date
 
 
+class VexOut(ApiModel):
+    status: FindingStatus = Field(
+        description="OpenVEX's statuses, and false_positive (a tenant's analysis); not_affected, fixed and "
+        "false_positive take the finding out of the open counts."
+    )
+    justification: str | None = Field(
+        description="OpenVEX's justification for a vendor statement; CycloneDX's for a tenant's analysis."
+    )
+    statement: str | None = Field(description="Why: the impact statement, or the analysis detail.")
+    action: str | None = Field(description="What to do: the action statement, or the analysis responses.")
+    source: Literal["vendor", "tenant"]
+    timestamp: datetime = Field(description="When the statement was made, or the analysis recorded.")
+    statement_id: str | None = Field(description="The vendor statement's id (null for a tenant's analysis).")
+    analysis_state: str | None = Field(
+        description="The tenant's CycloneDX analysis state (exploitable, in_triage, false_positive, "
+        "not_affected, resolved, resolved_with_pedigree); null for a vendor statement."
+    )
+
+
 class FindingOut(ApiModel):
     vulnerability_id: str = Field(
         description="The vulnerability (alias group): its CVE when it has one, else its GHSA, "
@@ -71,11 +92,17 @@ class FindingOut(ApiModel):
     sources: list[SourceOut] = Field(description="Each record that matched, with its own fix.")
     kev: KevOut | None = Field(description="Set when the vulnerability is in CISA's KEV catalog.")
     epss: EpssOut | None = Field(description="Its EPSS score, when one is imported.")
-    status: Literal["affected"]
+    status: FindingStatus = Field(description="affected, unless VEX says otherwise (then as `vex.status`).")
+    vex: VexOut | None = Field(
+        description="What speaks for this finding: your own analysis in force, else the latest vendor "
+        "statement that applies; null when none does."
+    )
 
 
 class ScanDetailOut(ScanOut):
-    findings: list[FindingOut] = Field(description="Most severe first, then by id and package.")
+    findings: list[FindingOut] = Field(
+        description="Most severe first, then by id and package; those VEX takes out included."
+    )
 
 
 def finding_out(finding: Finding) -> FindingOut:
@@ -110,5 +137,19 @@ def finding_out(finding: Finding) -> FindingOut:
         )
         if finding.epss is not None
         else None,
-        status="affected",
+        status=cast(FindingStatus, finding.verdict.status) if finding.verdict is not None else "affected",
+        vex=vex_out(finding.verdict) if finding.verdict is not None else None,
+    )
+
+
+def vex_out(verdict: Verdict) -> VexOut:
+    return VexOut(
+        status=cast(FindingStatus, verdict.status),
+        justification=verdict.justification,
+        statement=verdict.statement,
+        action=verdict.action,
+        source=verdict.source,
+        timestamp=verdict.timestamp,
+        statement_id=verdict.statement_id,
+        analysis_state=verdict.analysis_state,
     )
