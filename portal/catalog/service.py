@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.audit import AuditAction, AuditTarget, record_audit
 from portal.auth.actor import Actor
 from portal.catalog.events import ImageVersionPublished
 from portal.catalog.models import Entitlement, Image, ImageVersion, VersionHardeningTag, VersionSbom
@@ -151,6 +152,14 @@ class CatalogService:
             record_event(self.session, tenant_id, _published_event(image, version), self.clock)
         # The new version is scanned at once by the worker, not at the next `portal scan`.
         await queue_version_scans(self.session, [version.id], now)
+        record_audit(
+            self.session,
+            actor,
+            AuditAction.VERSION_PUBLISHED,
+            _version_target(image, version),
+            details={"tags": list(version.tags)},
+            clock=self.clock,
+        )
         return Published(image=image, version=version, created_image=created_image)
 
     async def unpublish(self, actor: Actor, image_name: str, digest: str) -> ImageVersion:
@@ -167,6 +176,13 @@ class CatalogService:
         image.latest_version_id = newest.id if newest else None
         image.updated_at = now
         await self.session.flush()
+        record_audit(
+            self.session,
+            actor,
+            AuditAction.VERSION_UNPUBLISHED,
+            _version_target(image, version),
+            clock=self.clock,
+        )
         return version
 
     # Operator: who sees what.
@@ -180,6 +196,14 @@ class CatalogService:
         entitlement = Entitlement(tenant_id=tenant.id, image_id=image.id, granted_at=self.clock())
         self.repository.add(entitlement)
         await self.session.flush()
+        record_audit(
+            self.session,
+            actor,
+            AuditAction.IMAGE_GRANTED,
+            AuditTarget("image", image.id, image.name),
+            tenant_id=tenant.id,
+            clock=self.clock,
+        )
         return entitlement, True
 
     async def revoke(self, actor: Actor, tenant_slug: str, image_name: str) -> None:
@@ -189,6 +213,14 @@ class CatalogService:
             raise NotFound(f"Tenant {tenant_slug} has no grant for image {image_name}.")
         await self.repository.delete(existing)
         await self.session.flush()
+        record_audit(
+            self.session,
+            actor,
+            AuditAction.IMAGE_ACCESS_REVOKED,
+            AuditTarget("image", image.id, image.name),
+            tenant_id=tenant.id,
+            clock=self.clock,
+        )
 
     async def overview(self) -> list[ImageOverview]:
         images = await self.repository.all_images()
@@ -364,3 +396,7 @@ def _checked(request: PublishRequest) -> PublishRequest:
         hardening_tags=hardening,
         description=description,
     )
+
+
+def _version_target(image: Image, version: ImageVersion) -> AuditTarget:
+    return AuditTarget("image_version", version.id, f"{image.name}@{version.digest}")
