@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.audit import AuditAction, AuditTarget, record_audit
 from portal.auth.actor import Actor
 from portal.catalog import CatalogService, Image, ImageVersion
 from portal.errors import NotFound
@@ -192,6 +193,14 @@ class VexService:
         entry.set_created_by(actor.ref)
         self.repository.add_analysis(entry)
         await self.session.flush()
+        record_audit(
+            self.session,
+            actor,
+            AuditAction.FINDING_ANALYSIS_RECORDED if analysis else AuditAction.FINDING_ANALYSIS_WITHDRAWN,
+            AuditTarget("finding_analysis", entry.id, entry.vulnerability_id),
+            details={"versionId": version_id, "state": entry.state},
+            clock=self.clock,
+        )
         return entry
 
     async def analysis_history(

@@ -18,6 +18,7 @@ from packageurl import PackageURL
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.advisories.service import AdvisoryService
+from portal.audit import AuditAction, AuditTarget, record_audit
 from portal.auth.actor import Actor
 from portal.catalog import CatalogService, Image, ImageVersion
 from portal.errors import Conflict, NotFound, ValidationFailed
@@ -80,7 +81,7 @@ class VexStatements:
         self.catalog = CatalogService(session, clock)
         self.verdicts = VexService(session, clock)
 
-    async def import_paths(self, actor: Actor, paths: Iterable[Path]) -> VexImportReport:
+    async def import_paths(self, actor: Actor, paths: Sequence[Path]) -> VexImportReport:
         """Every document of these files, folders and zips, or nothing: the first document that fails
         refuses the import (VexRefused, naming it and the JSON path of its first error)."""
         report = VexImportReport()
@@ -96,6 +97,18 @@ class VexStatements:
         report.unchanged = len(stated) - len(added)
         report.statement_ids = added
         await self._announce(added, ())
+        record_audit(
+            self.session,
+            actor,
+            AuditAction.VEX_IMPORTED,
+            details={
+                "sources": [path.name for path in paths][:20],
+                "documents": report.documents,
+                "imported": report.imported,
+                "unchanged": report.unchanged,
+            },
+            clock=self.clock,
+        )
         return report
 
     async def add(self, actor: Actor, new: NewStatement) -> VexStatement:
@@ -121,6 +134,14 @@ class VexStatements:
         await self._announce([added], ())
         statement = await self.repository.statement(added)
         assert statement is not None
+        record_audit(
+            self.session,
+            actor,
+            AuditAction.VEX_STATEMENT_ADDED,
+            AuditTarget("vex_statement", statement.id, f"{statement.vulnerability} {statement.status}"),
+            details={"products": statement.products},
+            clock=self.clock,
+        )
         return statement
 
     async def page(
@@ -148,6 +169,13 @@ class VexStatements:
         await self.repository.revoke(statement.id, self.clock())
         await self.session.refresh(statement)
         await self._announce((), [statement.id])
+        record_audit(
+            self.session,
+            actor,
+            AuditAction.VEX_STATEMENT_REVOKED,
+            AuditTarget("vex_statement", statement.id, f"{statement.vulnerability} {statement.status}"),
+            clock=self.clock,
+        )
         return statement
 
     async def _image_product(self, image: Image, version: str | None) -> str:
