@@ -23,7 +23,7 @@ def statement_json(statement: VexStatement) -> dict[str, Any]:
     return {
         "id": statement.id,
         "vulnerability": statement.vulnerability,
-        "aliases": [i for i in statement.vulnerability_ids if i != statement.vulnerability.upper()],
+        "aliases": [i for i in statement.identifiers if i != statement.vulnerability.upper()],
         "status": statement.status,
         "justification": statement.justification,
         "statement": statement.statement,

@@ -8,13 +8,24 @@ from portal.api.dependencies import DbSession, RuntimeDep
 from portal.api.openapi import error_responses
 from portal.auth.guard import CurrentActor, GuardedRoute
 from portal.catalog.schemas import ScanSummaryOut
-from portal.kit.ids import PathId
+from portal.kit.ids import ID_TEXT, PathId
 from portal.kit.pagination import Page, PageParams, TimePaging
 from portal.kit.schema import Rfc3339Input
+from portal.scanning.diff import DiffService
 from portal.scanning.listing import FINDINGS_PAGING, FindingFilters
 from portal.scanning.models import Scan
-from portal.scanning.schemas import FindingOut, ScanDetailOut, ScanOut, SeverityOut, finding_out
+from portal.scanning.schemas import (
+    DiffOut,
+    FindingOut,
+    ScanDetailOut,
+    ScanOut,
+    SeverityOut,
+    diff_out,
+    finding_out,
+)
 from portal.scanning.service import ScanService
+
+ID_PATTERN = f"^{ID_TEXT}$"
 
 router = APIRouter(prefix="/api/docker-images", tags=["scans"], route_class=GuardedRoute)
 
@@ -142,3 +153,29 @@ async def scan_findings(
     return Page[FindingOut](
         items=[finding_out(finding) for finding in found.items], next_cursor=found.next_cursor
     )
+
+
+@router.get(
+    "/{image_id}/diff",
+    response_model=DiffOut,
+    summary="What changed between two versions: packages, vulnerabilities, hardening tags",
+    description="Packages added, removed and changed (keyed by purl without version, so an upgrade reads "
+    "from -> to); vulnerabilities fixed, introduced and still open (latest scans, after VEX, by alias "
+    "group); hardening tags added and removed. Default: the version before the latest, and the latest.",
+    responses=error_responses(400, 404),
+)
+async def version_diff(
+    image_id: PathId,
+    actor: CurrentActor,
+    db: DbSession,
+    runtime: RuntimeDep,
+    before: Annotated[
+        str | None,
+        Query(alias="from", pattern=ID_PATTERN, description="A version id (default: the one before `to`)."),
+    ] = None,
+    after: Annotated[
+        str | None, Query(alias="to", pattern=ID_PATTERN, description="A version id (default: the latest).")
+    ] = None,
+) -> DiffOut:
+    diff = await DiffService(db, runtime.clock).for_tenant(actor.tenant_id, image_id, before, after)
+    return diff_out(diff)

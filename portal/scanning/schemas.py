@@ -3,8 +3,11 @@ from typing import Literal, cast
 
 from pydantic import Field
 
+from portal.catalog import ImageVersion
+from portal.catalog.diff import PackageChange
 from portal.catalog.schemas import ScanSummaryOut
 from portal.kit.schema import ApiModel
+from portal.scanning.diff import OpenVulnerability, VersionDiff
 from portal.scanning.listing import Finding
 from portal.vex.verdicts import Verdict
 
@@ -152,4 +155,102 @@ def vex_out(verdict: Verdict) -> VexOut:
         timestamp=verdict.timestamp,
         statement_id=verdict.statement_id,
         analysis_state=verdict.analysis_state,
+    )
+
+
+class DiffVersionOut(ApiModel):
+    id: str
+    tags: list[str]
+    digest: str
+    published_at: datetime
+
+
+class PackageChangeOut(ApiModel):
+    key: str = Field(description="The package's purl without version or qualifiers (else type:name).")
+    name: str
+    purl: str | None = Field(description="A purl of it, as the newer version's SBOM writes it.")
+    from_version: str | None = Field(description="Its version(s) in `from`; null: added.")
+    to_version: str | None = Field(description="Its version(s) in `to`; null: removed.")
+
+
+class PackagesDiffOut(ApiModel):
+    added: list[PackageChangeOut]
+    removed: list[PackageChangeOut]
+    changed: list[PackageChangeOut] = Field(description="At another version: reads from -> to.")
+
+
+class DiffVulnerabilityOut(ApiModel):
+    vulnerability_id: str
+    aliases: list[str]
+    severity: SeverityOut
+    packages: list[str] = Field(description="The components it is found on: name and version.")
+
+
+class VulnerabilitiesDiffOut(ApiModel):
+    fixed: list[DiffVulnerabilityOut] = Field(description="Open in `from`, not in `to`.")
+    introduced: list[DiffVulnerabilityOut] = Field(description="Open in `to`, not in `from`.")
+    still_open: list[DiffVulnerabilityOut] = Field(description="Open in both.")
+
+
+class HardeningDiffOut(ApiModel):
+    added: list[str]
+    removed: list[str]
+
+
+class DiffOut(ApiModel):
+    image_id: str
+    image_name: str
+    from_: DiffVersionOut = Field(alias="from", serialization_alias="from")
+    to: DiffVersionOut
+    packages: PackagesDiffOut
+    vulnerabilities: VulnerabilitiesDiffOut | None = Field(
+        description="From the latest scan of each version, after VEX (open: not taken out by a "
+        "not_affected, fixed or false_positive verdict), by alias group; null until both are scanned."
+    )
+    hardening_tags: HardeningDiffOut
+
+
+def _diff_vulnerability(v: OpenVulnerability) -> DiffVulnerabilityOut:
+    return DiffVulnerabilityOut(
+        vulnerability_id=v.vulnerability_id,
+        aliases=list(v.aliases),
+        severity=cast(SeverityOut, v.severity),
+        packages=v.packages,
+    )
+
+
+def _change(change: PackageChange) -> PackageChangeOut:
+    return PackageChangeOut(
+        key=change.key,
+        name=change.name,
+        purl=change.purl,
+        from_version=change.from_version,
+        to_version=change.to_version,
+    )
+
+
+def diff_out(diff: VersionDiff) -> DiffOut:
+    def version(v: ImageVersion) -> DiffVersionOut:
+        return DiffVersionOut(id=v.id, tags=list(v.tags), digest=v.digest, published_at=v.published_at)
+
+    return DiffOut(
+        image_id=diff.image.id,
+        image_name=diff.image.name,
+        **{"from": version(diff.before)},
+        to=version(diff.after),
+        packages=PackagesDiffOut(
+            added=[_change(c) for c in diff.inventory.added],
+            removed=[_change(c) for c in diff.inventory.removed],
+            changed=[_change(c) for c in diff.inventory.changed],
+        ),
+        vulnerabilities=VulnerabilitiesDiffOut(
+            fixed=[_diff_vulnerability(v) for v in diff.fixed],
+            introduced=[_diff_vulnerability(v) for v in diff.introduced],
+            still_open=[_diff_vulnerability(v) for v in diff.still_open],
+        )
+        if diff.scanned
+        else None,
+        hardening_tags=HardeningDiffOut(
+            added=diff.inventory.hardening_added, removed=diff.inventory.hardening_removed
+        ),
     )

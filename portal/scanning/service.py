@@ -487,6 +487,14 @@ class ScanService:
         sets = await self.repository.findings([scan.findings_digest for scan in latest.values()], identifiers)
         return {version_id: sets.get(scan.findings_digest, []) for version_id, scan in latest.items()}
 
+    async def latest_findings(self, version_id: str) -> list[FoundVulnerability]:
+        """The findings of the version's newest scan, most severe first (none before its first scan)."""
+        scan = (await self.repository.latest_scans([version_id])).get(version_id)
+        if scan is None:
+            return []
+        findings = (await self.repository.findings([scan.findings_digest])).get(scan.findings_digest, [])
+        return sorted(findings, key=FoundVulnerability.sort_key)
+
     async def latest_findings_known_as(
         self, version_ids: list[str], identifier: str
     ) -> dict[str, list[FoundVulnerability]]:

@@ -8,7 +8,7 @@ are one indexed read.
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.auth.actor import CreatedBy
@@ -27,8 +27,14 @@ class VexStatement(CreatedBy, Base):
     # the document it came from: its @id or serial number, else the file
     origin: Mapped[str] = mapped_column(String(1000))
     vulnerability: Mapped[str] = mapped_column(String(200), index=True)
-    # its name and every alias the statement gives, upper case
-    vulnerability_ids: Mapped[list[str]] = mapped_column(JSONDocument)
+    # its name and every alias the statement gives, upper case, separated by spaces (ids have none):
+    # read for every statement a findings list weighs, so it is split, not parsed
+    vulnerability_ids: Mapped[str] = mapped_column(Text)
+
+    @property
+    def identifiers(self) -> list[str]:
+        return self.vulnerability_ids.split()
+
     # OpenVEX's: not_affected, affected, fixed, under_investigation
     status: Mapped[str] = mapped_column(String(32))
     justification: Mapped[str | None] = mapped_column(String(64))
@@ -47,7 +53,13 @@ class VexStatement(CreatedBy, Base):
 class VexProduct(Base):
     """One (product, subcomponent) of a statement, as the matching reads it. `component_key` is what the
     finding's component must be (the subcomponent's purl, else the product's when it is a package); null
-    for an image product without subcomponents (every component of the image)."""
+    for an image product without subcomponents (every component of the image).
+
+    It carries a copy of what its statement says (its ids, status, words and times), so that the rows that
+    may speak for a version's findings are one read of one table: a findings list weighs thousands of
+    them, and a join per row by the statement's id costs more than the rest of the list. Statements never
+    change; revoking one marks its rows too (`VexRepository.revoke`).
+    """
 
     __tablename__ = "vex_statement_products"
     __table_args__ = (Index("ix_vex_statement_products_component_key", "component_key"),)
@@ -62,6 +74,17 @@ class VexProduct(Base):
     container_version: Mapped[str | None] = mapped_column(String(300))
     component_key: Mapped[str | None] = mapped_column(String(1000))
     component_version: Mapped[str | None] = mapped_column(String(300))
+    # the statement's, copied
+    vulnerability_ids: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(32))
+    justification: Mapped[str | None] = mapped_column(String(64))
+    statement: Mapped[str | None] = mapped_column(Text)
+    action: Mapped[str | None] = mapped_column(Text)
+    # stated_at and created_at in microseconds since the epoch: what the matching orders by, read
+    # without parsing a time
+    stated_us: Mapped[int] = mapped_column(BigInteger)
+    created_us: Mapped[int] = mapped_column(BigInteger)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class FindingAnalysis(CreatedBy, TenantOwned, Base):

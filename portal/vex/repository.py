@@ -57,6 +57,9 @@ class VexRepository:
         await self.session.execute(
             update(VexStatement).where(VexStatement.id == statement_id).values(revoked_at=at)
         )
+        await self.session.execute(
+            update(VexProduct).where(VexProduct.statement_id == statement_id).values(revoked=True)
+        )
 
     async def page(
         self,
@@ -92,35 +95,35 @@ class VexRepository:
         for start in range(0, len(keys), _CHUNK):
             conditions.append(VexProduct.component_key.in_(keys[start : start + _CHUNK]))
         statement = select(
-            VexStatement.id,
-            VexStatement.vulnerability_ids,
-            VexStatement.status,
-            VexStatement.justification,
-            VexStatement.statement,
-            VexStatement.action,
-            VexStatement.stated_at,
-            VexStatement.created_at,
+            VexProduct.statement_id,
+            VexProduct.vulnerability_ids,
+            VexProduct.status,
+            VexProduct.justification,
+            VexProduct.statement,
+            VexProduct.action,
+            VexProduct.stated_us,
+            VexProduct.created_us,
             VexProduct.image_name,
             VexProduct.image_digest,
             VexProduct.container_key,
             VexProduct.container_version,
             VexProduct.component_key,
             VexProduct.component_version,
-        ).join(VexProduct, VexProduct.statement_id == VexStatement.id)
-        active: ColumnElement[bool] = VexStatement.revoked_at.is_(None)
+        )
+        active: ColumnElement[bool] = VexProduct.revoked.is_(False)
         if with_revoked:
-            active = or_(active, VexStatement.id.in_(list(with_revoked)))
+            active = or_(active, VexProduct.statement_id.in_(list(with_revoked)))
         statement = statement.where(active, or_(*conditions))
         return [
             Candidate(
                 statement_id=row[0],
-                vulnerability_ids=frozenset(row[1]),
+                vulnerability_ids=frozenset(row[1].split()),
                 status=row[2],
                 justification=row[3],
                 statement=row[4],
                 action=row[5],
-                stated_at=row[6],
-                created_at=row[7],
+                stated_us=row[6],
+                created_us=row[7],
                 image_name=row[8],
                 image_digest=row[9],
                 container_key=row[10],
@@ -128,7 +131,8 @@ class VexRepository:
                 component_key=row[12],
                 component_version=row[13],
             )
-            for row in await self.session.execute(statement)
+            # a Core read: thousands of plain rows, no ORM bookkeeping
+            for row in await (await self.session.connection()).execute(statement)
         ]
 
     async def products_of(self, statement_ids: Sequence[str]) -> list[VexProduct]:

@@ -57,7 +57,7 @@ class Subjects:
         key = self._key(purl)
         self.items.append(
             Subject(
-                frozenset(i.upper() for i in ids),
+                ids,
                 key.key if key is not None else None,
                 (key.version if key is not None else None) or version,
             )
@@ -75,7 +75,8 @@ class Subjects:
         """From raw finding lines (`portal.scanning.findings.finding_row`)."""
         subjects = cls()
         for row in rows:
-            subjects.add(row_ids(row), row[6], row[5])
+            # lines written since alias groups hold every id at [1]; older ones only the aliases
+            subjects.add(row[1] if len(row) > 8 else row_ids(row), row[6], row[5])
         return subjects
 
     @property

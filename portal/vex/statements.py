@@ -10,6 +10,7 @@ transaction, `vex.published` to the tenants whose image versions a new statement
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -45,7 +46,7 @@ from portal.vex.models import VexStatement
 from portal.vex.products import BOM_LINK, image_names, product_rows
 from portal.vex.repository import VexRepository
 from portal.vex.service import Subjects, VexService
-from portal.vex.verdicts import Verdict
+from portal.vex.verdicts import EPOCH, Verdict
 from portal.watches.events import CveWatchMatched, CveWatchResolved, WatchedPackage
 from portal.watches.service import WatchService
 
@@ -217,7 +218,7 @@ class VexStatements:
                     "format": item.format,
                     "origin": item.origin[:1000],
                     "vulnerability": item.vulnerability[:200],
-                    "vulnerability_ids": item.vulnerability_ids,
+                    "vulnerability_ids": " ".join(item.vulnerability_ids),
                     "status": item.status,
                     "justification": item.justification,
                     "statement": item.statement,
@@ -232,6 +233,16 @@ class VexStatements:
                     "created_by_email": actor_ref.email,
                 }
             )
+            said = {
+                "vulnerability_ids": statements[-1]["vulnerability_ids"],
+                "status": item.status,
+                "justification": item.justification,
+                "statement": item.statement,
+                "action": item.action,
+                "stated_us": microseconds(item.stated_at or now),
+                "created_us": microseconds(now),
+                "revoked": False,
+            }
             for product in item.products:
                 ref = links.get(product.ref, product.ref)
                 subcomponents = tuple(links.get(s, s) for s in product.subcomponents)
@@ -246,6 +257,7 @@ class VexStatements:
                             "container_version": _cut(row.container_version, 300),
                             "component_key": _cut(row.component_key, 1000),
                             "component_version": _cut(row.component_version, 300),
+                            **said,
                         }
                     )
         await self.repository.insert(statements, products)
@@ -283,7 +295,7 @@ class VexStatements:
         statements = {s.id: s for s in await self.repository.statements(changed)}
         # the findings name a vulnerability by its group's id and CVEs: a statement may name another alias
         identifiers = await AdvisoryService(self.session, self.clock).alias_groups(
-            sorted({i for s in statements.values() for i in s.vulnerability_ids})
+            sorted({i for s in statements.values() for i in s.identifiers})
         )
         scans = ScanService(self.session, self.clock)
         versions = await self.catalog.published_versions_of()
@@ -387,6 +399,10 @@ def _subject(image: Image, version: ImageVersion) -> ImageSubject:
         published_at=version.published_at,
         version_id=version.id,
     )
+
+
+def microseconds(moment: datetime) -> int:
+    return (moment - EPOCH) // timedelta(microseconds=1)
 
 
 def _cut(value: str | None, length: int) -> str | None:

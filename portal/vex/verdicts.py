@@ -15,12 +15,13 @@ that tenant over the vendor's statements: it is the tenant's own decision about 
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from portal.vex.products import same_version
 
 Source = Literal["vendor", "tenant"]
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # What leaves the open counts: not a vulnerability of this version (any more).
 SUPPRESSING = frozenset({"not_affected", "fixed", "false_positive"})
 # CycloneDX analysis states as the finding's status.
@@ -53,9 +54,10 @@ class Verdict:
 
 @dataclass(frozen=True, slots=True)
 class Subject:
-    """A finding as VEX matches it: every id of its vulnerability (upper case), its component."""
+    """A finding as VEX matches it: every id of its vulnerability (as the finding spells them), its
+    component."""
 
-    ids: frozenset[str]
+    ids: Sequence[str]
     component_key: str | None
     component_version: str | None
 
@@ -70,8 +72,9 @@ class Candidate:
     justification: str | None
     statement: str | None
     action: str | None
-    stated_at: datetime
-    created_at: datetime
+    # microseconds since the epoch
+    stated_us: int
+    created_us: int
     image_name: str | None
     image_digest: str | None
     container_key: str | None
@@ -86,13 +89,13 @@ class Candidate:
             self.statement,
             self.action,
             "vendor",
-            self.stated_at,
+            EPOCH + timedelta(microseconds=self.stated_us),
             statement_id=self.statement_id,
         )
 
     @property
-    def order(self) -> tuple[datetime, datetime, str]:
-        return (self.stated_at, self.created_at, self.statement_id)
+    def order(self) -> tuple[int, int, str]:
+        return (self.stated_us, self.created_us, self.statement_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,15 +143,24 @@ def decide(
     by_vulnerability = {analysis.vulnerability_id: analysis for analysis in analyses}
     verdicts: list[Verdict | None] = []
     for subject in subjects:
-        own = next((by_vulnerability[i] for i in subject.ids if i in by_vulnerability), None)
-        if own is not None:
-            verdicts.append(own.verdict())
+        if by_vulnerability:
+            own = next(
+                (by_vulnerability[i.upper()] for i in subject.ids if i.upper() in by_vulnerability), None
+            )
+            if own is not None:
+                verdicts.append(own.verdict())
+                continue
+        # most findings have no statement: they cost one dictionary lookup
+        possible = by_component.get(subject.component_key, ())
+        if not possible and not whole_image:
+            verdicts.append(None)
             continue
+        ids = {i.upper() for i in subject.ids}
         best: Candidate | None = None
-        for candidate in (*by_component.get(subject.component_key, ()), *whole_image):
+        for candidate in (*possible, *whole_image):
             if best is not None and candidate.order <= best.order:
                 continue
-            if _applies(candidate, subject, version):
+            if _applies(candidate, ids, subject, version):
                 best = candidate
         verdicts.append(best.verdict() if best is not None else None)
     return verdicts
@@ -160,8 +172,8 @@ def _names_image(candidate: Candidate, version: VersionFacts) -> bool:
     )
 
 
-def _applies(candidate: Candidate, subject: Subject, version: VersionFacts) -> bool:
-    if not candidate.vulnerability_ids & subject.ids:
+def _applies(candidate: Candidate, ids: set[str], subject: Subject, version: VersionFacts) -> bool:
+    if candidate.vulnerability_ids.isdisjoint(ids):
         return False
     if candidate.component_key is not None and not (
         candidate.component_key == subject.component_key

@@ -515,6 +515,7 @@ CLI_READS = {
     "tenants list",
     "users list",
     "images list",
+    "images diff",
     "requests list",
     "requests show",
     "findings",
