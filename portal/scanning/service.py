@@ -32,7 +32,18 @@ from portal.scanning.findings import (
     summary_counts,
 )
 from portal.scanning.jobs import queue_version_scans
-from portal.scanning.listing import Finding, FindingFilters, SortOrder, findings_page, row_cves, with_signals
+from portal.scanning.listing import (
+    Finding,
+    FindingFilters,
+    FindingList,
+    FindingLists,
+    ListSignals,
+    SortOrder,
+    needs_signals,
+    page_positions,
+    page_rows,
+    with_signals,
+)
 from portal.scanning.matching import Matcher
 from portal.scanning.models import Scan
 from portal.scanning.repository import ScanRepository
@@ -140,9 +151,13 @@ def watch_packages(findings: list[FoundVulnerability]) -> list[dict[str, str | N
 
 
 class ScanService:
-    def __init__(self, session: AsyncSession, clock: Clock = utcnow) -> None:
+    def __init__(
+        self, session: AsyncSession, clock: Clock = utcnow, lists: FindingLists | None = None
+    ) -> None:
         self.session = session
         self.clock = clock
+        # the process's prepared finding lists (`Runtime.finding_lists`); without, each list is made anew
+        self.lists = lists
         self.repository = ScanRepository(session)
         self.catalog = CatalogService(session, clock)
         self.advisories = AdvisoryService(session, clock)
@@ -201,8 +216,12 @@ class ScanService:
         empty = Inventory(components=(), dependencies=(), source_format="")
         inventories = [stored.get(target.version.id, empty) for target in kept]
         await self._index_packages(run.matcher, kept, inventories)
-        await run.matcher.prepare(self.advisories, inventories, self._kev_listed)
+        run.matcher.use_kev(await IntelService(self.session, self.clock).kev_ids())
+        await run.matcher.prepare(self.advisories, inventories)
 
+        unknown = {t.image.id for t in kept} - run.tenants_by_image.keys()
+        if unknown:
+            run.tenants_by_image.update(await self.catalog.entitled_tenants_of(sorted(unknown)))
         scanned_at = self.clock()
         scan_rows: list[dict[str, Any]] = []
         finding_sets: dict[str, dict[str, Any]] = {}
@@ -254,9 +273,6 @@ class ScanService:
         await self.repository.insert(scan_rows, list(finding_sets.values()))
         return result
 
-    async def _kev_listed(self, cve_ids: set[str]) -> set[str]:
-        return set((await IntelService(self.session, self.clock).signals(cve_ids)).kev)
-
     async def _index_packages(
         self, matcher: Matcher, targets: list[ScanTarget], inventories: list[Inventory]
     ) -> None:
@@ -273,20 +289,22 @@ class ScanService:
     async def _record_events(self, run: RunContext, item: _Pending, result: VersionScanned) -> None:
         target, before = item.target, item.before
         image = target.image
-        if image.id not in run.tenants_by_image:
-            run.tenants_by_image[image.id] = await self.catalog.entitled_tenant_ids(image.id)
         tenants = run.tenants_by_image[image.id]
         if not tenants:
             return
         now = await self.vex.verdicts_by_tenant(
             tenants, image, target.version, Subjects.of_findings(item.findings)
         )
-        listed = await self._kev_listed({c.upper() for f in item.findings for c in f.cve_ids})
+        taken = {
+            tenant_id: [f for f, v in zip(item.findings, now[tenant_id], strict=True) if not affects(v)]
+            for tenant_id in tenants
+        }
+        out_cves = {c.upper() for found in taken.values() for f in found for c in f.cve_ids}
+        listed = await self._kev_listed(out_cves) if out_cves else set()
         previous: list[FoundVulnerability] | None = None
         earlier: dict[str, list[Verdict | None]] = {}
         for tenant_id in tenants:
-            verdicts = now[tenant_id]
-            taken_out = [f for f, v in zip(item.findings, verdicts, strict=True) if not affects(v)]
+            verdicts, taken_out = now[tenant_id], taken[tenant_id]
             kev_out = sum(1 for f in taken_out if any(c.upper() in listed for c in f.cve_ids))
             summary = open_summary(result.summary, taken_out, kev_out)
             scanned = ScanCompleted(
@@ -375,6 +393,15 @@ class ScanService:
             raise NotFound("No such scan.")
         return await self._findings_page(tenant_id, version, scan, order=order, filters=filters, page=page)
 
+    async def _kev_listed(self, cve_ids: set[str]) -> set[str]:
+        """Those of these CVE ids in the KEV catalog as imported now."""
+        return set((await IntelService(self.session, self.clock).signals(cve_ids)).kev)
+
+    async def with_signals(self, findings: list[FoundVulnerability]) -> list[Finding]:
+        """The findings with the KEV entry and EPSS score of their CVEs, as imported now."""
+        signals = await IntelService(self.session, self.clock).signals(c for f in findings for c in f.cve_ids)
+        return with_signals(findings, signals)
+
     async def summaries(self, tenant_id: str | None, scans: list[Scan]) -> dict[str, dict[str, int]]:
         """scan id -> its open counts for the tenant (the vendor's view when none is given): the findings
         a VEX verdict takes out counted apart as `suppressed`, and `kev` as imported now."""
@@ -386,12 +413,14 @@ class ScanService:
                 sorted({s.version_id for s in scans})
             )
         }
+        # without any statement or analysis that could speak, no scan's findings need opening
+        speaking = await self.vex.may_speak(tenant_id, sorted(versions))
         taken: dict[tuple[str, str], list[FoundVulnerability]] = {}
         for scan in scans:
             key = (scan.version_id, scan.findings_digest)
             if key not in taken:
                 taken[key] = []
-                if scan.version_id in versions:
+                if scan.version_id in speaking:
                     version, image = versions[scan.version_id]
                     findings = (await self.repository.findings([scan.findings_digest])).get(
                         scan.findings_digest, []
@@ -456,13 +485,28 @@ class ScanService:
         page: PageParams,
     ) -> Slice[Finding]:
         """A page of the scan's findings, with their KEV entries and EPSS scores as imported now and the
-        verdicts VEX gives them now."""
-        rows = await self.repository.rows(scan.findings_digest)
-        image = await self._image_of(version)
-        verdicts = await self.vex.verdicts(tenant_id, image, version, Subjects.of_rows(rows))
-        cves = [row_cves(row) for row in rows]
-        signals = await IntelService(self.session, self.clock).signals(c for found in cves for c in found)
-        return findings_page(rows, cves, signals, verdicts, filters, order, page)
+        verdicts VEX gives them now (the tenant's, or the vendor's alone)."""
+        if self.lists is not None:
+            found = await self.lists.get(scan.findings_digest, self.repository.document)
+        else:
+            found = FindingList(await self.repository.document(scan.findings_digest))
+        subjects = Subjects()
+        for item in found.items:
+            subjects.add(item.ids, item.purl, item.version)
+        verdicts = await self.vex.verdicts(tenant_id, await self._image_of(version), version, subjects)
+        signals = None
+        if needs_signals(order, filters):
+            intel = IntelService(self.session, self.clock)
+            signals = ListSignals(await intel.kev_ids(), await intel.epss_scores(found.cves))
+        positions, cursor = page_positions(found, verdicts, signals, filters, order, page)
+        shown = await self.with_signals(page_rows(found, positions))
+        return Slice(
+            [
+                Finding(f.found, f.kev, f.epss, at, verdicts[at])
+                for f, at in zip(shown, positions, strict=True)
+            ],
+            cursor,
+        )
 
     async def latest_scans(self, version_ids: list[str]) -> dict[str, Scan]:
         """version id -> its newest scan (for the catalog's `latestScan`)."""

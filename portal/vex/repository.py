@@ -43,6 +43,10 @@ class VexRepository:
                 insert(cast(Table, VexProduct.__table__)), products[start : start + 1000]
             )
 
+    async def any_statement(self) -> bool:
+        statement = select(VexProduct.id).where(VexProduct.revoked.is_(False)).limit(1)
+        return (await self.session.execute(statement)).first() is not None
+
     async def statement(self, statement_id: str) -> VexStatement | None:
         return await self.session.get(VexStatement, statement_id)
 

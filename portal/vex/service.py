@@ -114,6 +114,15 @@ class VexService:
         facts = VersionFacts(image_names(image.name), version.digest, await self._holds(version, candidates))
         return decide(subjects.items, candidates, facts, analyses.get(version.id, []))
 
+    async def may_speak(self, tenant_id: str | None, version_ids: Sequence[str]) -> set[str]:
+        """Those of these versions for which some verdict may exist: all of them while any vendor
+        statement stands, else those the tenant has an analysis of."""
+        if not version_ids or await self.repository.any_statement():
+            return set(version_ids)
+        if tenant_id is None:
+            return set()
+        return {v for v, found in (await self.current_analyses(tenant_id, version_ids)).items() if found}
+
     async def verdicts_by_tenant(
         self,
         tenant_ids: Sequence[str],
@@ -127,8 +136,12 @@ class VexService:
         """tenant id -> each finding's verdict for that tenant: the statements read once, the analyses of
         every tenant in one query (a scan's events). `leave_out` and `with_revoked` name statements to
         read as if they were not made, or not revoked: what the verdicts were before a change."""
-        candidates = await self.repository.candidates(
-            image_names(image.name), subjects.component_keys, with_revoked=list(with_revoked)
+        candidates = (
+            await self.repository.candidates(
+                image_names(image.name), subjects.component_keys, with_revoked=list(with_revoked)
+            )
+            if with_revoked or await self.repository.any_statement()
+            else []
         )
         if leave_out:
             candidates = [c for c in candidates if c.statement_id not in leave_out]
