@@ -94,8 +94,8 @@ class DiffService:
             if not older:
                 raise ValidationFailed("The version compared has no earlier version: name `from`.")
             before = older[-1]
-        inventories = await self.catalog.inventories([before.id, after.id])
         empty = Inventory(components=(), dependencies=(), source_format="")
+        inventories = {v.id: await self.catalog.inventory(v.id) or empty for v in (before, after)}
         diff = VersionDiff(
             image,
             before,

@@ -12,6 +12,7 @@ from portal.errors import NotFound
 from portal.kit.clock import Clock, utcnow
 from portal.sbom import ImageSubject
 from portal.sbom.image import image_purl
+from portal.scanning.listing import FindingLists, page_rows
 from portal.scanning.service import ScanService
 from portal.vex.render import VersionVex, render_cyclonedx_vdr, render_cyclonedx_vex, render_openvex
 from portal.vex.service import Subjects, VexService
@@ -33,9 +34,11 @@ class VexDocument:
 
 
 class VexExports:
-    def __init__(self, session: AsyncSession, clock: Clock = utcnow) -> None:
+    def __init__(
+        self, session: AsyncSession, clock: Clock = utcnow, lists: FindingLists | None = None
+    ) -> None:
         self.catalog = CatalogService(session, clock)
-        self.scans = ScanService(session, clock)
+        self.scans = ScanService(session, clock, lists)
         self.vex = VexService(session, clock)
 
     async def document(
@@ -47,11 +50,17 @@ class VexExports:
         image = await self.catalog.image_by_id(image_id)
         if version is None or image is None:
             raise NotFound("No such image version.")
-        findings = await self.scans.latest_findings(version.id)
-        verdicts = await self.vex.verdicts(
-            tenant_id if include_tenant else None, image, version, Subjects.of_findings(findings)
-        )
-        inventory = await self.catalog.inventory(version.id)
+        found = await self.scans.latest_finding_list(version.id)
+        subjects = Subjects()
+        for item in found.items:
+            subjects.add_upper(item.ids, item.purl, item.version)
+        verdicts = await self.vex.verdicts(tenant_id if include_tenant else None, image, version, subjects)
+        # a VEX names only the findings a verdict speaks for: only those are decoded
+        positions = range(len(found)) if kind == "cyclonedx-vdr" else [i for i, v in enumerate(verdicts) if v]
+        findings = page_rows(found, positions)
+        verdicts = [verdicts[i] for i in positions]
+        # OpenVEX names components by purl; CycloneDX by bom-ref in the version's SBOM
+        inventory = await self.catalog.inventory(version.id) if kind != "openvex" else None
         root = image_purl(
             ImageSubject(
                 name=image.name,

@@ -93,8 +93,13 @@ def _dumps(document: dict[str, Any]) -> bytes:
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _content_id(parts: Any) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+def _content_uuid(*parts: str | bytes) -> uuid.UUID:
+    """A document's id from what it says: the same content, the same id."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part if isinstance(part, bytes) else part.encode())
+        digest.update(b"\x00")
+    return uuid.uuid5(_NAMESPACE, digest.hexdigest())
 
 
 def render_openvex(vex: VersionVex) -> bytes:
@@ -131,18 +136,18 @@ def render_openvex(vex: VersionVex) -> bytes:
         if status == "affected" or verdict.action:
             statement["action_statement"] = verdict.action or "See the vendor's advisory."
         statements.append(statement)
-    content = _content_id([vex.version_id, statements])
+    listed = _dumps({"statements": statements})
     document = {
         "@context": "https://openvex.dev/ns/v0.2.0",
-        "@id": f"urn:uuid:{uuid.uuid5(_NAMESPACE, content)}",
+        "@id": f"urn:uuid:{_content_uuid(vex.version_id, listed)}",
         "author": vex.author,
         "role": "Document Creator",
         "timestamp": rfc3339(vex.issued),
         "version": 1,
         "tooling": "portal",
-        "statements": statements,
     }
-    return _dumps(document)
+    # the statements serialized once: for the document's id and for the document
+    return _dumps(document)[:-1] + b"," + listed[1:]
 
 
 def _analysis(verdict: Verdict) -> dict[str, Any]:
@@ -164,20 +169,20 @@ def _analysis(verdict: Verdict) -> dict[str, Any]:
 
 
 def _cyclonedx(vex: VersionVex, vulnerabilities: list[dict[str, Any]], kind: str) -> bytes:
-    content = _content_id([kind, vex.version_id, vulnerabilities])
+    listed = _dumps({"vulnerabilities": vulnerabilities})
     document = {
         "bomFormat": "CycloneDX",
         "specVersion": "1.5",
-        "serialNumber": f"urn:uuid:{uuid.uuid5(_NAMESPACE, content)}",
+        "serialNumber": f"urn:uuid:{_content_uuid(kind, vex.version_id, listed)}",
         "version": 1,
         "metadata": {
             "timestamp": rfc3339(vex.issued),
             "tools": {"components": [{"type": "application", "name": "portal"}]},
             "supplier": {"name": vex.author},
         },
-        "vulnerabilities": vulnerabilities,
     }
-    return _dumps(document)
+    # the vulnerabilities serialized once: for the document's id and for the document
+    return _dumps(document)[:-1] + b"," + listed[1:]
 
 
 def _vulnerability(vex: VersionVex, findings: list[FoundVulnerability]) -> dict[str, Any]:

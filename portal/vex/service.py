@@ -5,7 +5,7 @@ The verdicts are read, never stored: a statement imported or revoked, an analysi
 changes every finding it speaks for at once, without a rescan.
 """
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -53,7 +53,11 @@ class Subjects:
             self._keys[purl] = purl_key(purl)
         return self._keys[purl]
 
-    def add(self, ids: Sequence[str], purl: str | None, version: str | None) -> None:
+    def add(self, ids: Iterable[str], purl: str | None, version: str | None) -> None:
+        self.add_upper(frozenset(i.upper() for i in ids), purl, version)
+
+    def add_upper(self, ids: frozenset[str], purl: str | None, version: str | None) -> None:
+        """A finding whose ids are upper case already."""
         key = self._key(purl)
         self.items.append(
             Subject(

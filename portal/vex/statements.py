@@ -274,10 +274,12 @@ class VexStatements:
         if not wanted:
             return {}
         found: dict[str, str] = {}
-        inventories = await self.catalog.inventories(sorted(wanted))
-        for version, image in await self.catalog.published_with_images(sorted(inventories)):
+        for version, image in await self.catalog.published_with_images(sorted(wanted)):
+            inventory = await self.catalog.inventory(version.id)
+            if inventory is None:
+                continue
             root = image_purl(_subject(image, version))
-            by_ref = {c.ref: c.purl for c in inventories[version.id].components if c.purl}
+            by_ref = {c.ref: c.purl for c in inventory.components if c.purl}
             for stated, bom_ref in wanted[version.id]:
                 purl = (
                     root

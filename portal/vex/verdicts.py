@@ -54,10 +54,9 @@ class Verdict:
 
 @dataclass(frozen=True, slots=True)
 class Subject:
-    """A finding as VEX matches it: every id of its vulnerability (as the finding spells them), its
-    component."""
+    """A finding as VEX matches it: every id of its vulnerability (upper case), its component."""
 
-    ids: Sequence[str]
+    ids: frozenset[str]
     component_key: str | None
     component_version: str | None
 
@@ -144,9 +143,7 @@ def decide(
     verdicts: list[Verdict | None] = []
     for subject in subjects:
         if by_vulnerability:
-            own = next(
-                (by_vulnerability[i.upper()] for i in subject.ids if i.upper() in by_vulnerability), None
-            )
+            own = next((by_vulnerability[i] for i in subject.ids if i in by_vulnerability), None)
             if own is not None:
                 verdicts.append(own.verdict())
                 continue
@@ -155,13 +152,13 @@ def decide(
         if not possible and not whole_image:
             verdicts.append(None)
             continue
-        ids = {i.upper() for i in subject.ids}
         best: Candidate | None = None
-        for candidate in (*possible, *whole_image):
-            if best is not None and candidate.order <= best.order:
-                continue
-            if _applies(candidate, ids, subject, version):
-                best = candidate
+        for candidates_of in (possible, whole_image):
+            for candidate in candidates_of:
+                if best is not None and candidate.order <= best.order:
+                    continue
+                if _applies(candidate, subject, version):
+                    best = candidate
         verdicts.append(best.verdict() if best is not None else None)
     return verdicts
 
@@ -172,8 +169,8 @@ def _names_image(candidate: Candidate, version: VersionFacts) -> bool:
     )
 
 
-def _applies(candidate: Candidate, ids: set[str], subject: Subject, version: VersionFacts) -> bool:
-    if candidate.vulnerability_ids.isdisjoint(ids):
+def _applies(candidate: Candidate, subject: Subject, version: VersionFacts) -> bool:
+    if candidate.vulnerability_ids.isdisjoint(subject.ids):
         return False
     if candidate.component_key is not None and not (
         candidate.component_key == subject.component_key
