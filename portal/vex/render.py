@@ -75,9 +75,9 @@ class VersionVex:
         for finding, verdict in zip(self.findings, self.verdicts, strict=True):
             if verdict is None:
                 continue
-            key = (finding.vulnerability_id, verdict)
+            key = (finding.vulnerability_id, verdict.source, verdict.statement_id or verdict.analysis_state)
             groups.setdefault(key, (verdict, []))[1].append(finding)
-        return [groups[key] for key in sorted(groups, key=lambda k: (k[0], k[1].source, k[1].timestamp))]
+        return [groups[key] for key in sorted(groups, key=lambda k: (k[0], k[1], groups[k][0].timestamp))]
 
     @property
     def issued(self) -> datetime:
@@ -104,6 +104,7 @@ def _content_uuid(*parts: str | bytes) -> uuid.UUID:
 
 def render_openvex(vex: VersionVex) -> bytes:
     statements = []
+    times: dict[datetime, str] = {}
     for verdict, findings in vex.spoken():
         status, justification = verdict.status, verdict.justification
         if verdict.source == "tenant":
@@ -116,7 +117,8 @@ def render_openvex(vex: VersionVex) -> bytes:
                 "name": findings[0].vulnerability_id,
                 **({"aliases": list(findings[0].aliases)} if findings[0].aliases else {}),
             },
-            "timestamp": rfc3339(verdict.timestamp),
+            "timestamp": times.get(verdict.timestamp)
+            or times.setdefault(verdict.timestamp, rfc3339(verdict.timestamp)),
             "products": [
                 {
                     "@id": vex.image_purl,

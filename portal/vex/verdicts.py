@@ -140,12 +140,15 @@ def decide(
         by_component.setdefault(candidate.component_key, []).append(candidate)
     whole_image = [c for c in by_component.get(None, []) if _names_image(c, version)]
     by_vulnerability = {analysis.vulnerability_id: analysis for analysis in analyses}
+    # one Verdict per statement or analysis, however many findings it speaks for
+    made: dict[str, Verdict] = {}
     verdicts: list[Verdict | None] = []
     for subject in subjects:
         if by_vulnerability:
             own = next((by_vulnerability[i] for i in subject.ids if i in by_vulnerability), None)
             if own is not None:
-                verdicts.append(own.verdict())
+                key = "analysis " + own.vulnerability_id
+                verdicts.append(made.get(key) or made.setdefault(key, own.verdict()))
                 continue
         # most findings have no statement: they cost one dictionary lookup
         possible = by_component.get(subject.component_key, ())
@@ -159,7 +162,10 @@ def decide(
                     continue
                 if _applies(candidate, subject, version):
                     best = candidate
-        verdicts.append(best.verdict() if best is not None else None)
+        if best is None:
+            verdicts.append(None)
+        else:
+            verdicts.append(made.get(best.statement_id) or made.setdefault(best.statement_id, best.verdict()))
     return verdicts
 
 
