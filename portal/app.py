@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.hasher.prepare()
+        await runtime.start()
         # The embedded default needs no second process: the API delivers its own webhooks and runs its jobs.
         workers = BackgroundWorkers.build(runtime) if settings.run_worker else None
         task = asyncio.create_task(workers.run(), name="background-workers") if workers else None

@@ -4,6 +4,8 @@ The API, the worker and the command line each build one `Runtime`; request handl
 `request.app.state.runtime`.
 """
 
+import asyncio
+from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -16,11 +18,12 @@ from portal.auth.ratelimit import IPNetwork, RateLimiter, parse_limit, parse_net
 from portal.auth.tokens import AccessTokenCodec
 from portal.config import Settings
 from portal.db import Database
-from portal.jobs.wakeup import SIGNAL_KEY, JobSignal
 from portal.kit.clock import Clock, utcnow
+from portal.kit.wakeup import JOBS_CHANNEL, OUTBOX_CHANNEL, SIGNALS_KEY, CommitSignal
 
 if TYPE_CHECKING:
     from portal.kit.encryption import SecretBox
+    from portal.kit.notify import NotificationListener
 
 
 @dataclass
@@ -34,10 +37,31 @@ class Runtime:
     refresh_limit: RateLimitItem
     trusted_proxies: tuple[IPNetwork, ...]
     clock: Clock = field(default=utcnow)
-    # Wakes this process's job workers when a commit queues jobs.
-    job_signal: JobSignal = field(default_factory=JobSignal)
+    # Wake this process's workers when a commit queues jobs or webhook work (kit.wakeup).
+    job_signal: CommitSignal = field(default_factory=lambda: CommitSignal(JOBS_CHANNEL))
+    outbox_signal: CommitSignal = field(default_factory=lambda: CommitSignal(OUTBOX_CHANNEL))
     # What this process remembers about callers; see auth.cache.
     identities: IdentityCache = field(default_factory=IdentityCache)
+
+    # On PostgreSQL, once started: what hears other processes' commits.
+    listener: "NotificationListener | None" = field(default=None, init=False, repr=False)
+    _listener: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
+    _stop_listening: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
+
+    @property
+    def signals(self) -> dict[str, CommitSignal]:
+        return {signal.channel: signal for signal in (self.job_signal, self.outbox_signal)}
+
+    async def start(self) -> None:
+        """Starts what a long-running process needs besides requests: on PostgreSQL, hearing other
+        processes' commits (kit.notify). `close` stops it."""
+        if self.db.is_sqlite or self._listener is not None:
+            return
+        from portal.kit.notify import NotificationListener
+
+        self.listener = listener = NotificationListener(self.db.url, self.signals)
+        self._stop_listening = asyncio.Event()
+        self._listener = asyncio.create_task(listener.run(self._stop_listening), name="notify-listener")
 
     @cached_property
     def secrets(self) -> "SecretBox":
@@ -51,10 +75,15 @@ class Runtime:
     def build(
         cls, settings: Settings, clock: Clock = utcnow, rate_limit_namespace: str = "portal"
     ) -> "Runtime":
-        job_signal = JobSignal()
+        signals = {JOBS_CHANNEL: CommitSignal(JOBS_CHANNEL), OUTBOX_CHANNEL: CommitSignal(OUTBOX_CHANNEL)}
         return cls(
             settings=settings,
-            db=Database(settings.effective_database_url, {SIGNAL_KEY: job_signal}),
+            db=Database(
+                settings.effective_database_url,
+                {SIGNALS_KEY: signals},
+                pool_size=settings.database_pool_size,
+                max_overflow=settings.database_max_overflow,
+            ),
             hasher=PasswordHasher(
                 settings.argon2_time_cost,
                 settings.argon2_memory_cost,
@@ -78,8 +107,14 @@ class Runtime:
             refresh_limit=parse_limit(settings.refresh_rate_limit),
             trusted_proxies=parse_networks(settings.trusted_proxies),
             clock=clock,
-            job_signal=job_signal,
+            job_signal=signals[JOBS_CHANNEL],
+            outbox_signal=signals[OUTBOX_CHANNEL],
         )
 
     async def close(self) -> None:
+        if self._listener is not None:
+            self._stop_listening.set()
+            with suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = self.listener = None
         await self.db.dispose()

@@ -3,6 +3,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.events.models import OutboxEvent
 from portal.events.payloads import EventPayload
 from portal.kit.clock import Clock, utcnow
+from portal.kit.wakeup import OUTBOX_CHANNEL, mark
 
 
 def record_event(
@@ -17,4 +18,5 @@ def record_event(
         dispatched_at=None,
     )
     session.add(event)
+    mark(session, OUTBOX_CHANNEL)  # wakes delivery workers when this commits
     return event
