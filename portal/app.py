@@ -21,6 +21,7 @@ from portal.logs import configure_logging
 from portal.requests.routes import router as requests_router
 from portal.runtime import Runtime
 from portal.scanning.routes import router as scanning_router
+from portal.status.metrics import install_metrics
 from portal.status.routes import router as status_router
 from portal.watches.routes import router as watches_router
 from portal.webhooks.payloads import document_webhooks
@@ -74,12 +75,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    runtime.metrics  # noqa: B018 (made now, so the read cache counts its lookups from the first request)
     app.state.worker = None
     app.state.job_worker = None
     install_error_handlers(app)
     install_docs(app, "/api/openapi.json")
     for router in ROUTERS:
         app.include_router(router)
+    install_metrics(app)
     document_webhooks(app)
     _document_errors(app, settings)
     app.add_middleware(

@@ -12,24 +12,28 @@ from typing import TYPE_CHECKING
 
 from limits import RateLimitItem
 
-from portal.auth.cache import IdentityCache
+from portal.auth.cache import IdentityCache, LoadOnceCache
 from portal.auth.passwords import PasswordHasher
 from portal.auth.ratelimit import IPNetwork, RateLimiter, parse_limit, parse_networks
 from portal.auth.tokens import AccessTokenCodec
 from portal.config import Settings
 from portal.db import Database
 from portal.kit.clock import Clock, utcnow
-from portal.kit.wakeup import JOBS_CHANNEL, OUTBOX_CHANNEL, SIGNALS_KEY, CommitSignal
+from portal.kit.readcache import ReadCache
+from portal.kit.wakeup import CACHE_CHANNEL, JOBS_CHANNEL, OUTBOX_CHANNEL, SIGNALS_KEY, CommitSignal
 
 if TYPE_CHECKING:
     from portal.kit.encryption import SecretBox
     from portal.kit.notify import NotificationListener
+    from portal.metrics import Metrics
 
 
 @dataclass
 class Runtime:
     settings: Settings
     db: Database
+    # Reads kept until their data changes (kit.readcache), and the status probe's last answer.
+    read_cache: ReadCache
     hasher: PasswordHasher
     tokens: AccessTokenCodec
     limiter: RateLimiter
@@ -40,8 +44,10 @@ class Runtime:
     # Wake this process's workers when a commit queues jobs or webhook work (kit.wakeup).
     job_signal: CommitSignal = field(default_factory=lambda: CommitSignal(JOBS_CHANNEL))
     outbox_signal: CommitSignal = field(default_factory=lambda: CommitSignal(OUTBOX_CHANNEL))
+    cache_signal: CommitSignal = field(default_factory=lambda: CommitSignal(CACHE_CHANNEL))
     # What this process remembers about callers; see auth.cache.
     identities: IdentityCache = field(default_factory=IdentityCache)
+    status_answers: "LoadOnceCache[str, tuple[int, bytes]]" = field(default_factory=LoadOnceCache)
 
     # On PostgreSQL, once started: what hears other processes' commits.
     listener: "NotificationListener | None" = field(default=None, init=False, repr=False)
@@ -50,7 +56,8 @@ class Runtime:
 
     @property
     def signals(self) -> dict[str, CommitSignal]:
-        return {signal.channel: signal for signal in (self.job_signal, self.outbox_signal)}
+        signals = (self.job_signal, self.outbox_signal, self.cache_signal)
+        return {signal.channel: signal for signal in signals}
 
     async def start(self) -> None:
         """Starts what a long-running process needs besides requests: on PostgreSQL, hearing other
@@ -64,6 +71,16 @@ class Runtime:
         self._listener = asyncio.create_task(listener.run(self._stop_listening), name="notify-listener")
 
     @cached_property
+    def metrics(self) -> "Metrics":
+        """This runtime's Prometheus metrics (portal.metrics); made on first use, so a command that
+        records none does not load the library."""
+        from portal.metrics import Metrics
+
+        metrics = Metrics()
+        self.read_cache.on_lookup = metrics.cache_lookup
+        return metrics
+
+    @cached_property
     def secrets(self) -> "SecretBox":
         """Encrypts what the portal keeps readable (webhook signing secrets); made on first use, so a
         command that needs none neither loads the cipher nor makes a key."""
@@ -75,15 +92,21 @@ class Runtime:
     def build(
         cls, settings: Settings, clock: Clock = utcnow, rate_limit_namespace: str = "portal"
     ) -> "Runtime":
-        signals = {JOBS_CHANNEL: CommitSignal(JOBS_CHANNEL), OUTBOX_CHANNEL: CommitSignal(OUTBOX_CHANNEL)}
+        signals = {
+            channel: CommitSignal(channel) for channel in (JOBS_CHANNEL, OUTBOX_CHANNEL, CACHE_CHANNEL)
+        }
+        db = Database(
+            settings.effective_database_url,
+            {SIGNALS_KEY: signals},
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+        )
+        read_cache = ReadCache(db, settings.read_cache_seconds, settings.read_cache_mb * 1024 * 1024)
+        signals[CACHE_CHANNEL].subscribe(read_cache.expire)
         return cls(
             settings=settings,
-            db=Database(
-                settings.effective_database_url,
-                {SIGNALS_KEY: signals},
-                pool_size=settings.database_pool_size,
-                max_overflow=settings.database_max_overflow,
-            ),
+            db=db,
+            read_cache=read_cache,
             hasher=PasswordHasher(
                 settings.argon2_time_cost,
                 settings.argon2_memory_cost,
@@ -109,6 +132,7 @@ class Runtime:
             clock=clock,
             job_signal=signals[JOBS_CHANNEL],
             outbox_signal=signals[OUTBOX_CHANNEL],
+            cache_signal=signals[CACHE_CHANNEL],
         )
 
     async def close(self) -> None:

@@ -1,10 +1,11 @@
+import time
 from pathlib import Path
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.advisories.service import AdvisoryService, ImportReport, count_records
-from portal.cli.context import JsonOption, errors, fail, report, run_in_transaction
+from portal.cli.context import JsonOption, errors, fail, record_import, report, run_in_transaction
 from portal.cli.progress import progress_bar
 from portal.runtime import Runtime
 from portal.scanning.service import ScanService
@@ -32,8 +33,10 @@ def import_advisories(
         fail(f"nothing to import: no .json file in {', '.join(map(str, paths))}")
 
     async def work(runtime: Runtime, session: AsyncSession) -> tuple[ImportReport, int]:
+        started = time.perf_counter()
         with progress_bar("Importing advisories", total) as advance:
             imported = await AdvisoryService(session, runtime.clock).import_sources(paths, advance)
+        record_import(runtime, "advisories", started)
         queued = await ScanService(session, runtime.clock).queue_rescans(imported.changed_packages)
         return imported, queued
 

@@ -141,6 +141,16 @@ def require_current_schema() -> None:
     asyncio.run(main())
 
 
+def record_import(runtime: Runtime, kind: str, started: float) -> None:
+    """An import's duration (since `time.perf_counter()` was `started`) for the host's metrics: only
+    where processes share PROMETHEUS_MULTIPROC_DIR, since this process ends before any scrape."""
+    import os
+    import time
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        runtime.metrics.imports.labels(kind).observe(time.perf_counter() - started)
+
+
 def run_in_transaction(work: Callable[[Runtime, AsyncSession], Awaitable[T]]) -> T:
     """Runs `work` in one transaction: it commits when the command succeeds and not otherwise."""
 

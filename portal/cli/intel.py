@@ -1,9 +1,10 @@
+import time
 from pathlib import Path
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.cli.context import JsonOption, errors, fail, report, run_in_transaction
+from portal.cli.context import JsonOption, errors, fail, record_import, report, run_in_transaction
 from portal.cli.progress import progress_bar
 from portal.intel.feeds import FeedRefused
 from portal.intel.service import IntelService
@@ -24,14 +25,17 @@ def _run(path: Path, label: str, kind: str, as_json: bool) -> None:
         fail(f"{path}: no such file")
 
     async def work(runtime: Runtime, session: AsyncSession) -> ImportCounts:
-        service = IntelService(session, runtime.clock)
+        service, started = IntelService(session, runtime.clock), time.perf_counter()
         with progress_bar(label, None) as advance:
             try:
                 if kind == "kev":
-                    return await service.import_kev(path, advance)
-                return await service.import_epss(path, advance)
+                    counts = await service.import_kev(path, advance)
+                else:
+                    counts = await service.import_epss(path, advance)
             except FeedRefused as refused:
                 fail(str(refused))
+        record_import(runtime, kind, started)
+        return counts
 
     result = run_in_transaction(work)
     if not as_json:

@@ -22,6 +22,8 @@ SIGNALS_KEY = "portal_signals"
 # The kinds of work: queued jobs, and outbox events (or deliveries) for the webhook workers.
 JOBS_CHANNEL = "portal_jobs"
 OUTBOX_CHANNEL = "portal_outbox"
+# Cached reads whose data changed (kit.readcache).
+CACHE_CHANNEL = "portal_cache"
 _MARKED = "portal_signals_marked"
 
 
@@ -29,6 +31,12 @@ class CommitSignal:
     def __init__(self, channel: str) -> None:
         self.channel = channel
         self._listeners: dict[int, tuple[asyncio.AbstractEventLoop, Callable[[], None]]] = {}
+        self._subscribers: list[Callable[[], None]] = []
+
+    def subscribe(self, callback: Callable[[], None]) -> None:
+        """Calls `callback` at once, in the thread that commits or hears, for every wake-up (for what
+        only flips a flag, as the read cache does); `listen` is for workers waiting on a loop."""
+        self._subscribers.append(callback)
 
     def listen(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Calls `callback` on the running loop after each commit that marked this signal (here, or in
@@ -46,6 +54,8 @@ class CommitSignal:
         return bool(self._listeners)
 
     def notify(self) -> None:
+        for subscriber in self._subscribers:
+            subscriber()
         for loop, callback in list(self._listeners.values()):
             with suppress(RuntimeError):  # that loop is closed; its worker is gone
                 loop.call_soon_threadsafe(callback)

@@ -52,6 +52,7 @@ class DeliveryWorker:
         self.clock = runtime.clock
         self.secrets = runtime.secrets
         self.outbox_signal = runtime.outbox_signal
+        self.metrics = runtime.metrics
         self.schedule = schedule_from(settings)
         self.timeout = settings.webhook_timeout_seconds
         self.lease = timedelta(seconds=self.timeout + settings.webhook_lease_margin_seconds)
@@ -188,6 +189,8 @@ class DeliveryWorker:
         except Exception as exc:  # a bug must cost one attempt, not the worker
             log.exception("attempt_failed", delivery=delivery.id)
             result = AttemptResult(None, 0, f"internal error: {type(exc).__name__}", "", None)
+        outcome = "succeeded" if result.succeeded else "gone" if result.gone else "failed"
+        self.metrics.deliveries.labels(outcome).inc()
         return AttemptOutcome(delivery, at, result)
 
     async def _record_forever(self) -> None:
