@@ -12,6 +12,7 @@ from portal.api.docs import install_docs
 from portal.api.errors import install_error_handlers
 from portal.api.middleware import BodySizeLimit, HeaderSizeLimit, RequestContext
 from portal.api.openapi import without_framework_validation_errors
+from portal.audit.routes import router as audit_router
 from portal.auth.guard import BEARER_SCHEME
 from portal.auth.routes import router as auth_router
 from portal.background import BackgroundWorkers
@@ -24,6 +25,7 @@ from portal.scanning.routes import router as scanning_router
 from portal.status.metrics import install_metrics
 from portal.status.routes import router as status_router
 from portal.watches.routes import router as watches_router
+from portal.web import install_web
 from portal.webhooks.payloads import document_webhooks
 from portal.webhooks.routes import router as webhooks_router
 from portal.webhooks.schemas import document_webhook_urls
@@ -36,6 +38,7 @@ ROUTERS = (
     watches_router,
     requests_router,
     webhooks_router,
+    audit_router,
 )
 
 
@@ -83,6 +86,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     for router in ROUTERS:
         app.include_router(router)
     install_metrics(app)
+    # After the API's routes and error handlers: the console's pages, with HTML errors for them alone.
+    install_web(app)
     document_webhooks(app)
     _document_errors(app, settings)
     app.add_middleware(

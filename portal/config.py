@@ -36,10 +36,20 @@ class Settings(BaseSettings):
     # An IPv6 host usually holds a whole /64 and may use any address in it: count them together.
     rate_limit_ipv6_prefix: int = Field(default=64, ge=1, le=128)
 
+    # Audit events older than this are deleted by the daily retention job (the only deletion there is).
+    audit_retention_days: int = Field(default=400, ge=1)
+
     access_token_ttl_seconds: int = 15 * 60
     refresh_idle_ttl_seconds: int = 7 * 24 * 3600
     refresh_absolute_ttl_seconds: int = 30 * 24 * 3600
     refresh_reuse_grace_seconds: int = 0
+    # The web console's sessions: ended after this long without a request, and in any case after the
+    # absolute lifetime.
+    browser_session_idle_seconds: int = Field(default=12 * 3600, ge=60)
+    browser_session_absolute_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    # The host names the tenant in the web console: `<slug>.<base domain>` (browsers resolve
+    # `*.localhost` to this machine, so `acme.localhost:8000` works with no DNS).
+    base_domain: str = "localhost"
     jwt_issuer: str = "portal"
     jwt_audience: str = "portal-api"
     # How long a process trusts what it last read about a user (active, role) before reading it again.

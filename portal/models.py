@@ -1,6 +1,8 @@
 """Every table, imported in one place for the migrations' metadata."""
 
 from portal.advisories.models import Advisory, AdvisoryAlias, AdvisoryPackage, Vulnerability
+from portal.audit.models import AuditEvent
+from portal.auth.browser_sessions import BrowserSession
 from portal.auth.refresh_tokens import RefreshToken
 from portal.catalog.models import Entitlement, Image, ImageVersion, VersionHardeningTag, VersionSbom
 from portal.events.models import OutboxEvent
@@ -18,6 +20,8 @@ __all__ = [
     "Advisory",
     "AdvisoryAlias",
     "AdvisoryPackage",
+    "AuditEvent",
+    "BrowserSession",
     "CacheRevision",
     "CveWatch",
     "Entitlement",

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from portal.kit.encryption import SecretBox
     from portal.kit.notify import NotificationListener
     from portal.metrics import Metrics
+    from portal.scanning.index import KeptMatcher
+    from portal.scanning.listing import FindingLists
 
 
 @dataclass
@@ -134,6 +136,20 @@ class Runtime:
             outbox_signal=signals[OUTBOX_CHANNEL],
             cache_signal=signals[CACHE_CHANNEL],
         )
+
+    @cached_property
+    def finding_lists(self) -> "FindingLists":
+        """Finding sets prepared for the findings list, kept by digest (scanning.listing)."""
+        from portal.scanning.listing import FindingLists
+
+        return FindingLists()
+
+    @cached_property
+    def kept_matcher(self) -> "KeptMatcher":
+        """The advisories this process's scans match against, kept between them (scanning.index)."""
+        from portal.scanning.index import KeptMatcher
+
+        return KeptMatcher()
 
     async def close(self) -> None:
         if self._listener is not None:

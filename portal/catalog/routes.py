@@ -119,7 +119,7 @@ def _download_responses(media_type: str) -> dict[int | str, dict[str, Any]]:
     }
 
 
-async def _download(
+async def sbom_response(
     runtime: Runtime,
     tenant_id: str,
     image_id: str,
@@ -127,7 +127,9 @@ async def _download(
     kind: SbomFormat,
     if_none_match: str | None,
 ) -> Response:
-    """Both reads come from the read cache: whether the tenant sees the version (and its document's
+    """A version's SBOM as a download (or a 304): the API's and the web console's.
+
+    Both reads come from the read cache: whether the tenant sees the version (and its document's
     hash) until the catalog changes, the document itself by its hash, which never goes stale. Each is
     read in a session of its own: callers waiting for the same answer share it."""
     cache = runtime.read_cache
@@ -175,7 +177,7 @@ async def download_spdx(
     runtime: RuntimeDep,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    return await _download(runtime, actor.tenant_id, image_id, version_id, "spdx", if_none_match)
+    return await sbom_response(runtime, actor.tenant_id, image_id, version_id, "spdx", if_none_match)
 
 
 @router.get(
@@ -191,4 +193,4 @@ async def download_cyclonedx(
     runtime: RuntimeDep,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    return await _download(runtime, actor.tenant_id, image_id, version_id, "cyclonedx", if_none_match)
+    return await sbom_response(runtime, actor.tenant_id, image_id, version_id, "cyclonedx", if_none_match)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.audit import AuditAction, AuditTarget, record_audit
 from portal.auth.actor import Actor
 from portal.catalog.events import ImageVersionPublished
 from portal.catalog.models import Entitlement, Image, ImageVersion, VersionHardeningTag, VersionSbom
@@ -153,6 +154,14 @@ class CatalogService:
             record_event(self.session, tenant_id, _published_event(image, version), self.clock)
         # The new version is scanned at once by the worker, not at the next `portal scan`.
         await queue_version_scans(self.session, [version.id], now)
+        record_audit(
+            self.session,
+            actor,
+            AuditAction.VERSION_PUBLISHED,
+            _version_target(image, version),
+            details={"tags": list(version.tags)},
+            clock=self.clock,
+        )
         return Published(image=image, version=version, created_image=created_image)
 
     async def unpublish(self, actor: Actor, image_name: str, digest: str) -> ImageVersion:
@@ -170,6 +179,13 @@ class CatalogService:
         image.latest_version_id = newest.id if newest else None
         image.updated_at = now
         await self.session.flush()
+        record_audit(
+            self.session,
+            actor,
+            AuditAction.VERSION_UNPUBLISHED,
+            _version_target(image, version),
+            clock=self.clock,
+        )
         return version
 
     # Operator: who sees what.
@@ -184,6 +200,14 @@ class CatalogService:
         self.repository.add(entitlement)
         changed(self.session, CATALOG)
         await self.session.flush()
+        record_audit(
+            self.session,
+            actor,
+            AuditAction.IMAGE_GRANTED,
+            AuditTarget("image", image.id, image.name),
+            tenant_id=tenant.id,
+            clock=self.clock,
+        )
         return entitlement, True
 
     async def revoke(self, actor: Actor, tenant_slug: str, image_name: str) -> None:
@@ -194,6 +218,14 @@ class CatalogService:
         await self.repository.delete(existing)
         await self.session.flush()
         changed(self.session, CATALOG)
+        record_audit(
+            self.session,
+            actor,
+            AuditAction.IMAGE_ACCESS_REVOKED,
+            AuditTarget("image", image.id, image.name),
+            tenant_id=tenant.id,
+            clock=self.clock,
+        )
 
     async def overview(self) -> list[ImageOverview]:
         images = await self.repository.all_images()
@@ -221,6 +253,10 @@ class CatalogService:
         return await self.repository.visible_images(
             tenant_id, page, name_contains=q, hardening_tag=hardening_tag
         )
+
+    async def hardening_tags(self, tenant_id: str) -> list[str]:
+        """The hardening tags `list_images` can filter on for this tenant, sorted."""
+        return await self.repository.visible_hardening_tags(tenant_id)
 
     async def image_detail(self, tenant_id: str, image_id: str) -> ImageDetail:
         found = await self.repository.visible_image(tenant_id, image_id) if is_uuid(image_id) else None
@@ -274,6 +310,10 @@ class CatalogService:
 
     async def entitled_tenant_ids(self, image_id: str) -> list[str]:
         return await self.repository.entitled_tenant_ids(image_id)
+
+    async def entitled_tenants_of(self, image_ids: list[str]) -> dict[str, list[str]]:
+        """image id -> the tenants entitled to it, for a batch of images (one query)."""
+        return await self.repository.entitled_tenants_of(sorted(set(image_ids)))
 
     async def entitled_versions(self, tenant_id: str) -> list[tuple[ImageVersion, Image]]:
         """Every version, published or not, of the images the tenant is entitled to (newest first)."""
@@ -363,3 +403,7 @@ def _checked(request: PublishRequest) -> PublishRequest:
         hardening_tags=hardening,
         description=description,
     )
+
+
+def _version_target(image: Image, version: ImageVersion) -> AuditTarget:
+    return AuditTarget("image_version", version.id, f"{image.name}@{version.digest}")

@@ -4,7 +4,8 @@ from pathlib import Path
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.cli.context import JsonOption, errors, fail, record_import, report, run_in_transaction
+from portal.audit import AuditAction, AuditTarget, record_audit
+from portal.cli.context import JsonOption, errors, fail, operator, record_import, report, run_in_transaction
 from portal.cli.progress import progress_bar
 from portal.intel.feeds import FeedRefused
 from portal.intel.service import IntelService
@@ -35,6 +36,14 @@ def _run(path: Path, label: str, kind: str, as_json: bool) -> None:
             except FeedRefused as refused:
                 fail(str(refused))
         record_import(runtime, kind, started)
+        record_audit(
+            session,
+            operator(),
+            AuditAction.KEV_IMPORTED if kind == "kev" else AuditAction.EPSS_IMPORTED,
+            AuditTarget("file", None, path.name),
+            details=_counts(counts),
+            clock=runtime.clock,
+        )
         return counts
 
     result = run_in_transaction(work)
@@ -65,3 +74,12 @@ def import_epss(path: Path = FileArgument, as_json: bool = JsonOption) -> None:
     """Import FIRST's EPSS scores (epss_scores-YYYY-MM-DD.csv, gzipped or not). Findings show `epss` at
     once, without a rescan."""
     _run(path, "Importing EPSS", "epss", as_json)
+
+
+def _counts(counts: ImportCounts) -> dict[str, int]:
+    return {
+        "imported": counts.imported,
+        "updated": counts.updated,
+        "unchanged": counts.unchanged,
+        "failed": counts.failed,
+    }

@@ -38,7 +38,6 @@ async def test_without_the_setting_the_route_does_not_exist(tmp_path: Path, data
         async with client_for(create_app(runtime=runtime)) as client:
             response = await client.get("/metrics", headers={"Authorization": "Bearer anything"})
         assert response.status_code == 404
-        assert response.json()["error"] == "NOT_FOUND"
     finally:
         await runtime.close()
 
