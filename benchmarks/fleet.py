@@ -6,6 +6,10 @@ version's scan history and the status probe, beside a bare FastAPI endpoint in t
 framework's ceiling on this machine); then SBOM downloads of the big version, one at a time, in both
 formats, and their 304s.
 
+Fleet (PostgreSQL + Redis): two `portal serve` and two `portal worker` started at the same moment on a
+fresh database, a mixed load over both APIs for `--fleet-seconds` (reads of every list, logins, writes
+that emit events, a rescan), then the events committed against what a webhook receiver got.
+
     python benchmarks/fleet.py [--duration 10] [--connections 32] [--only reads|fleet] [--engine sqlite]
 
 Needs wrk (`apt-get install wrk`), PostgreSQL at PORTAL_BENCH_PG (default
@@ -32,6 +36,7 @@ import asyncpg
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks._fleet_load import fleet_figures, machine_load, print_fleet
 from benchmarks._machine import machine_line
 from benchmarks.auth_throughput import BARE_APP, free_port, wait_until_up, wrk
 from benchmarks.sbom_publish import generate_cyclonedx
@@ -43,15 +48,10 @@ PORTAL = [sys.executable, "-m", "portal.cli.main"]
 UVICORN = [sys.executable, "-m", "uvicorn"]
 
 
-def load() -> str:
-    one, five, _fifteen = os.getloadavg()
-    return f"load {one:.2f} (1 min) {five:.2f} (5 min)"
-
-
 @contextmanager
 def fresh_database(engine: str, folder: Path) -> Iterator[dict[str, str]]:
     """The environment of a portal on a new, empty database of that engine; dropped afterwards."""
-    env = {**os.environ, "PORTAL_DATA_DIR": str(folder), "PORTAL_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "PORTAL_DATA_DIR": str(folder)}
     env.pop("PORTAL_DATABASE_URL", None)
     if engine == "sqlite":
         yield env
@@ -196,7 +196,7 @@ def read_figures(engine: str, duration: int, connections: int) -> ReadFigures:
                 "GET .../scan-history": f"/api/docker-images/{image}/versions/{version}/scan-history",
                 "GET /api/status": "/api/status",
             }
-            figures.load = load()
+            figures.load = machine_load()
             for label, path in routes.items():
                 wrk(f"{server.base}{path}", headers, 2, connections)  # warm-up
                 figures.routes[label] = wrk(f"{server.base}{path}", headers, duration, connections)
@@ -264,18 +264,22 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--only", choices=["reads", "fleet"])
     parser.add_argument("--engine", choices=["sqlite", "postgresql"], action="append")
+    parser.add_argument("--fleet-seconds", type=int, default=30)
+    parser.add_argument("--fleet-clients", type=int, default=32)
     options = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
     print(machine_line())
-    print(f"at start: {load()}")
+    print(f"at start: {machine_load()}")
     if options.only in (None, "reads"):
         for engine in options.engine or ["sqlite", "postgresql"]:
-            print_reads(
-                read_figures(engine, options.duration, options.connections),
-                options.connections,
-                options.duration,
-            )
+            figures = read_figures(engine, options.duration, options.connections)
+            print_reads(figures, options.connections, options.duration)
+    if options.only in (None, "fleet"):
+        with tempfile.TemporaryDirectory() as tmp, fresh_database("postgresql", Path(tmp)) as env:
+            dsn = env["PORTAL_DATABASE_URL"].replace("+asyncpg", "")
+            fleet = fleet_figures(env, dsn, Path(tmp), options.fleet_seconds, options.fleet_clients)
+        print_fleet(fleet, options.fleet_clients)
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ class Runtime:
     limiter: RateLimiter
     login_limit: RateLimitItem
     refresh_limit: RateLimitItem
+    api_key_limit: RateLimitItem
     trusted_proxies: tuple[IPNetwork, ...]
     clock: Clock = field(default=utcnow)
     # Wake this process's workers when a commit queues jobs or webhook work (kit.wakeup).
@@ -130,6 +131,7 @@ class Runtime:
             ),
             login_limit=parse_limit(settings.login_rate_limit),
             refresh_limit=parse_limit(settings.refresh_rate_limit),
+            api_key_limit=parse_limit(settings.api_key_rate_limit),
             trusted_proxies=parse_networks(settings.trusted_proxies),
             clock=clock,
             job_signal=signals[JOBS_CHANNEL],

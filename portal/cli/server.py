@@ -34,11 +34,14 @@ def serve(
     port: int = typer.Option(8000, "--port", help="Port to listen on."),
     no_migrate: bool = NoMigrate,
 ) -> None:
-    """Migrate the database if needed and serve the API."""
+    """Migrate the database if needed and serve the API and the web console."""
     settings = cli_settings()
     check_fleet_settings(settings, serving=True)
     _prepare_schema(no_migrate)
     console.print(f"Portal on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)")
+    console.print(
+        f"Web console: http://<tenant>.{settings.base_domain}:{port}/  (e.g. http://acme.{settings.base_domain}:{port}/)"
+    )
     uvicorn.Server(uvicorn_config("portal.app:create_app", settings, host, port, factory=True)).run()
 
 
