@@ -21,6 +21,7 @@ from portal.events import record_event
 from portal.kit.clock import Clock, utcnow
 from portal.kit.ids import is_uuid, new_id
 from portal.kit.pagination import PageParams, Slice
+from portal.kit.readcache import CATALOG, changed
 from portal.sbom import MAX_SBOM_BYTES, ComponentRef, ImageSubject, Inventory, inventory_components
 from portal.scanning.jobs import queue_version_scans
 from portal.tenants.service import TenantService
@@ -155,6 +156,7 @@ class CatalogService:
             ) from error
 
         event = await self._published_event(image, version, inventory, previous)
+        changed(self.session, CATALOG)
         for tenant_id in await self.repository.entitled_tenant_ids(image.id):
             record_event(self.session, tenant_id, event, self.clock)
         # The new version is scanned at once by the worker, not at the next `portal scan`.
@@ -178,6 +180,7 @@ class CatalogService:
             raise Conflict(f"Version {digest} of {image_name} is already unpublished.")
         now = self.clock()
         version.unpublished_at = now
+        changed(self.session, CATALOG)
         await self.session.flush()
         newest = await self.repository.newest_published_version(image.id)
         image.latest_version_id = newest.id if newest else None
@@ -202,6 +205,7 @@ class CatalogService:
             return existing, False
         entitlement = Entitlement(tenant_id=tenant.id, image_id=image.id, granted_at=self.clock())
         self.repository.add(entitlement)
+        changed(self.session, CATALOG)
         await self.session.flush()
         record_audit(
             self.session,
@@ -220,6 +224,7 @@ class CatalogService:
             raise NotFound(f"Tenant {tenant_slug} has no grant for image {image_name}.")
         await self.repository.delete(existing)
         await self.session.flush()
+        changed(self.session, CATALOG)
         record_audit(
             self.session,
             actor,

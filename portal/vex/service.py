@@ -18,6 +18,7 @@ from portal.catalog import CatalogService, Image, ImageVersion
 from portal.errors import NotFound
 from portal.kit.clock import Clock, utcnow
 from portal.kit.pagination import PageParams, Slice
+from portal.kit.readcache import VEX, changed
 from portal.scanning.findings import FoundVulnerability, row_ids
 from portal.vex.models import FindingAnalysis
 from portal.vex.products import PurlKey, image_names, purl_key, same_version
@@ -211,6 +212,7 @@ class VexService:
         entry.set_created_by(actor.ref)
         self.repository.add_analysis(entry)
         await self.session.flush()
+        changed(self.session, VEX)
         record_audit(
             self.session,
             actor,

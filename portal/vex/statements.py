@@ -28,6 +28,7 @@ from portal.kit.clock import Clock, utcnow
 from portal.kit.ids import is_uuid, new_id
 from portal.kit.imports import ImportCounts
 from portal.kit.pagination import PageParams, Slice
+from portal.kit.readcache import VEX, changed
 from portal.sbom import ImageSubject
 from portal.sbom.image import image_purl
 from portal.scanning.affects import affecting
@@ -168,6 +169,7 @@ class VexStatements:
         if statement.revoked_at is not None:
             raise Conflict(f"VEX statement {statement_id} was revoked already.")
         await self.repository.revoke(statement.id, self.clock())
+        changed(self.session, VEX)
         await self.session.refresh(statement)
         await self._announce((), [statement.id])
         record_audit(
@@ -261,6 +263,8 @@ class VexStatements:
                         }
                     )
         await self.repository.insert(statements, products)
+        if statements:
+            changed(self.session, VEX)
         return [row["id"] for row in statements]
 
     async def _bom_links(self, refs: Iterable[str]) -> dict[str, str]:
