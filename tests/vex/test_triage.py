@@ -16,7 +16,7 @@ from portal.users.models import Role
 from tests.advisories.factories import osv_record, write_folder
 from tests.catalog.factories import grant, publish, small_sbom
 from tests.conftest import client_for
-from tests.factories import make_caller
+from tests.factories import Caller, make_caller
 from tests.scanning.factories import import_advisories, scan
 
 
@@ -36,6 +36,12 @@ async def clocked(
             yield runtime, client
     finally:
         await runtime.close()
+
+
+def _reissue(runtime: Runtime, *callers: Caller) -> None:
+    """Access tokens expire by the runtime's clock: after moving it, callers sign in again."""
+    for caller in callers:
+        caller.access_token = runtime.tokens.issue(caller.user.id, caller.tenant.id, caller.user.role.value)
 
 
 async def _findings(
@@ -106,6 +112,8 @@ async def test_an_analysis_speaks_for_its_tenant_only_keeps_its_history_and_expi
     assert history.json()["items"] == []
 
     moving[0] = now + timedelta(days=1)
+
+    _reissue(runtime, admin, user, viewer, other)
     triage = {**body, "state": "in_triage", "justification": None, "expiresAt": None}
     assert (await client.put(analysis, headers=admin.headers, json=triage)).status_code == 200
     (finding,) = await _findings(client, admin.headers, base, scan_id)
@@ -113,6 +121,8 @@ async def test_an_analysis_speaks_for_its_tenant_only_keeps_its_history_and_expi
     assert (await client.get(f"{base}/scans/{scan_id}/findings", headers=admin.headers)).json()["items"]
 
     moving[0] = now + timedelta(days=2)
+
+    _reissue(runtime, admin, user, viewer, other)
     assert (await client.delete(analysis, headers=admin.headers)).status_code == 204
     assert (await client.delete(analysis, headers=admin.headers)).status_code == 404
     (finding,) = await _findings(client, admin.headers, base, scan_id)
@@ -123,11 +133,13 @@ async def test_an_analysis_speaks_for_its_tenant_only_keeps_its_history_and_expi
 
     # an analysis that expires stops applying when the clock passes it
     moving[0] = now + timedelta(days=2, hours=1)
+    _reissue(runtime, admin, user, viewer, other)
     expiring = {**body, "expiresAt": (now + timedelta(days=3)).isoformat()}
     assert (await client.put(analysis, headers=admin.headers, json=expiring)).status_code == 200
     (finding,) = await _findings(client, admin.headers, base, scan_id)
     assert finding["status"] == "not_affected"
     moving[0] = now + timedelta(days=3, seconds=1)
+    _reissue(runtime, admin, user, viewer, other)
     (finding,) = await _findings(client, admin.headers, base, scan_id)
     assert (finding["status"], finding["vex"]) == ("affected", None)
     # recorded again, already past its expiry: kept in the history, and it does not apply
