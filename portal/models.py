@@ -9,11 +9,13 @@ from portal.catalog.models import Entitlement, Image, ImageVersion, VersionHarde
 from portal.events.models import OutboxEvent
 from portal.intel.models import EpssScore, KevEntry
 from portal.jobs.models import Job
+from portal.kit.readcache import CacheRevision
 from portal.requests.models import FeatureRequest, FeatureRequestChange
 from portal.scanning.models import FindingSet, Scan, VersionPackage
 from portal.tenants.models import Tenant
 from portal.users.activation import UserActivation
 from portal.users.models import User
+from portal.vex.models import FindingAnalysis, VexProduct, VexStatement
 from portal.watches.models import CveWatch
 from portal.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription, WorkerHeartbeat
 
@@ -24,11 +26,13 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "BrowserSession",
+    "CacheRevision",
     "CveWatch",
     "Entitlement",
     "EpssScore",
     "FeatureRequest",
     "FeatureRequestChange",
+    "FindingAnalysis",
     "FindingSet",
     "Image",
     "ImageVersion",
@@ -43,6 +47,8 @@ __all__ = [
     "VersionHardeningTag",
     "VersionPackage",
     "VersionSbom",
+    "VexProduct",
+    "VexStatement",
     "Vulnerability",
     "WebhookAttempt",
     "WebhookDelivery",

@@ -4,23 +4,28 @@ The API, the worker and the command line each build one `Runtime`; request handl
 `request.app.state.runtime`.
 """
 
+import asyncio
+from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from limits import RateLimitItem
 
-from portal.auth.cache import IdentityCache
+from portal.auth.cache import IdentityCache, LoadOnceCache
 from portal.auth.passwords import PasswordHasher
 from portal.auth.ratelimit import IPNetwork, RateLimiter, parse_limit, parse_networks
 from portal.auth.tokens import AccessTokenCodec
 from portal.config import Settings
 from portal.db import Database
-from portal.jobs.wakeup import SIGNAL_KEY, JobSignal
 from portal.kit.clock import Clock, utcnow
+from portal.kit.readcache import ReadCache
+from portal.kit.wakeup import CACHE_CHANNEL, JOBS_CHANNEL, OUTBOX_CHANNEL, SIGNALS_KEY, CommitSignal
 
 if TYPE_CHECKING:
     from portal.kit.encryption import SecretBox
+    from portal.kit.notify import NotificationListener
+    from portal.metrics import Metrics
     from portal.scanning.index import KeptMatcher
     from portal.scanning.listing import FindingLists
 
@@ -29,6 +34,8 @@ if TYPE_CHECKING:
 class Runtime:
     settings: Settings
     db: Database
+    # Reads kept until their data changes (kit.readcache), and the status probe's last answer.
+    read_cache: ReadCache
     hasher: PasswordHasher
     tokens: AccessTokenCodec
     limiter: RateLimiter
@@ -37,10 +44,44 @@ class Runtime:
     api_key_limit: RateLimitItem
     trusted_proxies: tuple[IPNetwork, ...]
     clock: Clock = field(default=utcnow)
-    # Wakes this process's job workers when a commit queues jobs.
-    job_signal: JobSignal = field(default_factory=JobSignal)
+    # Wake this process's workers when a commit queues jobs or webhook work (kit.wakeup).
+    job_signal: CommitSignal = field(default_factory=lambda: CommitSignal(JOBS_CHANNEL))
+    outbox_signal: CommitSignal = field(default_factory=lambda: CommitSignal(OUTBOX_CHANNEL))
+    cache_signal: CommitSignal = field(default_factory=lambda: CommitSignal(CACHE_CHANNEL))
     # What this process remembers about callers; see auth.cache.
     identities: IdentityCache = field(default_factory=IdentityCache)
+    status_answers: "LoadOnceCache[str, tuple[int, bytes]]" = field(default_factory=LoadOnceCache)
+
+    # On PostgreSQL, once started: what hears other processes' commits.
+    listener: "NotificationListener | None" = field(default=None, init=False, repr=False)
+    _listener: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
+    _stop_listening: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
+
+    @property
+    def signals(self) -> dict[str, CommitSignal]:
+        signals = (self.job_signal, self.outbox_signal, self.cache_signal)
+        return {signal.channel: signal for signal in signals}
+
+    async def start(self) -> None:
+        """Starts what a long-running process needs besides requests: on PostgreSQL, hearing other
+        processes' commits (kit.notify). `close` stops it."""
+        if self.db.is_sqlite or self._listener is not None:
+            return
+        from portal.kit.notify import NotificationListener
+
+        self.listener = listener = NotificationListener(self.db.url, self.signals)
+        self._stop_listening = asyncio.Event()
+        self._listener = asyncio.create_task(listener.run(self._stop_listening), name="notify-listener")
+
+    @cached_property
+    def metrics(self) -> "Metrics":
+        """This runtime's Prometheus metrics (portal.metrics); made on first use, so a command that
+        records none does not load the library."""
+        from portal.metrics import Metrics
+
+        metrics = Metrics()
+        self.read_cache.on_lookup = metrics.cache_lookup
+        return metrics
 
     @cached_property
     def secrets(self) -> "SecretBox":
@@ -54,10 +95,21 @@ class Runtime:
     def build(
         cls, settings: Settings, clock: Clock = utcnow, rate_limit_namespace: str = "portal"
     ) -> "Runtime":
-        job_signal = JobSignal()
+        signals = {
+            channel: CommitSignal(channel) for channel in (JOBS_CHANNEL, OUTBOX_CHANNEL, CACHE_CHANNEL)
+        }
+        db = Database(
+            settings.effective_database_url,
+            {SIGNALS_KEY: signals},
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+        )
+        read_cache = ReadCache(db, settings.read_cache_seconds, settings.read_cache_mb * 1024 * 1024)
+        signals[CACHE_CHANNEL].subscribe(read_cache.expire)
         return cls(
             settings=settings,
-            db=Database(settings.effective_database_url, {SIGNAL_KEY: job_signal}),
+            db=db,
+            read_cache=read_cache,
             hasher=PasswordHasher(
                 settings.argon2_time_cost,
                 settings.argon2_memory_cost,
@@ -82,7 +134,9 @@ class Runtime:
             api_key_limit=parse_limit(settings.api_key_rate_limit),
             trusted_proxies=parse_networks(settings.trusted_proxies),
             clock=clock,
-            job_signal=job_signal,
+            job_signal=signals[JOBS_CHANNEL],
+            outbox_signal=signals[OUTBOX_CHANNEL],
+            cache_signal=signals[CACHE_CHANNEL],
         )
 
     @cached_property
@@ -100,4 +154,9 @@ class Runtime:
         return KeptMatcher()
 
     async def close(self) -> None:
+        if self._listener is not None:
+            self._stop_listening.set()
+            with suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = self.listener = None
         await self.db.dispose()

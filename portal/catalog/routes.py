@@ -5,7 +5,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
-from portal.api.dependencies import DbSession
+from portal.api.cached import cached
+from portal.api.dependencies import DbSession, RuntimeDep
 from portal.api.openapi import error_responses
 from portal.auth.guard import CurrentActor, GuardedRoute
 from portal.catalog.models import Image, ImageVersion
@@ -15,9 +16,11 @@ from portal.catalog.service import CatalogService
 from portal.kit.conditional import none_match, strong_etag
 from portal.kit.ids import PathId
 from portal.kit.pagination import NamePaging, Page, PageParams
+from portal.kit.readcache import CATALOG, INTEL, SCANS, VEX
 from portal.kit.schema import NO_NUL_PATTERN
+from portal.runtime import Runtime
 from portal.scanning.models import Scan
-from portal.scanning.service import ScanService, scan_summary
+from portal.scanning.service import ScanService
 
 router = APIRouter(prefix="/api/docker-images", tags=["images"], route_class=GuardedRoute)
 
@@ -51,6 +54,7 @@ def _image_out(image: Image, latest: ImageVersion) -> dict[str, Any]:
     summary="List the images this tenant is entitled to, sorted by name",
     responses=error_responses(400),
 )
+@cached(CATALOG)
 async def list_images(
     actor: CurrentActor,
     db: DbSession,
@@ -82,28 +86,29 @@ async def list_images(
     summary="One image with its published versions, newest first",
     responses=error_responses(404),
 )
-async def get_image(image_id: PathId, actor: CurrentActor, db: DbSession) -> ImageDetailOut:
+@cached(CATALOG, SCANS, INTEL, VEX)
+async def get_image(
+    image_id: PathId, actor: CurrentActor, db: DbSession, runtime: RuntimeDep
+) -> ImageDetailOut:
     detail = await CatalogService(db).image_detail(actor.tenant_id, image_id)
-    scans = ScanService(db)
+    scans = ScanService(db, runtime.clock)
     latest = await scans.latest_scans([version.id for version in detail.versions])
-    kev = await scans.kev_counts(list(latest.values()))
+    summaries = await scans.summaries(actor.tenant_id, list(latest.values()))
     return ImageDetailOut(
         **_image_out(detail.image, detail.latest),
         versions=[
             VersionOut.model_validate(version).model_copy(
-                update={"latest_scan": _latest(latest.get(version.id), kev)}
+                update={"latest_scan": _latest(latest.get(version.id), summaries)}
             )
             for version in detail.versions
         ],
     )
 
 
-def _latest(scan: Scan | None, kev: dict[str, int]) -> LatestScanOut | None:
+def _latest(scan: Scan | None, summaries: dict[str, dict[str, int]]) -> LatestScanOut | None:
     if scan is None:
         return None
-    return LatestScanOut(
-        id=scan.id, scanned_at=scan.scanned_at, kev=kev.get(scan.id, 0), **scan_summary(scan)
-    )
+    return LatestScanOut(id=scan.id, scanned_at=scan.scanned_at, **summaries[scan.id])
 
 
 def _download_responses(media_type: str) -> dict[int | str, dict[str, Any]]:
@@ -115,18 +120,38 @@ def _download_responses(media_type: str) -> dict[int | str, dict[str, Any]]:
 
 
 async def sbom_response(
-    db: DbSession, tenant_id: str, image_id: str, version_id: str, kind: SbomFormat, if_none_match: str | None
+    runtime: Runtime,
+    tenant_id: str,
+    image_id: str,
+    version_id: str,
+    kind: SbomFormat,
+    if_none_match: str | None,
 ) -> Response:
-    """A version's SBOM as a download (or a 304): the API's and the web console's."""
-    service = CatalogService(db)
-    if if_none_match:
-        stored = await service.document(tenant_id, image_id, version_id, kind, with_content=False)
-        if none_match(if_none_match, strong_etag(stored.sha256)):
-            return Response(status_code=304, headers=_cache_headers(stored))
-    stored = await service.document(tenant_id, image_id, version_id, kind)
+    """A version's SBOM as a download (or a 304): the API's and the web console's.
+
+    Both reads come from the read cache: whether the tenant sees the version (and its document's
+    hash) until the catalog changes, the document itself by its hash, which never goes stale. Each is
+    read in a session of its own: callers waiting for the same answer share it."""
+    cache = runtime.read_cache
+
+    async def visible() -> StoredDocument:
+        async with runtime.db.sessions() as session:
+            service = CatalogService(session)
+            return await service.document(tenant_id, image_id, version_id, kind, with_content=False)
+
+    async def content() -> bytes:
+        async with runtime.db.sessions() as session:
+            found = await CatalogService(session).document(tenant_id, image_id, version_id, kind)
+        assert found.content is not None
+        return found.content
+
+    stored = await cache.load(("sbom", tenant_id, image_id, version_id, kind), (CATALOG,), visible)
     headers = _cache_headers(stored)
+    if none_match(if_none_match, strong_etag(stored.sha256)):
+        return Response(status_code=304, headers=headers)
+    document = await cache.load(("sbom-document", stored.sha256), (), content, size=len)
     headers["Content-Disposition"] = f'attachment; filename="{_filename(stored, kind)}"'
-    return Response(content=stored.content, media_type=_MEDIA_TYPES[kind], headers=headers)
+    return Response(content=document, media_type=_MEDIA_TYPES[kind], headers=headers)
 
 
 def _cache_headers(stored: StoredDocument) -> dict[str, str]:
@@ -149,10 +174,10 @@ async def download_spdx(
     image_id: PathId,
     version_id: PathId,
     actor: CurrentActor,
-    db: DbSession,
+    runtime: RuntimeDep,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    return await sbom_response(db, actor.tenant_id, image_id, version_id, "spdx", if_none_match)
+    return await sbom_response(runtime, actor.tenant_id, image_id, version_id, "spdx", if_none_match)
 
 
 @router.get(
@@ -165,7 +190,7 @@ async def download_cyclonedx(
     image_id: PathId,
     version_id: PathId,
     actor: CurrentActor,
-    db: DbSession,
+    runtime: RuntimeDep,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    return await sbom_response(db, actor.tenant_id, image_id, version_id, "cyclonedx", if_none_match)
+    return await sbom_response(runtime, actor.tenant_id, image_id, version_id, "cyclonedx", if_none_match)

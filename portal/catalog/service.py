@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.audit import AuditAction, AuditTarget, record_audit
 from portal.auth.actor import Actor
-from portal.catalog.events import ImageVersionPublished
+from portal.catalog.diff import diff_inventories
+from portal.catalog.events import ImageVersionPublished, VersionChanges
 from portal.catalog.models import Entitlement, Image, ImageVersion, VersionHardeningTag, VersionSbom
 from portal.catalog.publishing import read_sbom, render_documents
 from portal.catalog.repository import CatalogRepository, SbomFormat, StoredDocument
@@ -20,6 +21,7 @@ from portal.events import record_event
 from portal.kit.clock import Clock, utcnow
 from portal.kit.ids import is_uuid, new_id
 from portal.kit.pagination import PageParams, Slice
+from portal.kit.readcache import CATALOG, changed
 from portal.sbom import MAX_SBOM_BYTES, ComponentRef, ImageSubject, Inventory, inventory_components
 from portal.scanning.jobs import queue_version_scans
 from portal.tenants.service import TenantService
@@ -94,6 +96,11 @@ class CatalogService:
 
         now = self.clock()
         created_image = image is None
+        previous = (
+            await self.repository.version_by_id(image.latest_version_id)
+            if image is not None and image.latest_version_id
+            else None
+        )
         if image is None:
             image = Image(name=request.name, created_at=now)
         image.repository = request.repository
@@ -148,8 +155,10 @@ class CatalogService:
                 f"Image {request.name} with digest {request.digest} was published meanwhile."
             ) from error
 
+        event = await self._published_event(image, version, inventory, previous)
+        changed(self.session, CATALOG)
         for tenant_id in await self.repository.entitled_tenant_ids(image.id):
-            record_event(self.session, tenant_id, _published_event(image, version), self.clock)
+            record_event(self.session, tenant_id, event, self.clock)
         # The new version is scanned at once by the worker, not at the next `portal scan`.
         await queue_version_scans(self.session, [version.id], now)
         record_audit(
@@ -171,6 +180,7 @@ class CatalogService:
             raise Conflict(f"Version {digest} of {image_name} is already unpublished.")
         now = self.clock()
         version.unpublished_at = now
+        changed(self.session, CATALOG)
         await self.session.flush()
         newest = await self.repository.newest_published_version(image.id)
         image.latest_version_id = newest.id if newest else None
@@ -195,6 +205,7 @@ class CatalogService:
             return existing, False
         entitlement = Entitlement(tenant_id=tenant.id, image_id=image.id, granted_at=self.clock())
         self.repository.add(entitlement)
+        changed(self.session, CATALOG)
         await self.session.flush()
         record_audit(
             self.session,
@@ -213,6 +224,7 @@ class CatalogService:
             raise NotFound(f"Tenant {tenant_slug} has no grant for image {image_name}.")
         await self.repository.delete(existing)
         await self.session.flush()
+        changed(self.session, CATALOG)
         record_audit(
             self.session,
             actor,
@@ -304,6 +316,32 @@ class CatalogService:
         stored = await self.repository.inventories(version_ids)
         return {version_id: inventory_components(data) for version_id, data in stored.items()}
 
+    async def _published_event(
+        self, image: Image, version: ImageVersion, inventory: Inventory, previous: ImageVersion | None
+    ) -> ImageVersionPublished:
+        """The event, with what changed since the image's previous latest version (its packages and
+        hardening tags: the new version is not scanned yet)."""
+        changes = None
+        if previous is not None:
+            before = await self.inventory(previous.id)
+            if before is not None:
+                diff = diff_inventories(before, inventory, previous.hardening_tags, version.hardening_tags)
+                changes = VersionChanges(
+                    previous_version_id=previous.id,
+                    packages_added=len(diff.added),
+                    packages_removed=len(diff.removed),
+                    packages_changed=len(diff.changed),
+                    hardening_tags_added=diff.hardening_added,
+                    hardening_tags_removed=diff.hardening_removed,
+                )
+        return _published_event(image, version, changes)
+
+    async def image_by_name(self, name: str) -> Image | None:
+        return await self.repository.image_by_name(name)
+
+    async def image_by_id(self, image_id: str) -> Image | None:
+        return await self.repository.image_by_id(image_id) if is_uuid(image_id) else None
+
     async def entitled_tenant_ids(self, image_id: str) -> list[str]:
         return await self.repository.entitled_tenant_ids(image_id)
 
@@ -340,7 +378,9 @@ class CatalogService:
         return image
 
 
-def _published_event(image: Image, version: ImageVersion) -> ImageVersionPublished:
+def _published_event(
+    image: Image, version: ImageVersion, changes: VersionChanges | None
+) -> ImageVersionPublished:
     return ImageVersionPublished(
         image_id=image.id,
         image_name=image.name,
@@ -349,6 +389,7 @@ def _published_event(image: Image, version: ImageVersion) -> ImageVersionPublish
         digest=version.digest,
         hardening_tags=list(version.hardening_tags),
         published_at=version.published_at,
+        changes=changes,
     )
 
 

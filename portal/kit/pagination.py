@@ -188,10 +188,11 @@ async def every_item(fetch: Callable[[PageParams], Awaitable[Slice[ItemT]]]) -> 
         cursor = found.next_cursor
 
 
-def page_params(grammar: CursorGrammar) -> Callable[..., PageParams]:
+def page_params(grammar: CursorGrammar) -> Callable[..., Awaitable[PageParams]]:
     """The `limit` and `cursor` query parameters of a list whose cursors follow `grammar`."""
 
-    def params(
+    # async, though it awaits nothing: FastAPI runs a plain function dependency in a worker thread.
+    async def params(
         limit: Annotated[
             int, Query(ge=1, le=MAX_LIMIT, description="Items per page (at most 200).")
         ] = DEFAULT_LIMIT,
