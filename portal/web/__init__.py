@@ -16,6 +16,7 @@ from portal.web.pages.audit import router as audit_pages
 from portal.web.pages.auth import router as auth_pages
 from portal.web.pages.catalog import router as catalog_pages
 from portal.web.pages.requests import router as request_pages
+from portal.web.pages.vex import router as vex_pages
 from portal.web.pages.watches import router as watch_pages
 from portal.web.pages.webhooks import router as webhook_pages
 from portal.web.security import PageHeaders
@@ -24,6 +25,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 PAGE_ROUTERS = (
     auth_pages,
     catalog_pages,
+    vex_pages,
     watch_pages,
     request_pages,
     webhook_pages,

@@ -14,6 +14,8 @@ from tests.factories import make_tenant
 from tests.web.console import console_client, signed_in_client
 
 SIGN_IN_PAGES = {"/login", "/activate"}
+# Path parameters that are not ids: a value of their grammar.
+PLACEHOLDERS = {"kind": "spdx", "vulnerability_id": "CVE-2024-3094"}
 
 
 def _routes(routes: Sequence[BaseRoute]) -> Iterator[APIRoute]:
@@ -32,7 +34,7 @@ def page_operations(app: FastAPI) -> list[tuple[str, str]]:
             continue
         path = route.path_format
         for name in route.param_convertors:
-            path = path.replace("{" + name + "}", "spdx" if name == "kind" else str(uuid.uuid4()))
+            path = path.replace("{" + name + "}", PLACEHOLDERS.get(name) or str(uuid.uuid4()))
         operations += [(method, path) for method in sorted(route.methods)]
     assert len(operations) > 5
     return operations

@@ -102,6 +102,16 @@ class Walk:
             assert self.find(form) == [], f"a viewer sees {form}"
             self.seen(page)
 
+    def triage_a_finding(self) -> None:
+        """From the version page (where the walk left off), a finding's analysis page."""
+        self.click("table.findings tbody tr td.mono a")
+        self.browser.wait_for("#analysis-form")
+        self.browser.driver.find_element(By.CSS_SELECTOR, "#state option[value=in_triage]").click()
+        self.type("detail", "Looking at it.")
+        self.click("#analysis-form button[type=submit]")
+        self.browser.wait_for("#analysis-history")
+        self.seen("finding")
+
     def add_and_remove_a_watch(self) -> None:
         self.click_link("CVE watches")
         self.browser.wait_for("#watch-form")
@@ -184,6 +194,7 @@ async def test_every_role_walks_the_console(
             if role == Role.USER:
                 walk.file_a_request()
             if role == Role.ADMIN:
+                walk.triage_a_finding()
                 walk.add_and_remove_a_watch()
                 walk.create_a_webhook_and_see_a_delivery(http_receiver)
                 walk.admin_pages()

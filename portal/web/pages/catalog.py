@@ -13,7 +13,7 @@ from portal.kit.ids import PathId
 from portal.kit.pagination import PageParams
 from portal.kit.schema import NO_NUL_PATTERN
 from portal.scanning.listing import FindingFilters
-from portal.scanning.service import ScanService, scan_summary
+from portal.scanning.service import ScanService
 from portal.vulns.severity import SEVERITY_ORDER, Severity
 from portal.web.chart import history_chart
 from portal.web.dependencies import Page
@@ -42,12 +42,14 @@ async def catalog(
     found = await catalog.list_images(
         tenant_id, PageParams(IMAGES_PER_PAGE, cursor or None), q=q or None, hardening_tag=tag or None
     )
-    latest = await ScanService(db).latest_scans([version.id for _, version in found.items])
+    scans = ScanService(db, page.runtime.clock)
+    latest = await scans.latest_scans([version.id for _, version in found.items])
+    summaries = await scans.summaries(tenant_id, list(latest.values()))
     page.section = "catalog"
     return page.render(
         "catalog.html",
         images=[
-            (image, version, scan_summary(latest[version.id]) if version.id in latest else None)
+            (image, version, summaries[latest[version.id].id] if version.id in latest else None)
             for image, version in found.items
         ],
         next_cursor=found.next_cursor,
@@ -60,20 +62,15 @@ async def catalog(
 @router.get("/images/{image_id}")
 async def image(page: Page, db: DbSession, image_id: PathId) -> Response:
     detail = await CatalogService(db).image_detail(page.actor.tenant_id, image_id)
-    scans = ScanService(db)
+    scans = ScanService(db, page.runtime.clock)
     latest = await scans.latest_scans([version.id for version in detail.versions])
-    kev = await scans.kev_counts(list(latest.values()))
+    summaries = await scans.summaries(page.actor.tenant_id, list(latest.values()))
     page.section = "catalog"
     return page.render(
         "image.html",
         image=detail.image,
         versions=[
-            (
-                version,
-                latest.get(version.id),
-                scan_summary(latest[version.id]) if version.id in latest else None,
-                kev.get(latest[version.id].id, 0) if version.id in latest else 0,
-            )
+            (version, summaries[latest[version.id].id] if version.id in latest else None)
             for version in detail.versions
         ],
     )
@@ -90,6 +87,7 @@ async def version(
     kev: YesNo = "",
     fixable: YesNo = "",
     package: Text = None,
+    suppressed: YesNo = "",
     cursor: Cursor = None,
 ) -> Response:
     tenant_id = page.actor.tenant_id
@@ -97,10 +95,18 @@ async def version(
     chosen = next((v for v in detail.versions if v.id == version_id), None)
     if chosen is None:
         raise NotFound("No such image version.")
-    scans = ScanService(db, page.runtime.clock, page.runtime.finding_lists)
+    scans = ScanService(db, page.runtime.clock)
     history = await scans.history(tenant_id, image_id, version_id, PageParams(SCANS_CHARTED))
-    kev_counts = await scans.kev_counts(history.items)
-    filters = FindingFilters.of(list(severity or []), _yes_no(kev), _yes_no(fixable), None, package or None)
+    # Open counts after VEX: what the vendor's statements and the tenant's analyses take out is apart.
+    summaries = await scans.summaries(tenant_id, history.items)
+    filters = FindingFilters.of(
+        list(severity or []),
+        _yes_no(kev),
+        _yes_no(fixable),
+        None,
+        package or None,
+        suppressed=suppressed == "yes",
+    )
     findings = None
     if history.items:
         findings = await scans.findings_page(
@@ -112,13 +118,17 @@ async def version(
             filters=filters,
             page=PageParams(FINDINGS_PER_PAGE, cursor or None),
         )
-    chart = history_chart([(scan.scanned_at, scan_summary(scan)) for scan in reversed(history.items)])
+    chart = history_chart([(scan.scanned_at, summaries[scan.id]) for scan in reversed(history.items)])
+    # The versions are newest first: the one after this in the list was published before it.
+    position = detail.versions.index(chosen)
+    previous = detail.versions[position + 1] if position + 1 < len(detail.versions) else None
     page.section = "catalog"
     return page.render(
         "version.html",
         image=detail.image,
         version=chosen,
-        history=[(scan, scan_summary(scan), kev_counts.get(scan.id, 0)) for scan in history.items],
+        history=[(scan, summaries[scan.id]) for scan in history.items],
+        previous=previous,
         chart=chart,
         findings=findings,
         severities=SEVERITY_ORDER,
@@ -128,6 +138,7 @@ async def version(
             "kev": kev,
             "fixable": fixable,
             "package": package or "",
+            "suppressed": suppressed,
         },
     )
 
