@@ -6,9 +6,9 @@ from fastapi import APIRouter, Depends, Query
 
 from portal.api.dependencies import DbSession
 from portal.api.openapi import error_responses
+from portal.api.path_ids import PathId
 from portal.auth.guard import CurrentActor, GuardedRoute
 from portal.catalog.schemas import ScanSummaryOut
-from portal.kit.ids import PathId
 from portal.kit.pagination import Page, PageParams, TimePaging
 from portal.kit.schema import Rfc3339Input
 from portal.scanning.listing import FINDINGS_PAGING, FindingFilters

@@ -6,9 +6,9 @@ from fastapi import APIRouter, Depends, Response
 
 from portal.api.dependencies import DbSession
 from portal.api.openapi import error_responses
+from portal.api.path_ids import PathId
 from portal.auth.guard import AdminActor, CurrentActor, GuardedRoute
 from portal.auth.schemas import actor_out
-from portal.kit.ids import PathId
 from portal.kit.pagination import Page, PageParams, TimePaging
 from portal.watches.schemas import (
     AffectedPackageOut,
