@@ -2,54 +2,39 @@
 entitled to. Services never commit; the request or command boundary does."""
 
 import asyncio
-import re
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.auth.actor import Actor
-from portal.catalog.events import ImageVersionPublished
+from portal.catalog.events import ImageVersionPublished, TagMove
+from portal.catalog.labels import MovedTag, PublishRequest, checked_request, checked_tags, take_tags
 from portal.catalog.models import Entitlement, Image, ImageVersion, VersionHardeningTag, VersionSbom
 from portal.catalog.publishing import read_sbom, render_documents
 from portal.catalog.repository import CatalogRepository, SbomFormat, StoredDocument
-from portal.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
+from portal.errors import Conflict, NotFound
 from portal.events import record_event
-from portal.kit.clock import Clock, utcnow
+from portal.kit.clock import Clock, rfc3339, utcnow
 from portal.kit.ids import is_uuid, new_id
 from portal.kit.pagination import PageParams, Slice
-from portal.sbom import MAX_SBOM_BYTES, ImageSubject, Inventory
+from portal.sbom import ImageSubject, Inventory
 from portal.scanning.jobs import queue_version_scans
 from portal.tenants.service import TenantService
-
-DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
-_DIGEST = re.compile(DIGEST_PATTERN)
-# Docker's reference grammar: lower-case path components joined by separators.
-_IMAGE_NAME = re.compile(
-    r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$"
-)
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-_LABEL = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-
-
-@dataclass(frozen=True)
-class PublishRequest:
-    name: str
-    repository: str
-    digest: str
-    tags: tuple[str, ...]
-    sbom: bytes
-    architectures: tuple[str, ...] = ()
-    hardening_tags: tuple[str, ...] = ()
-    description: str | None = None
 
 
 @dataclass(frozen=True)
 class Published:
+    """A version that tenants see now. `moved_tags`: the tags it took from other versions of the image;
+    `previous_repository`: where the image was pulled from before this publish moved it."""
+
     image: Image
     version: ImageVersion
     created_image: bool
+    moved_tags: list[MovedTag] = field(default_factory=list)
+    previous_repository: str | None = None
+    republished: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,10 +70,17 @@ class CatalogService:
     # Operator: publishing and withdrawing versions.
 
     async def publish(self, actor: Actor, request: PublishRequest) -> Published:
-        request = _checked(request)
-        image = await self.repository.image_by_name(request.name)
-        if image is not None and await self.repository.version_by_digest(image.id, request.digest):
-            raise Conflict(f"Image {request.name} already has a version with digest {request.digest}.")
+        request = checked_request(request)
+        image = await self.repository.image_by_name(request.name, for_update=True)
+        others: list[ImageVersion] = []
+        previous_repository = None
+        if image is not None:
+            others = await self.repository.versions_of(image.id)
+            _refuse_known_digest(image, others, request.digest)
+            if image.repository != request.repository:
+                if not request.move_repository:
+                    raise Conflict(_repository_change(image, request.repository, len(others)))
+                previous_repository = image.repository
         inventory = await asyncio.to_thread(read_sbom, request.sbom)
 
         now = self.clock()
@@ -121,6 +113,7 @@ class CatalogService:
         )
         rendered = await asyncio.to_thread(render_documents, subject, inventory)
 
+        moved = take_tags(version, others)
         try:
             if created_image:
                 self.repository.add(image)
@@ -147,11 +140,44 @@ class CatalogService:
                 f"Image {request.name} with digest {request.digest} was published meanwhile."
             ) from error
 
-        for tenant_id in await self.repository.entitled_tenant_ids(image.id):
-            record_event(self.session, tenant_id, _published_event(image, version), self.clock)
+        await self._announce(image, version, moved, republished=False)
         # The new version is scanned at once by the worker, not at the next `portal scan`.
         await queue_version_scans(self.session, [version.id], now)
-        return Published(image=image, version=version, created_image=created_image)
+        return Published(
+            image=image,
+            version=version,
+            created_image=created_image,
+            moved_tags=moved,
+            previous_repository=previous_repository,
+        )
+
+    async def republish(
+        self, actor: Actor, image_name: str, digest: str, tags: Sequence[str] | None = None
+    ) -> Published:
+        """Brings an unpublished version back: the same id, digest, SBOM and scans. Its tags are `tags`
+        when given, else those it kept; either way they move to it from the image's other versions."""
+        image = await self._image(image_name, for_update=True)
+        others = await self.repository.versions_of(image.id)
+        version = next((v for v in others if v.digest == digest), None)
+        if version is None:
+            raise NotFound(f"Image {image_name} has no version with digest {digest}.")
+        if version.unpublished_at is None:
+            raise Conflict(f"Version {digest} of {image_name} is published already (version {version.id}).")
+        if tags is not None:
+            version.tags = list(checked_tags(tags))
+        moved = take_tags(version, others)
+        now = self.clock()
+        version.unpublished_at = None
+        await self.session.flush()
+        newest = await self.repository.newest_published_version(image.id)
+        image.latest_version_id = newest.id if newest else None
+        image.updated_at = now
+        await self.session.flush()
+        await self._announce(image, version, moved, republished=True)
+        await queue_version_scans(self.session, [version.id], now)
+        return Published(
+            image=image, version=version, created_image=False, moved_tags=moved, republished=True
+        )
 
     async def unpublish(self, actor: Actor, image_name: str, digest: str) -> ImageVersion:
         image = await self._image(image_name)
@@ -292,69 +318,57 @@ class CatalogService:
     async def published_version_ids(self) -> list[str]:
         return await self.repository.published_version_ids()
 
-    async def _image(self, name: str) -> Image:
-        image = await self.repository.image_by_name(name)
+    async def _announce(
+        self, image: Image, version: ImageVersion, moved: list[MovedTag], *, republished: bool
+    ) -> None:
+        event = ImageVersionPublished(
+            image_id=image.id,
+            image_name=image.name,
+            version_id=version.id,
+            tags=list(version.tags),
+            digest=version.digest,
+            hardening_tags=list(version.hardening_tags),
+            published_at=version.published_at,
+            # Tenants never saw an unpublished version: a tag it gave up is no news to them.
+            moved_tags=[
+                TagMove(
+                    tag=move.tag, from_version_id=move.from_version.id, from_digest=move.from_version.digest
+                )
+                for move in moved
+                if move.from_version.unpublished_at is None
+            ],
+            republished=republished,
+        )
+        for tenant_id in await self.repository.entitled_tenant_ids(image.id):
+            record_event(self.session, tenant_id, event, self.clock)
+
+    async def _image(self, name: str, *, for_update: bool = False) -> Image:
+        image = await self.repository.image_by_name(name, for_update=for_update)
         if image is None:
             raise NotFound(f"No image {name!r}.")
         return image
 
 
-def _published_event(image: Image, version: ImageVersion) -> ImageVersionPublished:
-    return ImageVersionPublished(
-        image_id=image.id,
-        image_name=image.name,
-        version_id=version.id,
-        tags=list(version.tags),
-        digest=version.digest,
-        hardening_tags=list(version.hardening_tags),
-        published_at=version.published_at,
+def _refuse_known_digest(image: Image, versions: list[ImageVersion], digest: str) -> None:
+    """A digest names one version for good: publishing it again says what to do instead."""
+    known = next((v for v in versions if v.digest == digest), None)
+    if known is None:
+        return
+    if known.unpublished_at is not None:
+        raise Conflict(
+            f"Image {image.name} already has a version with digest {digest}, unpublished since "
+            f"{rfc3339(known.unpublished_at)}: bring it back (same SBOM and scan history) with "
+            f"`portal images republish --image {image.name} --digest {digest}` (add --tag to set its tags)."
+        )
+    raise Conflict(
+        f"Image {image.name} already has a version with digest {digest} (version {known.id}, "
+        f"tags {', '.join(known.tags) or 'none'}), published."
     )
 
 
-def _checked(request: PublishRequest) -> PublishRequest:
-    """The request with its labels normalized, or a ValidationFailed naming every bad field."""
-    problems: list[ErrorDetail] = []
-
-    def bad(field: str, message: str) -> None:
-        problems.append(ErrorDetail(path=[field], message=message, code="invalid_format"))
-
-    name = request.name.strip()
-    if not (0 < len(name) <= 200 and _IMAGE_NAME.fullmatch(name)):
-        bad("name", f"{request.name!r} is not an image name (lower-case a-z, 0-9, '.', '_', '-', '/')")
-    repository = request.repository.strip()
-    if not repository or len(repository) > 500 or any(c.isspace() for c in repository):
-        bad("repository", f"{request.repository!r} is not a repository (e.g. registry.example.com/python)")
-    digest = request.digest.strip()
-    if not _DIGEST.fullmatch(digest):
-        bad("digest", f"{request.digest!r} is not a digest; expected sha256:<64 lower-case hex>")
-    if not request.tags:
-        bad("tags", "at least one tag is needed")
-    for tag in request.tags:
-        if not _TAG.fullmatch(tag):
-            bad("tags", f"{tag!r} is not a tag (A-Z, a-z, 0-9, '_', '.', '-'; at most 128)")
-    architectures = tuple(dict.fromkeys(a.strip().lower() for a in request.architectures))
-    for architecture in architectures:
-        if not _LABEL.fullmatch(architecture):
-            bad("architectures", f"{architecture!r} is not an architecture name")
-    hardening = tuple(dict.fromkeys(h.strip().lower() for h in request.hardening_tags))
-    for tag in hardening:
-        if not _LABEL.fullmatch(tag):
-            bad("hardeningTags", f"{tag!r} is not a hardening tag (a-z, 0-9, '.', '_', '-')")
-    description = request.description.strip() if request.description is not None else None
-    if description is not None and len(description) > 2000:
-        bad("description", "at most 2000 characters")
-    if len(request.sbom) > MAX_SBOM_BYTES:
-        bad("sbom", f"the SBOM is {len(request.sbom)} bytes; at most {MAX_SBOM_BYTES} are accepted")
-    if problems:
-        lines = "\n".join(f"  {p.path[0]}: {p.message}" for p in problems)
-        raise ValidationFailed(f"The version cannot be published:\n{lines}", details=problems)
-    return PublishRequest(
-        name=name,
-        repository=repository,
-        digest=digest,
-        tags=tuple(dict.fromkeys(request.tags)),
-        sbom=request.sbom,
-        architectures=architectures,
-        hardening_tags=hardening,
-        description=description,
+def _repository_change(image: Image, repository: str, versions: int) -> str:
+    return (
+        f"Image {image.name} is pulled from {image.repository}; this publish names {repository}. The "
+        f"repository is the image's, for all its versions ({versions} so far): to move every one of them to "
+        f"{repository}, publish again with --move-repository."
     )

@@ -56,6 +56,8 @@ async def test_publishing_records_one_event_per_entitled_tenant(runtime: Runtime
         "digest": digest_of("v2"),
         "hardeningTags": ["fips"],
         "publishedAt": event.data["publishedAt"],
+        "movedTags": [],
+        "republished": False,
     }
     assert event.data["publishedAt"].endswith("Z")
 
