@@ -12,6 +12,7 @@ from portal.api.docs import install_docs
 from portal.api.errors import install_error_handlers
 from portal.api.middleware import BodySizeLimit, HeaderSizeLimit, RequestContext
 from portal.api.openapi import without_framework_validation_errors
+from portal.audit.routes import router as audit_router
 from portal.auth.guard import BEARER_SCHEME
 from portal.auth.routes import router as auth_router
 from portal.background import BackgroundWorkers
@@ -35,6 +36,7 @@ ROUTERS = (
     watches_router,
     requests_router,
     webhooks_router,
+    audit_router,
 )
 
 

@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from portal.audit.retention import AUDIT_RETENTION, AuditRetention, schedule_retention
 from portal.jobs.runner import JobHandler, JobWorker
 from portal.runtime import Runtime
 from portal.scanning.jobs import SCAN_VERSION
@@ -16,20 +17,24 @@ from portal.webhooks.worker import DeliveryWorker
 
 
 def job_handlers(runtime: Runtime) -> Mapping[str, JobHandler]:
-    return {SCAN_VERSION: ScanJobs(runtime)}
+    return {SCAN_VERSION: ScanJobs(runtime), AUDIT_RETENTION: AuditRetention(runtime)}
 
 
 @dataclass
 class BackgroundWorkers:
     delivery: DeliveryWorker
     jobs: JobWorker
+    runtime: Runtime
 
     @classmethod
     def build(cls, runtime: Runtime) -> "BackgroundWorkers":
-        return cls(delivery=DeliveryWorker(runtime), jobs=JobWorker(runtime, job_handlers(runtime)))
+        return cls(
+            delivery=DeliveryWorker(runtime), jobs=JobWorker(runtime, job_handlers(runtime)), runtime=runtime
+        )
 
     async def run(self) -> None:
         """Runs both until `stop`; one that fails does not leave the other running alone."""
+        await schedule_retention(self.runtime)
         tasks = [
             asyncio.create_task(self.delivery.run(), name="webhook-worker"),
             asyncio.create_task(self.jobs.run(), name="job-worker"),

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     # An IPv6 host usually holds a whole /64 and may use any address in it: count them together.
     rate_limit_ipv6_prefix: int = Field(default=64, ge=1, le=128)
 
+    # Audit events older than this are deleted by the daily retention job (the only deletion there is).
+    audit_retention_days: int = Field(default=400, ge=1)
+
     access_token_ttl_seconds: int = 15 * 60
     refresh_idle_ttl_seconds: int = 7 * 24 * 3600
     refresh_absolute_ttl_seconds: int = 30 * 24 * 3600

@@ -1,6 +1,7 @@
 """Every table, imported in one place for the migrations' metadata."""
 
 from portal.advisories.models import Advisory, AdvisoryAlias, AdvisoryPackage, Vulnerability
+from portal.audit.models import AuditEvent
 from portal.auth.refresh_tokens import RefreshToken
 from portal.catalog.models import Entitlement, Image, ImageVersion, VersionHardeningTag, VersionSbom
 from portal.events.models import OutboxEvent
@@ -17,6 +18,7 @@ __all__ = [
     "Advisory",
     "AdvisoryAlias",
     "AdvisoryPackage",
+    "AuditEvent",
     "CveWatch",
     "Entitlement",
     "EpssScore",

@@ -16,6 +16,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from portal.api.openapi import error_responses
+from portal.audit import AuditAction, AuditOutcome, record_refused
 from portal.auth.actor import Actor, Origin
 from portal.auth.ratelimit import client_ip
 from portal.auth.service import resolve_actor
@@ -37,6 +38,7 @@ TENANT_HEADER_PARAMETER = {
     "schema": {"type": "string", "pattern": TENANT_SLUG_PATTERN},
 }
 BEARER_SCHEME = "bearerAuth"
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,19 @@ async def check_access(request: Request, access: Access) -> None:
         raise Unauthorized()
     actor = await resolve_actor(runtime, token.strip(), slug, request_origin(request))
     if actor.role.rank < access.min_role.rank:
+        if request.method not in READ_METHODS:
+            await record_refused(
+                runtime.db,
+                actor,
+                AuditAction.ACCESS_DENIED,
+                outcome=AuditOutcome.DENIED,
+                details={
+                    "method": request.method,
+                    "path": request.url.path,
+                    "requiredRole": access.min_role.value,
+                },
+                clock=runtime.clock,
+            )
         raise Forbidden(f"This needs the {access.min_role.value} role; you have {actor.role.value}.")
     request.state.actor = actor
 

@@ -1,10 +1,10 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from portal.api.dependencies import DbSession, RuntimeDep
 from portal.api.openapi import error_responses
-from portal.auth.guard import CurrentActor, GuardedRoute, TenantOnly
+from portal.auth.guard import CurrentActor, GuardedRoute, TenantOnly, request_origin
 from portal.auth.schemas import LoginRequest, MeResponse, RefreshRequest, TenantOut, TokenResponse, UserOut
 from portal.auth.service import AuthService, Session
 
@@ -31,8 +31,10 @@ def _token_response(session: Session) -> TokenResponse:
     responses=error_responses(400, 401, 413, 415, 429),
     summary="Log in with email and password",
 )
-async def login(body: LoginRequest, tenant: LoginTenant, db: DbSession, runtime: RuntimeDep) -> TokenResponse:
-    session = await AuthService(db, runtime).login(tenant, body.email, body.password)
+async def login(
+    body: LoginRequest, tenant: LoginTenant, db: DbSession, runtime: RuntimeDep, request: Request
+) -> TokenResponse:
+    session = await AuthService(db, runtime).login(tenant, body.email, body.password, request_origin(request))
     return _token_response(session)
 
 
@@ -43,9 +45,9 @@ async def login(body: LoginRequest, tenant: LoginTenant, db: DbSession, runtime:
     summary="Exchange a refresh token for a new pair (the old one is spent)",
 )
 async def refresh(
-    body: RefreshRequest, tenant: RefreshTenant, db: DbSession, runtime: RuntimeDep
+    body: RefreshRequest, tenant: RefreshTenant, db: DbSession, runtime: RuntimeDep, request: Request
 ) -> TokenResponse:
-    session = await AuthService(db, runtime).refresh(tenant, body.refresh_token)
+    session = await AuthService(db, runtime).refresh(tenant, body.refresh_token, request_origin(request))
     return _token_response(session)
 
 
@@ -56,8 +58,10 @@ async def refresh(
     responses=error_responses(400, 413, 415),
     summary="End the session of a refresh token (idempotent)",
 )
-async def logout(body: RefreshRequest, tenant: LogoutTenant, db: DbSession, runtime: RuntimeDep) -> Response:
-    await AuthService(db, runtime).logout(tenant, body.refresh_token)
+async def logout(
+    body: RefreshRequest, tenant: LogoutTenant, db: DbSession, runtime: RuntimeDep, request: Request
+) -> Response:
+    await AuthService(db, runtime).logout(tenant, body.refresh_token, request_origin(request))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

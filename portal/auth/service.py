@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.audit import AuditAction, AuditOutcome, AuditTarget, record_audit, record_refused
 from portal.auth.actor import Actor, Origin
 from portal.auth.cache import CachedUser
 from portal.auth.refresh_tokens import RefreshToken, RefreshTokenRepository, hash_refresh_token
@@ -43,19 +44,25 @@ class AuthService:
         self.users = UserRepository(session)
         self.refresh_tokens = RefreshTokenRepository(session)
 
-    async def login(self, tenant_slug: str, email: str, password: str) -> Session:
+    async def login(self, tenant_slug: str, email: str, password: str, origin: Origin) -> Session:
         hasher = self.runtime.hasher
         tenant = await self.tenants.by_slug(tenant_slug)
         user = None
-        if tenant is not None:
-            try:
-                user = await self.users.by_email(tenant.id, normalize_email(email))
-            except ValidationFailed:  # a malformed email is just an unknown user here
-                user = None
+        try:
+            address: str | None = normalize_email(email)
+        except ValidationFailed:  # a malformed email is just an unknown user here
+            address = None
+        if tenant is not None and address is not None:
+            user = await self.users.by_email(tenant.id, address)
         if tenant is None or user is None:
             await hasher.verify_dummy(password)
+            await self._login_refused(tenant, tenant_slug, address, None, "unknown_email", origin)
             raise InvalidCredentials()
-        if not await hasher.verify(user.password_hash, password) or not user.active:
+        if not await hasher.verify(user.password_hash, password):
+            await self._login_refused(tenant, tenant_slug, address, user, "wrong_password", origin)
+            raise InvalidCredentials()
+        if not user.active:
+            await self._login_refused(tenant, tenant_slug, address, user, "disabled", origin)
             raise InvalidCredentials()
         if hasher.needs_rehash(user.password_hash):
             user.password_hash = await hasher.hash(password)
@@ -68,9 +75,10 @@ class AuthService:
             idle=timedelta(seconds=self.runtime.settings.refresh_idle_ttl_seconds),
             absolute_expires_at=now + timedelta(seconds=self.runtime.settings.refresh_absolute_ttl_seconds),
         )
+        self._audit(AuditAction.LOGIN, user, tenant, origin)
         return self._session(user, tenant, refresh)
 
-    async def refresh(self, tenant_slug: str, refresh_token: str) -> Session:
+    async def refresh(self, tenant_slug: str, refresh_token: str, origin: Origin) -> Session:
         now = self.runtime.clock()
         tenant = await self.tenants.by_slug(tenant_slug)
         if tenant is None:
@@ -79,7 +87,7 @@ class AuthService:
         if token is None or token.revoked_at is not None:
             raise InvalidRefreshToken()
         if token.rotated_at is not None or not await self.refresh_tokens.mark_rotated(token, now):
-            await self._handle_reuse(token, now)
+            await self._handle_reuse(token, tenant, now, origin)
         if now >= token.expires_at or now >= token.absolute_expires_at:
             raise InvalidRefreshToken("The refresh token has expired; log in again.")
         user = await self.users.by_id(tenant.id, token.user_id)
@@ -93,26 +101,72 @@ class AuthService:
             idle=timedelta(seconds=self.runtime.settings.refresh_idle_ttl_seconds),
             absolute_expires_at=token.absolute_expires_at,
         )
+        self._audit(AuditAction.TOKEN_REFRESHED, user, tenant, origin)
         return self._session(user, tenant, new_token)
 
-    async def logout(self, tenant_slug: str, refresh_token: str) -> None:
+    async def logout(self, tenant_slug: str, refresh_token: str, origin: Origin) -> None:
         """Ends the session the token belongs to. Unknown tokens are ignored: logout is idempotent."""
         tenant = await self.tenants.by_slug(tenant_slug)
         if tenant is None:
             return
         token = await self.refresh_tokens.by_hash(tenant.id, hash_refresh_token(refresh_token))
-        if token is not None:
-            await self.refresh_tokens.revoke_family(tenant.id, token.family_id, self.runtime.clock())
+        if token is None:
+            return
+        already_ended = token.revoked_at is not None
+        await self.refresh_tokens.revoke_family(tenant.id, token.family_id, self.runtime.clock())
+        user = await self.users.by_id(tenant.id, token.user_id)
+        if user is not None and not already_ended:
+            self._audit(AuditAction.LOGOUT, user, tenant, origin)
 
-    async def _handle_reuse(self, token: RefreshToken, now: datetime) -> None:
+    async def _handle_reuse(self, token: RefreshToken, tenant: Tenant, now: datetime, origin: Origin) -> None:
         grace = self.runtime.settings.refresh_reuse_grace_seconds
         rotated_at = token.rotated_at or now
         if grace > 0 and (now - rotated_at).total_seconds() <= grace:
             return  # two tabs refreshing at once: both get a pair in the same family
         await self.refresh_tokens.revoke_family(token.tenant_id, token.family_id, now)
+        user = await self.users.by_id(tenant.id, token.user_id)
+        # Whoever presents a spent token is not known to be its user: the event's actor is anonymous.
+        record_audit(
+            self.session,
+            Actor.anonymous(tenant.ref, origin),
+            AuditAction.REFRESH_REUSED,
+            AuditTarget("user", token.user_id, user.email if user else None),
+            outcome=AuditOutcome.FAILURE,
+            details={"sessionRevoked": True},
+            clock=self.runtime.clock,
+        )
         error = InvalidRefreshToken("The refresh token was already used; the session is revoked.")
         error.keep_changes = True
         raise error
+
+    def _audit(self, action: AuditAction, user: User, tenant: Tenant, origin: Origin) -> None:
+        actor = Actor.user(user.id, user.email, Role(user.role), tenant.ref, origin)
+        record_audit(
+            self.session, actor, action, AuditTarget("user", user.id, user.email), clock=self.runtime.clock
+        )
+
+    async def _login_refused(
+        self,
+        tenant: Tenant | None,
+        tenant_slug: str,
+        email: str | None,
+        user: User | None,
+        reason: str,
+        origin: Origin,
+    ) -> None:
+        """A refused sign-in, in a transaction of its own. The caller only ever hears "invalid email or
+        password"; the tenant's admins read here which it was."""
+        details: dict[str, str | None] = {"email": email, "reason": reason}
+        if tenant is None:
+            details["tenant"] = tenant_slug
+        await record_refused(
+            self.runtime.db,
+            Actor.anonymous(tenant.ref if tenant else None, origin),
+            AuditAction.LOGIN,
+            AuditTarget("user", user.id if user else None, email),
+            details=details,
+            clock=self.runtime.clock,
+        )
 
     def _session(self, user: User, tenant: Tenant, refresh_token: str) -> Session:
         access = self.runtime.tokens.issue(user.id, tenant.id, str(user.role))

@@ -1,10 +1,14 @@
 """What the catalog tells tenants' webhooks."""
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, Self
 
 from pydantic import Field
 
 from portal.events import EventPayload, EventType, Rfc3339
+
+if TYPE_CHECKING:
+    from portal.catalog.labels import MovedTag
+    from portal.catalog.models import Image, ImageVersion
 
 
 class TagMove(EventPayload):
@@ -35,3 +39,26 @@ class ImageVersionPublished(EventPayload):
         default=False,
         description="True when the version had been unpublished and is back: the same digest, SBOM and id.",
     )
+
+    @classmethod
+    def of(
+        cls, image: "Image", version: "ImageVersion", moved: "list[MovedTag]", *, republished: bool
+    ) -> Self:
+        return cls(
+            image_id=image.id,
+            image_name=image.name,
+            version_id=version.id,
+            tags=list(version.tags),
+            digest=version.digest,
+            hardening_tags=list(version.hardening_tags),
+            published_at=version.published_at,
+            # Tenants never saw an unpublished version: a tag it gave up is no news to them.
+            moved_tags=[
+                TagMove(
+                    tag=move.tag, from_version_id=move.from_version.id, from_digest=move.from_version.digest
+                )
+                for move in moved
+                if move.from_version.unpublished_at is None
+            ],
+            republished=republished,
+        )

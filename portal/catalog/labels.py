@@ -5,8 +5,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from portal.catalog.models import ImageVersion
-from portal.errors import ErrorDetail, ValidationFailed
+from portal.catalog.models import Image, ImageVersion
+from portal.errors import Conflict, ErrorDetail, ValidationFailed
+from portal.kit.clock import rfc3339
 from portal.sbom import MAX_SBOM_BYTES
 
 DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
@@ -122,3 +123,28 @@ def _refuse(what: str, problems: list[ErrorDetail]) -> None:
     if problems:
         lines = "\n".join(f"  {p.path[0]}: {p.message}" for p in problems)
         raise ValidationFailed(f"{what}:\n{lines}", details=problems)
+
+
+def refuse_known_digest(image: Image, versions: list[ImageVersion], digest: str) -> None:
+    """A digest names one version for good: publishing it again says what to do instead."""
+    known = next((v for v in versions if v.digest == digest), None)
+    if known is None:
+        return
+    if known.unpublished_at is not None:
+        raise Conflict(
+            f"Image {image.name} already has a version with digest {digest}, unpublished since "
+            f"{rfc3339(known.unpublished_at)}: bring it back (same SBOM and scan history) with "
+            f"`portal images republish --image {image.name} --digest {digest}` (add --tag to set its tags)."
+        )
+    raise Conflict(
+        f"Image {image.name} already has a version with digest {digest} (version {known.id}, "
+        f"tags {', '.join(known.tags) or 'none'}), published."
+    )
+
+
+def repository_change(image: Image, repository: str, versions: int) -> str:
+    return (
+        f"Image {image.name} is pulled from {image.repository}; this publish names {repository}. The "
+        f"repository is the image's, for all its versions ({versions} so far): to move every one of them to "
+        f"{repository}, publish again with --move-repository."
+    )

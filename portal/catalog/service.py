@@ -8,15 +8,25 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.audit import AuditAction, AuditTarget, record_audit
+from portal.audit.service import DetailValue
 from portal.auth.actor import Actor
-from portal.catalog.events import ImageVersionPublished, TagMove
-from portal.catalog.labels import MovedTag, PublishRequest, checked_request, checked_tags, take_tags
+from portal.catalog.events import ImageVersionPublished
+from portal.catalog.labels import (
+    MovedTag,
+    PublishRequest,
+    checked_request,
+    checked_tags,
+    refuse_known_digest,
+    repository_change,
+    take_tags,
+)
 from portal.catalog.models import Entitlement, Image, ImageVersion, VersionHardeningTag, VersionSbom
 from portal.catalog.publishing import read_sbom, render_documents
 from portal.catalog.repository import CatalogRepository, SbomFormat, StoredDocument
 from portal.errors import Conflict, NotFound
 from portal.events import record_event
-from portal.kit.clock import Clock, rfc3339, utcnow
+from portal.kit.clock import Clock, utcnow
 from portal.kit.ids import is_uuid, new_id
 from portal.kit.pagination import PageParams, Slice
 from portal.sbom import ImageSubject, Inventory
@@ -76,10 +86,10 @@ class CatalogService:
         previous_repository = None
         if image is not None:
             others = await self.repository.versions_of(image.id)
-            _refuse_known_digest(image, others, request.digest)
+            refuse_known_digest(image, others, request.digest)
             if image.repository != request.repository:
                 if not request.move_repository:
-                    raise Conflict(_repository_change(image, request.repository, len(others)))
+                    raise Conflict(repository_change(image, request.repository, len(others)))
                 previous_repository = image.repository
         inventory = await asyncio.to_thread(read_sbom, request.sbom)
 
@@ -143,6 +153,14 @@ class CatalogService:
         await self._announce(image, version, moved, republished=False)
         # The new version is scanned at once by the worker, not at the next `portal scan`.
         await queue_version_scans(self.session, [version.id], now)
+        record_audit(
+            self.session,
+            actor,
+            AuditAction.VERSION_PUBLISHED,
+            _version_target(image, version),
+            details=_audit_details(version, moved, previous_repository),
+            clock=self.clock,
+        )
         return Published(
             image=image,
             version=version,
@@ -175,6 +193,14 @@ class CatalogService:
         await self.session.flush()
         await self._announce(image, version, moved, republished=True)
         await queue_version_scans(self.session, [version.id], now)
+        record_audit(
+            self.session,
+            actor,
+            AuditAction.VERSION_REPUBLISHED,
+            _version_target(image, version),
+            details=_audit_details(version, moved, None),
+            clock=self.clock,
+        )
         return Published(
             image=image, version=version, created_image=False, moved_tags=moved, republished=True
         )
@@ -193,6 +219,13 @@ class CatalogService:
         image.latest_version_id = newest.id if newest else None
         image.updated_at = now
         await self.session.flush()
+        record_audit(
+            self.session,
+            actor,
+            AuditAction.VERSION_UNPUBLISHED,
+            _version_target(image, version),
+            clock=self.clock,
+        )
         return version
 
     # Operator: who sees what.
@@ -206,6 +239,14 @@ class CatalogService:
         entitlement = Entitlement(tenant_id=tenant.id, image_id=image.id, granted_at=self.clock())
         self.repository.add(entitlement)
         await self.session.flush()
+        record_audit(
+            self.session,
+            actor,
+            AuditAction.IMAGE_GRANTED,
+            AuditTarget("image", image.id, image.name),
+            tenant_id=tenant.id,
+            clock=self.clock,
+        )
         return entitlement, True
 
     async def revoke(self, actor: Actor, tenant_slug: str, image_name: str) -> None:
@@ -215,6 +256,14 @@ class CatalogService:
             raise NotFound(f"Tenant {tenant_slug} has no grant for image {image_name}.")
         await self.repository.delete(existing)
         await self.session.flush()
+        record_audit(
+            self.session,
+            actor,
+            AuditAction.IMAGE_ACCESS_REVOKED,
+            AuditTarget("image", image.id, image.name),
+            tenant_id=tenant.id,
+            clock=self.clock,
+        )
 
     async def overview(self) -> list[ImageOverview]:
         images = await self.repository.all_images()
@@ -321,24 +370,7 @@ class CatalogService:
     async def _announce(
         self, image: Image, version: ImageVersion, moved: list[MovedTag], *, republished: bool
     ) -> None:
-        event = ImageVersionPublished(
-            image_id=image.id,
-            image_name=image.name,
-            version_id=version.id,
-            tags=list(version.tags),
-            digest=version.digest,
-            hardening_tags=list(version.hardening_tags),
-            published_at=version.published_at,
-            # Tenants never saw an unpublished version: a tag it gave up is no news to them.
-            moved_tags=[
-                TagMove(
-                    tag=move.tag, from_version_id=move.from_version.id, from_digest=move.from_version.digest
-                )
-                for move in moved
-                if move.from_version.unpublished_at is None
-            ],
-            republished=republished,
-        )
+        event = ImageVersionPublished.of(image, version, moved, republished=republished)
         for tenant_id in await self.repository.entitled_tenant_ids(image.id):
             record_event(self.session, tenant_id, event, self.clock)
 
@@ -349,26 +381,16 @@ class CatalogService:
         return image
 
 
-def _refuse_known_digest(image: Image, versions: list[ImageVersion], digest: str) -> None:
-    """A digest names one version for good: publishing it again says what to do instead."""
-    known = next((v for v in versions if v.digest == digest), None)
-    if known is None:
-        return
-    if known.unpublished_at is not None:
-        raise Conflict(
-            f"Image {image.name} already has a version with digest {digest}, unpublished since "
-            f"{rfc3339(known.unpublished_at)}: bring it back (same SBOM and scan history) with "
-            f"`portal images republish --image {image.name} --digest {digest}` (add --tag to set its tags)."
-        )
-    raise Conflict(
-        f"Image {image.name} already has a version with digest {digest} (version {known.id}, "
-        f"tags {', '.join(known.tags) or 'none'}), published."
-    )
+def _version_target(image: Image, version: ImageVersion) -> AuditTarget:
+    return AuditTarget("image_version", version.id, f"{image.name}@{version.digest}")
 
 
-def _repository_change(image: Image, repository: str, versions: int) -> str:
-    return (
-        f"Image {image.name} is pulled from {image.repository}; this publish names {repository}. The "
-        f"repository is the image's, for all its versions ({versions} so far): to move every one of them to "
-        f"{repository}, publish again with --move-repository."
-    )
+def _audit_details(
+    version: ImageVersion, moved: list[MovedTag], previous_repository: str | None
+) -> dict[str, DetailValue]:
+    details: dict[str, DetailValue] = {"tags": list(version.tags)}
+    if moved:
+        details["movedTags"] = [f"{m.tag} from {m.from_version.id}" for m in moved]
+    if previous_repository is not None:
+        details["previousRepository"] = previous_repository
+    return details

@@ -4,7 +4,8 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.advisories.service import AdvisoryService, ImportReport, count_records
-from portal.cli.context import JsonOption, errors, fail, report, run_in_transaction
+from portal.audit import AuditAction, record_audit
+from portal.cli.context import JsonOption, errors, fail, operator, report, run_in_transaction
 from portal.cli.progress import progress_bar
 from portal.runtime import Runtime
 from portal.scanning.service import ScanService
@@ -35,6 +36,20 @@ def import_advisories(
         with progress_bar("Importing advisories", total) as advance:
             imported = await AdvisoryService(session, runtime.clock).import_sources(paths, advance)
         queued = await ScanService(session, runtime.clock).queue_rescans(imported.changed_packages)
+        record_audit(
+            session,
+            operator(),
+            AuditAction.ADVISORIES_IMPORTED,
+            details={
+                "sources": [path.name for path in paths][:20],
+                "imported": imported.imported,
+                "updated": imported.updated,
+                "withdrawn": imported.withdrawn,
+                "failed": imported.failed,
+                "rescansQueued": queued,
+            },
+            clock=runtime.clock,
+        )
         return imported, queued
 
     result, queued = run_in_transaction(work)

@@ -3,7 +3,8 @@ from pathlib import Path
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.cli.context import JsonOption, errors, fail, report, run_in_transaction
+from portal.audit import AuditAction, AuditTarget, record_audit
+from portal.cli.context import JsonOption, errors, fail, operator, report, run_in_transaction
 from portal.cli.progress import progress_bar
 from portal.intel.feeds import FeedRefused
 from portal.intel.service import IntelService
@@ -28,10 +29,20 @@ def _run(path: Path, label: str, kind: str, as_json: bool) -> None:
         with progress_bar(label, None) as advance:
             try:
                 if kind == "kev":
-                    return await service.import_kev(path, advance)
-                return await service.import_epss(path, advance)
+                    counts = await service.import_kev(path, advance)
+                else:
+                    counts = await service.import_epss(path, advance)
             except FeedRefused as refused:
                 fail(str(refused))
+        record_audit(
+            session,
+            operator(),
+            AuditAction.KEV_IMPORTED if kind == "kev" else AuditAction.EPSS_IMPORTED,
+            AuditTarget("file", None, path.name),
+            details=_counts(counts),
+            clock=runtime.clock,
+        )
+        return counts
 
     result = run_in_transaction(work)
     if not as_json:
@@ -61,3 +72,12 @@ def import_epss(path: Path = FileArgument, as_json: bool = JsonOption) -> None:
     """Import FIRST's EPSS scores (epss_scores-YYYY-MM-DD.csv, gzipped or not). Findings show `epss` at
     once, without a rescan."""
     _run(path, "Importing EPSS", "epss", as_json)
+
+
+def _counts(counts: ImportCounts) -> dict[str, int]:
+    return {
+        "imported": counts.imported,
+        "updated": counts.updated,
+        "unchanged": counts.unchanged,
+        "failed": counts.failed,
+    }

@@ -3,7 +3,8 @@ from contextlib import ExitStack
 
 import typer
 
-from portal.cli.context import JsonOption, report, run_with_runtime
+from portal.audit import AuditAction, AuditTarget, record_audit
+from portal.cli.context import JsonOption, operator, report, run_with_runtime
 from portal.cli.progress import progress_bar
 from portal.runtime import Runtime
 from portal.scanning.tasks import ScanRunReport, rescan
@@ -23,9 +24,24 @@ def scan(
             def planned(total: int) -> None:
                 advance.append(stack.enter_context(progress_bar("Scanning versions", total)))
 
-            return await rescan(
+            result = await rescan(
                 runtime.db, runtime.clock, image_name=image, on_plan=planned, progress=lambda n: advance[0](n)
             )
+        # Each batch of the run committed on its own; the event says what the run did, once it is done.
+        async with runtime.db.transaction() as session:
+            record_audit(
+                session,
+                operator(),
+                AuditAction.SCAN_RUN,
+                AuditTarget("image", None, image) if image else None,
+                details={
+                    "versions": len(result.versions),
+                    "findings": result.findings,
+                    "skipped": result.skipped,
+                },
+                clock=runtime.clock,
+            )
+        return result
 
     result = run_with_runtime(work)
     rate = result.components / result.seconds if result.seconds else 0.0

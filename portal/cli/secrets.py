@@ -1,10 +1,13 @@
 """`portal secrets`: the key that encrypts webhook signing secrets at rest, and its rotation."""
 
 import typer
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.cli.context import JsonOption, console, fail, report, run_in_transaction
+from portal.audit import AuditAction, record_audit
+from portal.cli.context import JsonOption, console, fail, operator, report, run_in_transaction
 from portal.config import Settings, load_settings
 from portal.kit.encryption import SecretBox, SecretUnreadable, new_key
+from portal.runtime import Runtime
 from portal.webhooks.secrets import reencrypt_secrets
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
@@ -38,7 +41,7 @@ def rotate(
         keys = [new_key(), *keys]
         _keep_keys(settings, keys)  # before re-encrypting: a crash midway leaves every secret readable
     try:
-        count = run_in_transaction(lambda _rt, session: reencrypt_secrets(session, SecretBox(keys)))
+        count = run_in_transaction(lambda runtime, session: _reencrypt(runtime, session, keys, generate))
     except SecretUnreadable as error:
         fail(f"{error}; nothing was changed. Add the key it was encrypted with to PORTAL_ENCRYPTION_KEY.")
     if generate:
@@ -49,6 +52,18 @@ def rotate(
         f"Re-encrypted the secrets of {count} webhook subscriptions under the "
         + ("new key (the old one is gone)." if generate else "first key of PORTAL_ENCRYPTION_KEY."),
     )
+
+
+async def _reencrypt(runtime: Runtime, session: AsyncSession, keys: list[str], generated: bool) -> int:
+    count = await reencrypt_secrets(session, SecretBox(keys))
+    record_audit(
+        session,
+        operator(),
+        AuditAction.SECRETS_ROTATED,
+        details={"reencrypted": count, "generated": generated},
+        clock=runtime.clock,
+    )
+    return count
 
 
 def _keep_keys(settings: Settings, keys: list[str]) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.audit import AuditAction, AuditTarget, record_audit
 from portal.auth.actor import Actor
 from portal.catalog.service import CatalogService
 from portal.errors import Conflict, ErrorDetail, NotFound
@@ -96,6 +97,14 @@ class FeatureRequestService:
         assert row is not None
         view = RequestView(request=row[0], tenant=row[1], history=[filed])
         record_event(self.session, tenant_id, FeatureRequestCreated(**_event_fields(view)), self.clock)
+        record_audit(
+            self.session,
+            actor,
+            AuditAction.FEATURE_REQUEST_FILED,
+            AuditTarget("feature_request", request.id, request.title),
+            details={"type": str(request.type)},
+            clock=self.clock,
+        )
         return view, True
 
     async def get(self, tenant_id: str, request_id: str) -> RequestView:
@@ -154,6 +163,15 @@ class FeatureRequestService:
         view = await self._view(row, None)
         updated = FeatureRequestUpdated(**_event_fields(view), previous_status=previous, comment=comment)
         record_event(self.session, request.tenant_id, updated, self.clock)
+        record_audit(
+            self.session,
+            actor,
+            AuditAction.FEATURE_REQUEST_STATUS_SET,
+            AuditTarget("feature_request", request.id, request.title),
+            details={"status": str(status), "previousStatus": str(previous)},
+            tenant_id=request.tenant_id,
+            clock=self.clock,
+        )
         return view
 
     async def _view(self, row: RequestRow, tenant_id: str | None) -> RequestView:

@@ -2,6 +2,7 @@ import re
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.audit import AuditAction, AuditTarget, record_audit
 from portal.auth.actor import Actor
 from portal.errors import Conflict, NotFound, ValidationFailed
 from portal.kit.clock import Clock, utcnow
@@ -31,6 +32,14 @@ class TenantService:
         tenant = Tenant(slug=slug, name=name.strip(), created_at=self.clock())
         self.tenants.add(tenant)
         await self.tenants.session.flush()
+        record_audit(
+            self.tenants.session,
+            actor,
+            AuditAction.TENANT_CREATED,
+            AuditTarget("tenant", tenant.id, tenant.slug),
+            tenant_id=tenant.id,
+            clock=self.clock,
+        )
         return tenant
 
     async def get(self, slug: str) -> Tenant:

@@ -2,6 +2,7 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.audit import AuditAction, AuditTarget, record_audit
 from portal.auth.actor import Actor
 from portal.auth.refresh_tokens import RefreshTokenRepository
 from portal.errors import Conflict, NotFound, ValidationFailed
@@ -49,6 +50,7 @@ class UserService:
         )
         self.users.add(user)
         await self.users.session.flush()
+        self._audit(actor, AuditAction.USER_CREATED, user, {"role": role.value})
         return user
 
     async def get(self, actor: Actor, email: str) -> User:
@@ -65,12 +67,14 @@ class UserService:
         user = await self.get(actor, email)
         user.active = active
         await self._changed(user, revoke=not active)
+        self._audit(actor, AuditAction.USER_UPDATED, user, {"active": active})
         return user
 
     async def set_role(self, actor: Actor, email: str, role: Role) -> User:
         user = await self.get(actor, email)
         user.role = role
         await self._changed(user, revoke=True)
+        self._audit(actor, AuditAction.USER_UPDATED, user, {"role": role.value})
         return user
 
     async def set_password(self, actor: Actor, email: str, password: str) -> User:
@@ -78,7 +82,20 @@ class UserService:
         user = await self.get(actor, email)
         user.password_hash = await self.hasher.hash(password)
         await self._changed(user, revoke=True)
+        self._audit(actor, AuditAction.USER_PASSWORD_SET, user)
         return user
+
+    def _audit(
+        self, actor: Actor, action: AuditAction, user: User, details: dict[str, str | bool] | None = None
+    ) -> None:
+        record_audit(
+            self.users.session,
+            actor,
+            action,
+            AuditTarget("user", user.id, user.email),
+            details=details,
+            clock=self.clock,
+        )
 
     async def _changed(self, user: User, *, revoke: bool) -> None:
         user.updated_at = self.clock()

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.advisories.service import AdvisoryService
+from portal.audit import AuditAction, AuditTarget, record_audit
 from portal.auth.actor import Actor
 from portal.catalog import CatalogService
 from portal.errors import NotFound
@@ -69,6 +70,14 @@ class WatchService:
                 if existing is None:
                     raise
                 created = False
+        if created:
+            record_audit(
+                self.session,
+                actor,
+                AuditAction.CVE_WATCH_CREATED,
+                AuditTarget("cve_watch", existing.id, existing.cve_id),
+                clock=self.clock,
+            )
         (view,) = await self._views(tenant_id, [existing])
         return view, created
 
@@ -85,6 +94,13 @@ class WatchService:
             raise NotFound("No such CVE watch.")
         await self.repository.delete(watch)
         await self.session.flush()
+        record_audit(
+            self.session,
+            actor,
+            AuditAction.CVE_WATCH_DELETED,
+            AuditTarget("cve_watch", watch.id, watch.cve_id),
+            clock=self.clock,
+        )
 
     async def _views(self, tenant_id: str, rows: list[CveWatch]) -> list[WatchView]:
         if not rows:

@@ -2,10 +2,13 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.audit import AuditAction, AuditTarget, record_audit
+from portal.audit.service import DetailValue
 from portal.auth.actor import Actor
 from portal.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
 from portal.events import EventType, record_event
@@ -84,6 +87,7 @@ class WebhookService:
                 async with self.session.begin_nested():
                     self.repository.add(subscription)
                     await self.session.flush()
+                self._audit(actor, AuditAction.WEBHOOK_CREATED, subscription, {"events": events})
                 return Upserted(subscription, created=True, secret=secret)
             except IntegrityError:
                 # Another request created this URL meanwhile: update its subscription, as if it came first.
@@ -97,6 +101,7 @@ class WebhookService:
             _set_active(existing, body.active)
         existing.updated_at = now
         await self.session.flush()
+        self._audit(actor, AuditAction.WEBHOOK_UPDATED, existing, {"events": events})
         return Upserted(existing, created=False)
 
     async def update(
@@ -128,11 +133,14 @@ class WebhookService:
             _set_active(subscription, body.active)
         subscription.updated_at = self.clock()
         await self._flush_unique_url(subscription.url)
+        self._audit(actor, AuditAction.WEBHOOK_UPDATED, subscription, {"changed": sorted(given)})
         return subscription
 
     async def delete(self, actor: Actor, subscription_id: str) -> None:
-        await self.repository.delete(await self.get(actor.tenant_id, subscription_id))
+        subscription = await self.get(actor.tenant_id, subscription_id)
+        await self.repository.delete(subscription)
         await self.session.flush()
+        self._audit(actor, AuditAction.WEBHOOK_DELETED, subscription)
 
     async def rotate_secret(self, actor: Actor, subscription_id: str) -> Rotated:
         """A new secret; the one it replaces keeps signing for 24 hours (a rotation within those hours
@@ -145,6 +153,7 @@ class WebhookService:
         subscription.secret = self.secrets.encrypt(secret)
         subscription.updated_at = now
         await self.session.flush()
+        self._audit(actor, AuditAction.WEBHOOK_SECRET_ROTATED, subscription)
         return Rotated(subscription, secret)
 
     async def deliveries(
@@ -172,6 +181,14 @@ class WebhookService:
         delivery.lease_id = None
         await self.session.flush()
         request_delivery(self.session)
+        record_audit(
+            self.session,
+            actor,
+            AuditAction.WEBHOOK_REDELIVERED,
+            AuditTarget("webhook_delivery", delivery.id),
+            details={"webhookId": subscription_id},
+            clock=self.clock,
+        )
         attempts = await self.repository.attempts(tenant_id, [delivery.id])
         return DeliveryWithAttempts(delivery, attempts[delivery.id])
 
@@ -189,7 +206,19 @@ class WebhookService:
         self.repository.add(delivery)
         await self.session.flush()
         request_delivery(self.session)
+        self._audit(actor, AuditAction.WEBHOOK_TESTED, subscription, {"deliveryId": delivery.id})
         return delivery
+
+    def _audit(
+        self,
+        actor: Actor,
+        action: AuditAction,
+        subscription: WebhookSubscription,
+        details: dict[str, DetailValue] | None = None,
+    ) -> None:
+        # Only the host: a receiver's path or query may itself be a credential (a chat service's hook URL).
+        target = AuditTarget("webhook", subscription.id, urlsplit(subscription.url).hostname)
+        record_audit(self.session, actor, action, target, details=details, clock=self.clock)
 
     def _check_url(self, url: str) -> None:
         try:
