@@ -24,6 +24,7 @@ from portal.runtime import Runtime
 from portal.scanning.routes import router as scanning_router
 from portal.status.routes import router as status_router
 from portal.watches.routes import router as watches_router
+from portal.web import install_web
 from portal.webhooks.payloads import document_webhooks
 from portal.webhooks.routes import router as webhooks_router
 from portal.webhooks.schemas import document_webhook_urls
@@ -81,6 +82,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_docs(app, "/api/openapi.json")
     for router in ROUTERS:
         app.include_router(router)
+    # After the API's routes and error handlers: the console's pages, with HTML errors for them alone.
+    install_web(app)
     document_webhooks(app)
     _document_errors(app, settings)
     app.add_middleware(

@@ -39,6 +39,13 @@ class Settings(BaseSettings):
     refresh_idle_ttl_seconds: int = 7 * 24 * 3600
     refresh_absolute_ttl_seconds: int = 30 * 24 * 3600
     refresh_reuse_grace_seconds: int = 0
+    # The web console's sessions: ended after this long without a request, and in any case after the
+    # absolute lifetime.
+    browser_session_idle_seconds: int = Field(default=12 * 3600, ge=60)
+    browser_session_absolute_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    # The host names the tenant in the web console: `<slug>.<base domain>` (browsers resolve
+    # `*.localhost` to this machine, so `acme.localhost:8000` works with no DNS).
+    base_domain: str = "localhost"
     jwt_issuer: str = "portal"
     jwt_audience: str = "portal-api"
     # How long a process trusts what it last read about a user (active, role) before reading it again.

@@ -2,6 +2,7 @@
 
 from portal.advisories.models import Advisory, AdvisoryAlias, AdvisoryPackage, Vulnerability
 from portal.audit.models import AuditEvent
+from portal.auth.browser_sessions import BrowserSession
 from portal.auth.refresh_tokens import RefreshToken
 from portal.catalog.models import Entitlement, Image, ImageVersion, VersionHardeningTag, VersionSbom
 from portal.events.models import OutboxEvent
@@ -19,6 +20,7 @@ __all__ = [
     "AdvisoryAlias",
     "AdvisoryPackage",
     "AuditEvent",
+    "BrowserSession",
     "CveWatch",
     "Entitlement",
     "EpssScore",

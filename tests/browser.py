@@ -6,6 +6,8 @@
   on an air-gapped network. `console_errors()` and `requested_urls()` say what went wrong and what the page
   fetched.
 - `serve_portal(settings)`: the portal's app on a real uvicorn server on a loopback port, for the browser.
+- `Browser.screenshot(name)` writes a PNG of the page to `test-artifacts/` (git-ignored), for people to
+  look at; `Browser.download_to(folder)` makes downloads land in a folder.
 
 Where chromium or chromedriver is missing the tests skip with the reason (`apt-get install chromium
 chromium-driver`; `.ci/run` does); under CI=true they fail instead.
@@ -23,6 +25,7 @@ from typing import Any
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
@@ -33,6 +36,7 @@ from portal.runtime import Runtime
 from tests.live_server import serve
 
 WAIT_SECONDS = 30
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
 def _closed_port() -> int:
@@ -55,8 +59,9 @@ def chromium_flags(profile: Path) -> list[str]:
         "--disable-sync",
         "--disable-dev-shm-usage",
         f"--user-data-dir={profile}",
-        # No name but localhost resolves; loopback bypasses the proxy, everything else is refused there.
-        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1",
+        # No name but localhost (and its subdomains: the console's tenants) resolves; loopback bypasses
+        # the proxy, everything else is refused there.
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE *.localhost , EXCLUDE 127.0.0.1",
         f"--proxy-server=http://127.0.0.1:{_closed_port()}",
     ]
 
@@ -80,6 +85,33 @@ class Browser:
         elements: list[WebElement] = WebDriverWait(self.driver, timeout).until(found)
         return elements
 
+    def screenshot(self, name: str, width: int = 1280) -> Path:
+        """The whole page (its full height) at `width` pixels, as test-artifacts/<name>.png."""
+        ARTIFACTS.mkdir(exist_ok=True)
+        height = self.driver.execute_script("return document.documentElement.scrollHeight")
+        self.driver.set_window_size(width, max(int(height) + 120, 600))
+        path = ARTIFACTS / f"{name}.png"
+        self.driver.save_screenshot(str(path))
+        return path
+
+    def download_to(self, folder: Path) -> None:
+        self.driver.execute_cdp_cmd(
+            "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(folder)}
+        )
+
+    def wait_for_file(self, folder: Path, suffix: str, timeout: float = WAIT_SECONDS) -> Path:
+        """The file whose name ends with `suffix` once it is fully downloaded into `folder`."""
+
+        def arrived(_driver: webdriver.Chrome) -> Path | bool:
+            done = [p for p in folder.iterdir() if p.name.endswith(suffix)]
+            return done[0] if done else False
+
+        try:
+            found: Path = WebDriverWait(self.driver, timeout).until(arrived)
+        except TimeoutException:
+            raise AssertionError(f"no *{suffix} arrived in {folder}: {sorted(folder.iterdir())}") from None
+        return found
+
     def console_errors(self) -> list[str]:
         """Every error the page logged, a failed load included, since the test began."""
         self._drain()
@@ -102,6 +134,7 @@ class Browser:
 
     def reset(self) -> None:
         self.driver.get("about:blank")
+        self.driver.set_window_size(1280, 1000)
         self.driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
         self.driver.get_log("browser")
         self.driver.get_log("performance")

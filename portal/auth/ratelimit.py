@@ -102,13 +102,13 @@ def client_ip(peer: str | None, forwarded_for: str | None, trusted: tuple[IPNetw
     port is not part of who the client is.
     """
     address = peer or "unknown"
-    if not forwarded_for or not _is_trusted(address, trusted):
+    if not forwarded_for or not is_trusted_proxy(address, trusted):
         return address
     for entry in reversed([part.strip() for part in forwarded_for.split(",")]):
         if not entry:
             continue
         address = _without_port(entry)
-        if not _is_trusted(address, trusted):
+        if not is_trusted_proxy(address, trusted):
             break
     return address
 
@@ -121,7 +121,7 @@ def _without_port(entry: str) -> str:
     return entry
 
 
-def _is_trusted(address: str, trusted: tuple[IPNetwork, ...]) -> bool:
+def is_trusted_proxy(address: str, trusted: tuple[IPNetwork, ...]) -> bool:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:

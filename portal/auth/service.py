@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.audit import AuditAction, AuditOutcome, AuditTarget, record_audit, record_refused
 from portal.auth.actor import Actor, Origin
+from portal.auth.browser_sessions import BrowserSessionRepository
 from portal.auth.cache import CachedUser
 from portal.auth.refresh_tokens import RefreshToken, RefreshTokenRepository, hash_refresh_token
 from portal.errors import (
@@ -28,6 +29,15 @@ from portal.users.service import normalize_email
 
 
 @dataclass(frozen=True, slots=True)
+class BrowserSignIn:
+    """A web console session: `token` is the cookie's value (the database keeps only its hash)."""
+
+    token: str
+    user: User
+    tenant: Tenant
+
+
+@dataclass(frozen=True, slots=True)
 class Session:
     access_token: str
     refresh_token: str
@@ -43,8 +53,71 @@ class AuthService:
         self.tenants = TenantRepository(session)
         self.users = UserRepository(session)
         self.refresh_tokens = RefreshTokenRepository(session)
+        self.browser_sessions = BrowserSessionRepository(session)
 
     async def login(self, tenant_slug: str, email: str, password: str, origin: Origin) -> Session:
+        user, tenant = await self._authenticate(tenant_slug, email, password, origin)
+        now = self.runtime.clock()
+        refresh = await self.refresh_tokens.issue(
+            tenant_id=tenant.id,
+            user_id=user.id,
+            family_id=new_id(),
+            now=now,
+            idle=timedelta(seconds=self.runtime.settings.refresh_idle_ttl_seconds),
+            absolute_expires_at=now + timedelta(seconds=self.runtime.settings.refresh_absolute_ttl_seconds),
+        )
+        self._audit(AuditAction.LOGIN, user, tenant, origin)
+        return self._session(user, tenant, refresh)
+
+    async def sign_in_browser(
+        self, tenant_slug: str, email: str, password: str, origin: Origin
+    ) -> BrowserSignIn:
+        """The web console's sign-in: the same check (and audit) as `login`, a server-side session
+        instead of tokens."""
+        user, tenant = await self._authenticate(tenant_slug, email, password, origin)
+        settings, now = self.runtime.settings, self.runtime.clock()
+        token = await self.browser_sessions.start(
+            tenant.id,
+            user.id,
+            now,
+            now + timedelta(seconds=settings.browser_session_idle_seconds),
+            now + timedelta(seconds=settings.browser_session_absolute_seconds),
+        )
+        self._audit(AuditAction.LOGIN, user, tenant, origin)
+        return BrowserSignIn(token=token, user=user, tenant=tenant)
+
+    async def browser_actor(self, tenant_slug: str, token: str, origin: Origin) -> Actor | None:
+        """The actor of a live web console session on this tenant, or None (signed out, expired,
+        another tenant's cookie, a disabled user)."""
+        tenant = await self.tenants.by_slug(tenant_slug)
+        if tenant is None:
+            return None
+        row = await self.browser_sessions.by_token(tenant.id, token)
+        now = self.runtime.clock()
+        if row is None or now >= row.expires_at:
+            return None
+        idle = timedelta(seconds=self.runtime.settings.browser_session_idle_seconds)
+        # Extended at most once a minute: a page view need not write.
+        if row.expires_at - now < idle - timedelta(minutes=1):
+            await self.browser_sessions.extend(row, now + idle)
+        try:
+            cached = await user_actor(self.runtime, row.user_id, tenant.id)
+        except Unauthorized:
+            return None
+        return cached.actor.at(origin) if cached.active else None
+
+    async def sign_out_browser(self, actor: Actor, token: str) -> None:
+        """Ends the console session of this cookie (the actor is its user, resolved from it)."""
+        if await self.browser_sessions.end(actor.tenant_id, token):
+            target = AuditTarget("user", actor.user_id, actor.email)
+            record_audit(self.session, actor, AuditAction.LOGOUT, target, clock=self.runtime.clock)
+
+    async def _authenticate(
+        self, tenant_slug: str, email: str, password: str, origin: Origin
+    ) -> tuple[User, Tenant]:
+        """The user these credentials name, or InvalidCredentials: the same answer and cost for an
+        unknown tenant, an unknown email, a wrong password and a disabled user (the audit log tells
+        the tenant's admins which it was)."""
         hasher = self.runtime.hasher
         tenant = await self.tenants.by_slug(tenant_slug)
         user = None
@@ -66,17 +139,7 @@ class AuthService:
             raise InvalidCredentials()
         if hasher.needs_rehash(user.password_hash):
             user.password_hash = await hasher.hash(password)
-        now = self.runtime.clock()
-        refresh = await self.refresh_tokens.issue(
-            tenant_id=tenant.id,
-            user_id=user.id,
-            family_id=new_id(),
-            now=now,
-            idle=timedelta(seconds=self.runtime.settings.refresh_idle_ttl_seconds),
-            absolute_expires_at=now + timedelta(seconds=self.runtime.settings.refresh_absolute_ttl_seconds),
-        )
-        self._audit(AuditAction.LOGIN, user, tenant, origin)
-        return self._session(user, tenant, refresh)
+        return user, tenant
 
     async def refresh(self, tenant_slug: str, refresh_token: str, origin: Origin) -> Session:
         now = self.runtime.clock()
@@ -187,18 +250,22 @@ async def resolve_actor(runtime: Runtime, credential: str, tenant_slug: str, ori
     token's user comes from the cache while it is fresh (no database read).
     """
     claims = runtime.tokens.decode(credential)
-    users = runtime.identities.users
-    cached = users.get(claims.user_id, runtime.settings.auth_cache_seconds)
-    if cached is None or cached.actor.tenant_id != claims.tenant_id:
-        cached = await users.load_once(
-            claims.user_id, lambda: _load_user(runtime, claims.user_id, claims.tenant_id)
-        )
+    cached = await user_actor(runtime, claims.user_id, claims.tenant_id)
     if not cached.active:
         raise Unauthorized("This account is disabled.")
     tenant = cached.actor.tenant
     if tenant is None or tenant.slug != tenant_slug:
         raise TenantMismatch()
     return cached.actor.at(origin)
+
+
+async def user_actor(runtime: Runtime, user_id: str, tenant_id: str) -> CachedUser:
+    """The user as it acts now (role, active), from the cache while it is fresh."""
+    users = runtime.identities.users
+    cached = users.get(user_id, runtime.settings.auth_cache_seconds)
+    if cached is None or cached.actor.tenant_id != tenant_id:
+        cached = await users.load_once(user_id, lambda: _load_user(runtime, user_id, tenant_id))
+    return cached
 
 
 async def _load_user(runtime: Runtime, user_id: str, tenant_id: str) -> CachedUser:

@@ -156,6 +156,18 @@ class CatalogRepository:
         found = await paginate_rows(self.session, statement, IMAGE_ORDER, page)
         return found.map(lambda row: (row[0], row[1]))
 
+    async def visible_hardening_tags(self, tenant_id: str) -> list[str]:
+        """Every hardening tag of the latest versions of the images the tenant sees."""
+        statement = scoped(
+            select(VersionHardeningTag.tag)
+            .distinct()
+            .join(Image, Image.latest_version_id == VersionHardeningTag.version_id)
+            .join(Entitlement, Entitlement.image_id == Image.id),
+            Entitlement,
+            tenant_id,
+        ).order_by(VersionHardeningTag.tag)
+        return list((await self.session.execute(statement)).scalars())
+
     async def visible_image(self, tenant_id: str, image_id: str) -> tuple[Image, ImageVersion] | None:
         row = (await self.session.execute(_visible(tenant_id).where(Image.id == image_id))).one_or_none()
         return (row[0], row[1]) if row is not None else None

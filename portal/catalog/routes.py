@@ -114,9 +114,10 @@ def _download_responses(media_type: str) -> dict[int | str, dict[str, Any]]:
     }
 
 
-async def _download(
+async def sbom_response(
     db: DbSession, tenant_id: str, image_id: str, version_id: str, kind: SbomFormat, if_none_match: str | None
 ) -> Response:
+    """A version's SBOM as a download (or a 304): the API's and the web console's."""
     service = CatalogService(db)
     if if_none_match:
         stored = await service.document(tenant_id, image_id, version_id, kind, with_content=False)
@@ -151,7 +152,7 @@ async def download_spdx(
     db: DbSession,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    return await _download(db, actor.tenant_id, image_id, version_id, "spdx", if_none_match)
+    return await sbom_response(db, actor.tenant_id, image_id, version_id, "spdx", if_none_match)
 
 
 @router.get(
@@ -167,4 +168,4 @@ async def download_cyclonedx(
     db: DbSession,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    return await _download(db, actor.tenant_id, image_id, version_id, "cyclonedx", if_none_match)
+    return await sbom_response(db, actor.tenant_id, image_id, version_id, "cyclonedx", if_none_match)

@@ -292,6 +292,10 @@ class CatalogService:
             tenant_id, page, name_contains=q, hardening_tag=hardening_tag
         )
 
+    async def hardening_tags(self, tenant_id: str) -> list[str]:
+        """The hardening tags `list_images` can filter on for this tenant, sorted."""
+        return await self.repository.visible_hardening_tags(tenant_id)
+
     async def image_detail(self, tenant_id: str, image_id: str) -> ImageDetail:
         found = await self.repository.visible_image(tenant_id, image_id) if is_uuid(image_id) else None
         if found is None:

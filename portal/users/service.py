@@ -1,9 +1,11 @@
-"""Operator use cases on users. Any change that weakens a user revokes its refresh tokens."""
+"""Operator use cases on users. Any change that weakens a user revokes its refresh tokens and ends its
+web console sessions."""
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.audit import AuditAction, AuditTarget, record_audit
 from portal.auth.actor import Actor
+from portal.auth.browser_sessions import BrowserSessionRepository
 from portal.auth.refresh_tokens import RefreshTokenRepository
 from portal.errors import Conflict, NotFound, ValidationFailed
 from portal.runtime import Runtime
@@ -28,6 +30,7 @@ class UserService:
     def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
         self.users = UserRepository(session)
         self.refresh_tokens = RefreshTokenRepository(session)
+        self.browser_sessions = BrowserSessionRepository(session)
         self.runtime = runtime
         self.hasher = runtime.hasher
         self.clock = runtime.clock
@@ -101,6 +104,7 @@ class UserService:
         user.updated_at = self.clock()
         if revoke:
             await self.refresh_tokens.revoke_for_user(user.tenant_id, user.id, self.clock())
+            await self.browser_sessions.end_for_user(user.tenant_id, user.id)
         self.runtime.identities.forget_user(user.id)
         await self.users.session.flush()
 

@@ -1,0 +1,30 @@
+"""The tenant's web console: server-rendered pages over the same services as the API and the CLI.
+
+`install_web(app)` adds the pages, their static assets, their security headers and HTML error pages
+(the JSON API keeps its own). The tenant is the host's first label under `PORTAL_BASE_DOMAIN`; a
+server-side session (cookie `portal_session`) says who is signed in.
+"""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from portal.web.errors import install_page_errors
+from portal.web.pages.auth import router as auth_pages
+from portal.web.pages.catalog import router as catalog_pages
+from portal.web.security import PageHeaders
+
+STATIC_DIR = Path(__file__).parent / "static"
+PAGE_ROUTERS = (auth_pages, catalog_pages)
+
+
+def install_web(app: FastAPI) -> None:
+    for router in PAGE_ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_page_errors(app)
+    app.add_middleware(PageHeaders)
+
+
+__all__ = ["install_web"]

@@ -1,0 +1,139 @@
+"""The catalog as a tenant browses it: images, an image's versions, a version's SBOMs, scans and findings."""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from portal.api.dependencies import DbSession
+from portal.catalog.routes import sbom_response
+from portal.catalog.service import CatalogService
+from portal.errors import NotFound
+from portal.kit.ids import PathId
+from portal.kit.pagination import PageParams
+from portal.kit.schema import NO_NUL_PATTERN
+from portal.scanning.listing import FindingFilters
+from portal.scanning.service import ScanService, scan_summary
+from portal.vulns.severity import SEVERITY_ORDER, Severity
+from portal.web.chart import history_chart
+from portal.web.dependencies import Page
+
+router = APIRouter(include_in_schema=False)
+
+IMAGES_PER_PAGE = 50
+FINDINGS_PER_PAGE = 50
+SCANS_CHARTED = 30
+
+Text = Annotated[str | None, Query(max_length=200, pattern=NO_NUL_PATTERN)]
+Cursor = Annotated[str | None, Query(max_length=300, pattern=NO_NUL_PATTERN)]
+YesNo = Literal["", "yes", "no"]
+
+
+def _yes_no(value: YesNo) -> bool | None:
+    return {"yes": True, "no": False}.get(value)
+
+
+@router.get("/")
+async def catalog(
+    page: Page, db: DbSession, q: Text = None, tag: Text = None, cursor: Cursor = None
+) -> Response:
+    tenant_id = page.actor.tenant_id
+    catalog = CatalogService(db)
+    found = await catalog.list_images(
+        tenant_id, PageParams(IMAGES_PER_PAGE, cursor or None), q=q or None, hardening_tag=tag or None
+    )
+    latest = await ScanService(db).latest_scans([version.id for _, version in found.items])
+    page.section = "catalog"
+    return page.render(
+        "catalog.html",
+        images=[
+            (image, version, scan_summary(latest[version.id]) if version.id in latest else None)
+            for image, version in found.items
+        ],
+        next_cursor=found.next_cursor,
+        tags=await catalog.hardening_tags(tenant_id),
+        q=q or "",
+        tag=tag or "",
+    )
+
+
+@router.get("/images/{image_id}")
+async def image(page: Page, db: DbSession, image_id: PathId) -> Response:
+    detail = await CatalogService(db).image_detail(page.actor.tenant_id, image_id)
+    scans = ScanService(db)
+    latest = await scans.latest_scans([version.id for version in detail.versions])
+    kev = await scans.kev_counts(list(latest.values()))
+    page.section = "catalog"
+    return page.render(
+        "image.html",
+        image=detail.image,
+        versions=[
+            (
+                version,
+                latest.get(version.id),
+                scan_summary(latest[version.id]) if version.id in latest else None,
+                kev.get(latest[version.id].id, 0) if version.id in latest else 0,
+            )
+            for version in detail.versions
+        ],
+    )
+
+
+@router.get("/images/{image_id}/versions/{version_id}")
+async def version(
+    page: Page,
+    db: DbSession,
+    image_id: PathId,
+    version_id: PathId,
+    sort: Literal["severity", "risk"] = "severity",
+    severity: Annotated[list[Severity] | None, Query()] = None,
+    kev: YesNo = "",
+    fixable: YesNo = "",
+    package: Text = None,
+    cursor: Cursor = None,
+) -> Response:
+    tenant_id = page.actor.tenant_id
+    detail = await CatalogService(db).image_detail(tenant_id, image_id)
+    chosen = next((v for v in detail.versions if v.id == version_id), None)
+    if chosen is None:
+        raise NotFound("No such image version.")
+    scans = ScanService(db)
+    history = await scans.history(tenant_id, image_id, version_id, PageParams(SCANS_CHARTED))
+    kev_counts = await scans.kev_counts(history.items)
+    filters = FindingFilters.of(list(severity or []), _yes_no(kev), _yes_no(fixable), None, package or None)
+    findings = None
+    if history.items:
+        findings = await scans.findings_page(
+            tenant_id,
+            image_id,
+            version_id,
+            history.items[0].id,
+            order=sort,
+            filters=filters,
+            page=PageParams(FINDINGS_PER_PAGE, cursor or None),
+        )
+    chart = history_chart([(scan.scanned_at, scan_summary(scan)) for scan in reversed(history.items)])
+    page.section = "catalog"
+    return page.render(
+        "version.html",
+        image=detail.image,
+        version=chosen,
+        history=[(scan, scan_summary(scan), kev_counts.get(scan.id, 0)) for scan in history.items],
+        chart=chart,
+        findings=findings,
+        severities=SEVERITY_ORDER,
+        query={
+            "sort": sort,
+            "severity": list(severity or []),
+            "kev": kev,
+            "fixable": fixable,
+            "package": package or "",
+        },
+    )
+
+
+@router.get("/images/{image_id}/versions/{version_id}/sbom/{kind}")
+async def sbom(
+    page: Page, db: DbSession, image_id: PathId, version_id: PathId, kind: Literal["spdx", "cyclonedx"]
+) -> Response:
+    return await sbom_response(db, page.actor.tenant_id, image_id, version_id, kind, None)
