@@ -21,6 +21,8 @@ from portal.kit.clock import Clock, utcnow
 
 if TYPE_CHECKING:
     from portal.kit.encryption import SecretBox
+    from portal.scanning.index import KeptMatcher
+    from portal.scanning.listing import FindingLists
 
 
 @dataclass
@@ -80,6 +82,20 @@ class Runtime:
             clock=clock,
             job_signal=job_signal,
         )
+
+    @cached_property
+    def finding_lists(self) -> "FindingLists":
+        """Finding sets prepared for the findings list, kept by digest (scanning.listing)."""
+        from portal.scanning.listing import FindingLists
+
+        return FindingLists()
+
+    @cached_property
+    def kept_matcher(self) -> "KeptMatcher":
+        """The advisories this process's scans match against, kept between them (scanning.index)."""
+        from portal.scanning.index import KeptMatcher
+
+        return KeptMatcher()
 
     async def close(self) -> None:
         await self.db.dispose()

@@ -5,7 +5,19 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, Text, bindparam, delete, func, insert, select, tuple_, type_coerce, update
+from sqlalchemy import (
+    Table,
+    Text,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    tuple_,
+    type_coerce,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.advisories.grouping import Group, GroupRating, Member
@@ -15,6 +27,8 @@ T = TypeVar("T")
 
 # Bound parameters per statement stay well under SQLite's and asyncpg's limits.
 _CHUNK = 500
+# pg_advisory_xact_lock's key for imports ("advisory" in ASCII)
+_IMPORT_LOCK = 0x61647669736F7279
 # For lookups of many short ids (SQLite allows 32766 parameters, asyncpg 32767).
 _WIDE = 5000
 
@@ -27,6 +41,15 @@ def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterable[Sequence[T]]:
 class AdvisoryRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def hold_imports(self) -> None:
+        """Makes the caller's transaction the only import running until it ends, so the import times
+        of committed records grow in commit order (what `changed_since` relies on): a PostgreSQL advisory
+        lock; on SQLite a first write, which takes the database's write lock."""
+        if (await self.session.connection()).dialect.name == "postgresql":
+            await self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _IMPORT_LOCK})
+        else:
+            await self.session.execute(update(Advisory).where(text("1 = 0")).values(id=Advisory.id))
 
     async def modified_by_id(self, advisory_ids: Sequence[str]) -> dict[str, tuple[datetime, int]]:
         """id -> (modified, derivation) of the stored ones."""
@@ -173,10 +196,25 @@ class AdvisoryRepository:
         row = (
             await self.session.execute(select(func.count(Advisory.id), func.max(Advisory.imported_at)))
         ).one()
-        newest = row[1]
-        if isinstance(newest, str):  # SQLite's max() loses the column type
-            newest = datetime.fromisoformat(newest).replace(tzinfo=UTC)
-        return int(row[0]), newest
+        return int(row[0]), _as_time(row[1])
+
+    async def last_change(self) -> datetime | None:
+        stored = select(func.max(Advisory.imported_at)).scalar_subquery()
+        regrouped = select(func.max(Vulnerability.updated_at)).scalar_subquery()
+        times = [_as_time(t) for t in (await self.session.execute(select(stored, regrouped))).one()]
+        known = [t for t in times if t is not None]
+        return max(known) if known else None
+
+    async def changed_since(self, since: datetime) -> set[str]:
+        """Ids of the advisories an import stored (added, updated, withdrew) or regrouped after `since`:
+        those whose record changed, and the members of every alias group formed again."""
+        changed = select(Advisory.id).where(Advisory.imported_at > since)
+        regrouped = select(Advisory.id).where(
+            Advisory.vulnerability_id.in_(select(Vulnerability.id).where(Vulnerability.updated_at > since))
+        )
+        found = set((await self.session.execute(changed)).scalars())
+        found.update((await self.session.execute(regrouped)).scalars())
+        return found
 
     async def any_imported(self) -> bool:
         return (await self.session.execute(select(Advisory.id).limit(1))).first() is not None
@@ -213,3 +251,9 @@ class AdvisoryRepository:
             for identifier, advisory_id, withdrawn in await self.session.execute(statement):
                 found.setdefault(identifier, []).append((advisory_id, withdrawn is not None))
         return found
+
+
+def _as_time(value: datetime | str | None) -> datetime | None:
+    if isinstance(value, str):  # SQLite's max() loses the column type
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value

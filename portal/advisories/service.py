@@ -12,7 +12,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -107,9 +107,11 @@ class AdvisoryService:
         self.clock = clock
         self._changed: set[str] = set()
         self._previous_groups: set[str] = set()
+        self._stamp = clock()
 
     async def import_sources(self, paths: Iterable[Path], progress: Progress | None = None) -> ImportReport:
         report = ImportReport()
+        await self._begin()
         for path in paths:
             if not path.exists():
                 report.failures.append(ImportFailure(str(path), "no such file or folder"))
@@ -122,9 +124,17 @@ class AdvisoryService:
         """Records already decoded, each with the source to name when it fails (for data that ships as
         package resources rather than files)."""
         report = ImportReport()
+        await self._begin()
         await self._import(records, report, None)
         await self._regroup(report)
         return report
+
+    async def _begin(self) -> None:
+        """Holds the import lock and stamps the import: every record it stores and group it forms bears
+        one time, later than any earlier import's even when the clock is not (`changed_since`)."""
+        await self.repository.hold_imports()
+        last = await self.repository.last_change()
+        self._stamp = self.clock() if last is None else max(self.clock(), last + timedelta(microseconds=1))
 
     async def feed_state(self) -> FeedState:
         count, newest = await self.repository.feed_state()
@@ -132,6 +142,17 @@ class AdvisoryService:
 
     async def any_imported(self) -> bool:
         return await self.repository.any_imported()
+
+    async def last_change(self) -> datetime | None:
+        """When an import last stored or regrouped an advisory (None before any)."""
+        return await self.repository.last_change()
+
+    async def changed_since(self, since: datetime) -> tuple[set[str], set[tuple[str, str]]]:
+        """The advisories stored or regrouped after `since` (see `last_change`), and the
+        packages they name now: what a matcher made from the advisories as they were then must load
+        again (with the packages it still holds them for, which they may no longer name)."""
+        changed = await self.repository.changed_since(since)
+        return changed, await self.repository.package_keys(sorted(changed))
 
     async def package_documents(
         self, keys: Sequence[tuple[str, str]]
@@ -202,7 +223,7 @@ class AdvisoryService:
         self._previous_groups |= {group for _, group, _ in await self.repository.members(replaced) if group}
         self._changed |= {entry.advisory.id for entry in changed}
         await self.repository.remove(replaced)
-        now = self.clock()
+        now = self._stamp
         advisories: list[dict[str, Any]] = []
         packages: list[dict[str, Any]] = []
         aliases: list[dict[str, Any]] = []
@@ -267,7 +288,7 @@ class AdvisoryService:
             formed,
             ungrouped=[member.id for member, _, withdrawn in members if withdrawn],
             gone=sorted(previous - {g.id for g in formed}),
-            now=self.clock(),
+            now=self._stamp,
         )
         report.changed_packages |= await self.repository.package_keys([m.id for m, _, _ in members])
         self._changed.clear()

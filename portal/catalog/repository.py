@@ -101,6 +101,17 @@ class CatalogRepository:
         )
         return list((await self.session.execute(statement)).scalars())
 
+    async def entitled_tenants_of(self, image_ids: list[str]) -> dict[str, list[str]]:
+        statement = across_tenants(
+            select(Entitlement.image_id, Entitlement.tenant_id)
+            .where(Entitlement.image_id.in_(image_ids))
+            .order_by(Entitlement.image_id, Entitlement.tenant_id)
+        )
+        found: dict[str, list[str]] = {image_id: [] for image_id in image_ids}
+        for image_id, tenant_id in await self.session.execute(statement):
+            found[image_id].append(tenant_id)
+        return found
+
     async def entitlement(self, tenant_id: str, image_id: str) -> Entitlement | None:
         statement = scoped(select(Entitlement), Entitlement, tenant_id).where(
             Entitlement.image_id == image_id

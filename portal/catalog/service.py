@@ -349,6 +349,10 @@ class CatalogService:
     async def entitled_tenant_ids(self, image_id: str) -> list[str]:
         return await self.repository.entitled_tenant_ids(image_id)
 
+    async def entitled_tenants_of(self, image_ids: list[str]) -> dict[str, list[str]]:
+        """image id -> the tenants entitled to it, for a batch of images (one query)."""
+        return await self.repository.entitled_tenants_of(sorted(set(image_ids)))
+
     async def entitled_versions(self, tenant_id: str) -> list[tuple[ImageVersion, Image]]:
         """Every version, published or not, of the images the tenant is entitled to (newest first)."""
         return await self.repository.entitled_versions(tenant_id)

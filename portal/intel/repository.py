@@ -51,6 +51,16 @@ class IntelRepository:
                 await self.session.execute(refresh, list(chunk))
         return len(new), len(changed)
 
+    async def kev_ids(self) -> frozenset[str]:
+        return frozenset((await self.session.execute(select(KevEntry.cve_id))).scalars())
+
+    async def epss_scores(self, cve_ids: Sequence[str]) -> dict[str, float]:
+        found: dict[str, float] = {}
+        for chunk in _chunks(cve_ids, 5000):
+            statement = select(EpssScore.cve_id, EpssScore.score).where(EpssScore.cve_id.in_(chunk))
+            found.update({cve_id: score for cve_id, score in await self.session.execute(statement)})
+        return found
+
     async def kev(self, cve_ids: Sequence[str]) -> dict[str, KevEntry]:
         found: dict[str, KevEntry] = {}
         for chunk in _chunks(sorted(set(cve_ids))):

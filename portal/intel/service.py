@@ -47,6 +47,14 @@ class IntelService:
         wanted = sorted({cve.upper() for cve in cve_ids})
         return Signals(await self.repository.kev(wanted), await self.repository.epss(wanted))
 
+    async def kev_ids(self) -> frozenset[str]:
+        """Every CVE id in the KEV catalog (about a thousand: cheaper read whole than asked for by id)."""
+        return await self.repository.kev_ids()
+
+    async def epss_scores(self, cve_ids: Iterable[str]) -> dict[str, float]:
+        """CVE id -> its EPSS score, for those of these (upper-case) ids that have one."""
+        return await self.repository.epss_scores(sorted(set(cve_ids)))
+
     async def _import(
         self,
         model: type[KevEntry] | type[EpssScore],

@@ -6,16 +6,25 @@ none last), then by CVSS score (highest first; none last), then fixable before n
 and package. Both orders are total. A scan's findings never change, so a cursor names the last item shown
 by its place in the scan's document: the next page starts after that item, wherever KEV or EPSS updates
 have moved it meanwhile. Every number is a position (one past the last finding gives an empty page).
+
+A finding set never changes either, so what ordering and filtering read of each finding is prepared once
+per set (`FindingList`, kept by the process in `FindingLists`); a request reads only what may have changed
+since, the signals (`ListSignals`: which CVEs are in KEV, their EPSS scores), picks its page without sorting
+the whole list, and decodes only that page's findings.
 """
 
-from collections.abc import Sequence
+import heapq
+import json
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from portal.intel.models import EpssScore, KevEntry
 from portal.intel.service import Signals
-from portal.kit.pagination import CursorGrammar, KeyKind, PageParams, Slice, page_params
+from portal.kit.pagination import CursorGrammar, KeyKind, PageParams, page_params
 from portal.scanning.findings import FoundVulnerability, finding_from_row, finding_row, row_ids
+from portal.scanning.findings import lines_of as document_lines
 from portal.vulns.severity import SEVERITY_ORDER
 
 SortOrder = Literal["severity", "risk"]
@@ -61,97 +70,159 @@ class Finding:
 _VID, _SEVERITY, _SCORE, _NAME, _VERSION, _PURL, _FIXED = 0, 2, 3, 4, 5, 6, 7
 
 
-@dataclass(frozen=True, slots=True)
-class _Listed:
-    """A finding as a list sorts and filters it: its raw line, its signals, its place in the scan."""
-
-    row: list[Any]
-    kev: KevEntry | None
-    epss: EpssScore | None
-    position: int
-
-
 def row_cves(row: list[Any]) -> list[str]:
     ids = row[1] if len(row) > 8 else row_ids(row)
     return [i.upper() for i in ids if i[:4] in ("CVE-", "cve-", "Cve-")]
 
 
+@dataclass(frozen=True, slots=True)
+class _Listed:
+    """What ordering and filtering read of one finding, all but its signals."""
+
+    position: int
+    severity: str
+    # ordering by severity: (rank, -score or 1.0, id, package name, version, purl, position)
+    by_severity: tuple[Any, ...]
+    # the tail of the risk order: (-score or 1.0, fixable 0 else 1, rank, id, name, version, purl, position)
+    risk_tail: tuple[Any, ...]
+    fixable: bool
+    package: str  # name and purl, lower case, for the package filter
+    cves: tuple[str, ...]
+
+
+def _listed(position: int, row: list[Any]) -> _Listed:
+    rank = _RANK.get(row[_SEVERITY], len(_RANK))
+    cvss = -row[_SCORE] if row[_SCORE] is not None else 1.0
+    tail = (row[_VID], row[_NAME], row[_VERSION] or "", row[_PURL] or "", position)
+    return _Listed(
+        position=position,
+        severity=row[_SEVERITY],
+        by_severity=(rank, cvss, *tail),
+        risk_tail=(cvss, 0 if row[_FIXED] else 1, rank, *tail),
+        fixable=bool(row[_FIXED]),
+        package=f"{row[_NAME]}\n{row[_PURL] or ''}".lower(),
+        cves=tuple(row_cves(row)),
+    )
+
+
+class FindingList:
+    """A finding set prepared for lists: each finding's line (decoded only when on a page) and what
+    ordering and filtering read of it. Sets never change, so one is made once per set and kept."""
+
+    __slots__ = ("cves", "items", "lines")
+
+    def __init__(self, document: bytes | None) -> None:
+        self.lines = document_lines(document) if document is not None else []
+        rows: list[list[Any]] = json.loads("[" + ",".join(self.lines) + "]") if self.lines else []
+        self.items = [_listed(position, row) for position, row in enumerate(rows)]
+        self.cves = frozenset(c for item in self.items for c in item.cves)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+class FindingLists:
+    """The finding lists a process made lately (on `Runtime`), the most recently read kept first, up to
+    about `capacity` findings in all."""
+
+    def __init__(self, capacity: int = 200_000) -> None:
+        self.capacity = capacity
+        self._lists: OrderedDict[str, FindingList] = OrderedDict()
+        self._size = 0
+
+    async def get(self, digest: str, load: Callable[[str], Awaitable[bytes | None]]) -> FindingList:
+        found = self._lists.get(digest)
+        if found is not None:
+            self._lists.move_to_end(digest)
+            return found
+        found = FindingList(await load(digest))
+        self._lists[digest] = found
+        self._size += len(found)
+        while self._size > self.capacity and len(self._lists) > 1:
+            _, dropped = self._lists.popitem(last=False)
+            self._size -= len(dropped)
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class ListSignals:
+    """What ordering and filtering read of KEV and EPSS: the CVEs in KEV, and EPSS scores by CVE."""
+
+    kev: frozenset[str]
+    epss: dict[str, float]
+
+    def kev_of(self, item: _Listed) -> bool:
+        return not self.kev.isdisjoint(item.cves)
+
+    def epss_of(self, item: _Listed) -> float | None:
+        scores = [self.epss[c] for c in item.cves if c in self.epss]
+        return max(scores) if scores else None
+
+
+def needs_signals(order: SortOrder, filters: FindingFilters) -> bool:
+    return order == "risk" or filters.kev is not None or filters.epss_min is not None
+
+
 def with_signals(findings: Sequence[FoundVulnerability], signals: Signals) -> list[Finding]:
-    """Whole findings with their signals (a scan's detail, which shows them all)."""
-    listed = _signals([finding_row(f) for f in findings], signals)
-    return [Finding(f, item.kev, item.epss, item.position) for f, item in zip(findings, listed, strict=True)]
-
-
-def _signals(
-    rows: Sequence[list[Any]], signals: Signals, cves_of: Sequence[list[str]] | None = None
-) -> list[_Listed]:
-    listed = []
-    for position, row in enumerate(rows):
-        cves = cves_of[position] if cves_of is not None else row_cves(row)
+    """Whole findings with their signals (a scan's detail, and a list's page)."""
+    found = []
+    for position, finding in enumerate(findings):
+        cves = row_cves(finding_row(finding))
         kev = next((signals.kev[c] for c in cves if c in signals.kev), None)
         scores = [signals.epss[c] for c in cves if c in signals.epss]
         epss = max(scores, key=lambda e: (e.score, e.cve_id)) if scores else None
-        listed.append(_Listed(row, kev, epss, position))
-    return listed
+        found.append(Finding(finding, kev, epss, position))
+    return found
 
 
-def _keep(item: _Listed, filters: FindingFilters) -> bool:
-    row = item.row
-    if filters.severity is not None and row[_SEVERITY] not in filters.severity:
+def _keep(item: _Listed, signals: ListSignals | None, filters: FindingFilters) -> bool:
+    if filters.severity is not None and item.severity not in filters.severity:
         return False
-    if filters.kev is not None and (item.kev is not None) != filters.kev:
+    if filters.fixable is not None and item.fixable != filters.fixable:
         return False
-    if filters.fixable is not None and bool(row[_FIXED]) != filters.fixable:
+    if filters.package and filters.package.lower() not in item.package:
         return False
-    if filters.epss_min is not None and (item.epss is None or item.epss.score < filters.epss_min):
-        return False
-    if filters.package:
-        wanted = filters.package.lower()
-        if wanted not in str(row[_NAME]).lower() and wanted not in str(row[_PURL] or "").lower():
+    if signals is not None:
+        if filters.kev is not None and signals.kev_of(item) != filters.kev:
             return False
+        if filters.epss_min is not None:
+            score = signals.epss_of(item)
+            if score is None or score < filters.epss_min:
+                return False
     return True
 
 
-def _sort_key(item: _Listed, order: SortOrder) -> tuple[Any, ...]:
-    row = item.row
-    tail = (
-        _RANK.get(row[_SEVERITY], len(_RANK)),
-        row[_VID],
-        row[_NAME],
-        row[_VERSION] or "",
-        row[_PURL] or "",
-    )
-    cvss = -row[_SCORE] if row[_SCORE] is not None else 1.0
-    if order == "risk":
-        return (
-            0 if item.kev is not None else 1,
-            -item.epss.score if item.epss is not None else 1.0,
-            cvss,
-            0 if row[_FIXED] else 1,
-            *tail,
-        )
-    return (tail[0], cvss, *tail[1:])
+def _sort_key(item: _Listed, order: SortOrder, signals: ListSignals | None) -> tuple[Any, ...]:
+    if order == "risk" and signals is not None:
+        score = signals.epss_of(item)
+        return (0 if signals.kev_of(item) else 1, -score if score is not None else 1.0, *item.risk_tail)
+    return item.by_severity
 
 
-def findings_page(
-    rows: Sequence[list[Any]],
-    cves_of: Sequence[list[str]],
-    signals: Signals,
+def page_positions(
+    found: FindingList,
+    signals: ListSignals | None,
     filters: FindingFilters,
     order: SortOrder,
     page: PageParams,
-) -> Slice[Finding]:
-    """One page of a scan's findings (its raw lines and each one's CVEs), filtered and in `order`, after
-    the finding the cursor names; only the page's findings are decoded whole."""
-    listed = [item for item in _signals(rows, signals, cves_of) if _keep(item, filters)]
-    listed.sort(key=lambda item: _sort_key(item, order))
-    start = 0
+) -> tuple[list[int], str | None]:
+    """The positions of one page of the list (filtered, in `order`, after the finding the cursor names),
+    and the cursor of the next page. Keys end with the position: the order is total."""
+    keyed = [
+        (_sort_key(item, order, signals), item.position)
+        for item in found.items
+        if _keep(item, signals, filters)
+    ]
     if page.cursor is not None:
         (position,) = _GRAMMAR.decode(page.cursor)
-        start = next((i + 1 for i, item in enumerate(listed) if item.position == position), len(listed))
-    items = listed[start : start + page.limit]
-    more = start + page.limit < len(listed)
-    return Slice(
-        [Finding(finding_from_row(item.row), item.kev, item.epss, item.position) for item in items],
-        _GRAMMAR.encode([items[-1].position]) if more and items else None,
-    )
+        after = next((key for key, at in keyed if at == position), None)
+        # a cursor past the end, or naming a finding the filters now leave out, ends the list
+        keyed = [(key, at) for key, at in keyed if after is not None and key > after]
+    chosen = heapq.nsmallest(page.limit + 1, keyed)
+    more = len(chosen) > page.limit
+    positions = [at for _, at in chosen[: page.limit]]
+    return positions, _GRAMMAR.encode([positions[-1]]) if more and positions else None
+
+
+def page_rows(found: FindingList, positions: Sequence[int]) -> list[FoundVulnerability]:
+    return [finding_from_row(json.loads(found.lines[position])) for position in positions]

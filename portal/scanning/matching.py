@@ -10,8 +10,10 @@ ecosystem's order; its rating is the highest CVSS vector a matching record state
 group's (see `portal.advisories.grouping`).
 """
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from portal.advisories.grouping import group_id
@@ -43,7 +45,8 @@ class _ComponentFindings:
     lines: list[str]
     cves: list[list[str] | None]
     counts: list[int]  # summary_counts of the findings
-    kev: int  # how many of them are of a vulnerability in KEV
+    # the upper-case CVE ids of each finding that has any: what its KEV count is worked out from
+    cve_sets: tuple[frozenset[str], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +71,16 @@ def package_keys(package: PurlPackage) -> list[tuple[str, str]]:
 
 
 class Matcher:
-    def __init__(self, feed_version: str = "") -> None:
+    """What scans need of the advisories, loaded as they meet packages and kept for the next versions.
+
+    A run keeps one for its batches; the worker keeps one between runs (`portal.scanning.index`), told
+    by `forget` which packages an import changed since, so it loads again only those.
+    """
+
+    def __init__(self, feed_version: str = "", since: datetime | None = None) -> None:
         self.feed_version = feed_version
+        # the newest import time among the advisories it was made from: the changes after it are new
+        self.since = since
         self.index = AdvisoryIndex()
         self._loaded_keys: set[tuple[str, str]] = set()
         self._packages: dict[str, PurlPackage | None] = {}
@@ -78,8 +89,35 @@ class Matcher:
         self._facts: dict[str, tuple[Any, ...]] = {}
         self._groups: VulnerabilityFacts = VulnerabilityFacts({}, {})
         self._component_findings: dict[tuple[str, str, str | None], _ComponentFindings] = {}
-        self._kev: set[str] = set()
+        self._kev: frozenset[str] = frozenset()
+        self._kev_counts: dict[tuple[str, str, str | None], int] = {}
         self.components_matched = 0
+
+    @property
+    def loaded_packages(self) -> int:
+        return len(self._loaded_keys)
+
+    def use_kev(self, listed: frozenset[str]) -> None:
+        """The CVE ids in KEV now: a KEV import between two batches counts from the next one on."""
+        if listed != self._kev:
+            self._kev = listed
+            self._kev_counts.clear()
+
+    def forget(self, packages: AbstractSet[tuple[str, str]], advisory_ids: AbstractSet[str]) -> None:
+        """Drops what it knows of these packages (their advisories, the findings of the components
+        that are them) and of these advisories (their group and rating), to load them again when met."""
+        dropped = set(advisory_ids)
+        for ecosystem, name in packages:
+            dropped.update(self.index.drop(ecosystem, name))
+        self._loaded_keys -= packages
+        for advisory_id in dropped:
+            self._facts.pop(advisory_id, None)
+        stale = {purl for purl, keys in self._purl_keys.items() if not packages.isdisjoint(keys)}
+        for purl in stale:
+            self._matches.pop(purl, None)
+        for key in [key for key in self._component_findings if key[0] in stale]:
+            del self._component_findings[key]
+            self._kev_counts.pop(key, None)
 
     def package(self, purl: str) -> PurlPackage | None:
         if purl not in self._packages:
@@ -104,15 +142,10 @@ class Matcher:
             keys = self._purl_keys[purl] = package_keys(package) if package is not None else []
         return keys
 
-    async def prepare(
-        self,
-        advisories: AdvisoryService,
-        inventories: Iterable[Inventory],
-        kev_listed: Callable[[set[str]], Awaitable[set[str]]],
-    ) -> int:
+    async def prepare(self, advisories: AdvisoryService, inventories: Iterable[Inventory]) -> int:
         """Loads what these inventories need that no earlier call loaded: the advisories of their
-        packages, the facts of the records that match, and which of their CVEs `kev_listed` says are in
-        KEV; then builds each new component's findings. Returns how many package documents it read."""
+        packages and the facts of the records that match; then builds each new component's findings.
+        Returns how many package documents it read."""
         inventories = list(inventories)
         wanted: set[tuple[str, str]] = set()
         for inventory in inventories:
@@ -144,16 +177,14 @@ class Matcher:
                 key = (component.purl or "", component.name, component.version)
                 if component.purl and key not in self._component_findings and key not in built:
                     built[key] = self._build(component.purl, component.name, component.version)
-        cves = {c.upper() for found in built.values() for f in found for c in f.cve_ids}
-        if cves:
-            self._kev |= await kev_listed(cves)
         for key, found in built.items():
+            cve_sets = (frozenset(c.upper() for c in f.cve_ids) for f in found)
             self._component_findings[key] = _ComponentFindings(
                 found,
                 [finding_line(f) for f in found],
                 [line_cves(f) for f in found],
                 summary_counts(found),
-                sum(1 for f in found if any(c.upper() in self._kev for c in f.cve_ids)),
+                tuple(cves for cves in cve_sets if cves),
             )
         return loaded
 
@@ -173,15 +204,24 @@ class Matcher:
             if component.purl in seen:
                 continue
             seen.add(component.purl)
-            # versions of an image share most components: `prepare` built their findings once per run
-            cached = self._component_findings[(component.purl, component.name, component.version)]
+            # versions of an image share most components: `prepare` built their findings once
+            key = (component.purl, component.name, component.version)
+            cached = self._component_findings[key]
             if cached.findings:
                 findings.extend(cached.findings)
                 lines.extend(cached.lines)
                 cves.extend(cached.cves)
                 counts = [total + count for total, count in zip(counts, cached.counts, strict=True)]
-                kev += cached.kev
+                if cached.cve_sets:
+                    kev += self._kev_count(key, cached)
         return VersionFindings(findings, lines, cves, dict(zip(SUMMARY_FIELDS, counts, strict=True)), kev)
+
+    def _kev_count(self, key: tuple[str, str, str | None], cached: _ComponentFindings) -> int:
+        count = self._kev_counts.get(key)
+        if count is None:
+            kev = self._kev
+            count = self._kev_counts[key] = sum(1 for cves in cached.cve_sets if not cves.isdisjoint(kev))
+        return count
 
     def _match(self, purl: str) -> list[Match]:
         matches = self._matches.get(purl)

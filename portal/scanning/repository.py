@@ -20,7 +20,6 @@ from portal.scanning.findings import (
     decode_findings,
     decode_ids,
     decode_line_ids,
-    decode_rows,
 )
 from portal.scanning.models import FindingSet, Scan, VersionPackage
 
@@ -154,11 +153,11 @@ class ScanRepository:
                 found[digest] = decode_findings(document, vulnerability_ids, only)
         return found
 
-    async def rows(self, digest: str) -> list[list[Any]]:
-        """Every finding of a set as its raw line."""
+    async def document(self, digest: str) -> bytes | None:
+        """A set's compressed document (`portal.scanning.findings`)."""
         statement = select(FindingSet.document).where(FindingSet.digest == digest)
-        document = (await self.session.execute(statement)).scalar_one_or_none()
-        return decode_rows(document) if document is not None else []
+        document: bytes | None = (await self.session.execute(statement)).scalar_one_or_none()
+        return document
 
     async def history(
         self,

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from portal.api.dependencies import DbSession
+from portal.api.dependencies import DbSession, RuntimeDep
 from portal.api.openapi import error_responses
 from portal.api.path_ids import PathId
 from portal.auth.guard import CurrentActor, GuardedRoute
@@ -85,6 +85,7 @@ async def scan_findings(
     scan_id: PathId,
     actor: CurrentActor,
     db: DbSession,
+    runtime: RuntimeDep,
     page: Annotated[PageParams, Depends(FINDINGS_PAGING)],
     sort: Annotated[
         Literal["severity", "risk"],
@@ -112,7 +113,7 @@ async def scan_findings(
     ] = None,
 ) -> Page[FindingOut]:
     filters = FindingFilters.of(list(severity or []), kev, fixable, epss_min, package)
-    found = await ScanService(db).findings_page(
+    found = await ScanService(db, runtime.clock, runtime.finding_lists).findings_page(
         actor.tenant_id,
         image_id,
         version_id,

@@ -26,7 +26,18 @@ from portal.scanning.affects import affecting
 from portal.scanning.events import ScanCompleted, ScanSummary
 from portal.scanning.findings import EncodedFindings, FoundVulnerability, encode_findings
 from portal.scanning.jobs import queue_version_scans
-from portal.scanning.listing import Finding, FindingFilters, SortOrder, findings_page, row_cves, with_signals
+from portal.scanning.listing import (
+    Finding,
+    FindingFilters,
+    FindingList,
+    FindingLists,
+    ListSignals,
+    SortOrder,
+    needs_signals,
+    page_positions,
+    page_rows,
+    with_signals,
+)
 from portal.scanning.matching import Matcher
 from portal.scanning.models import Scan
 from portal.scanning.repository import ScanRepository
@@ -122,9 +133,13 @@ def watch_packages(findings: list[FoundVulnerability]) -> list[dict[str, str | N
 
 
 class ScanService:
-    def __init__(self, session: AsyncSession, clock: Clock = utcnow) -> None:
+    def __init__(
+        self, session: AsyncSession, clock: Clock = utcnow, lists: FindingLists | None = None
+    ) -> None:
         self.session = session
         self.clock = clock
+        # the process's prepared finding lists (`Runtime.finding_lists`); without, each list is made anew
+        self.lists = lists
         self.repository = ScanRepository(session)
         self.catalog = CatalogService(session, clock)
         self.advisories = AdvisoryService(session, clock)
@@ -182,8 +197,12 @@ class ScanService:
         empty = Inventory(components=(), dependencies=(), source_format="")
         inventories = [stored.get(target.version.id, empty) for target in kept]
         await self._index_packages(run.matcher, kept, inventories)
-        await run.matcher.prepare(self.advisories, inventories, self._kev_listed)
+        run.matcher.use_kev(await IntelService(self.session, self.clock).kev_ids())
+        await run.matcher.prepare(self.advisories, inventories)
 
+        unknown = {t.image.id for t in kept} - run.tenants_by_image.keys()
+        if unknown:
+            run.tenants_by_image.update(await self.catalog.entitled_tenants_of(sorted(unknown)))
         scanned_at = self.clock()
         scan_rows: list[dict[str, Any]] = []
         finding_sets: dict[str, dict[str, Any]] = {}
@@ -235,9 +254,6 @@ class ScanService:
         await self.repository.insert(scan_rows, list(finding_sets.values()))
         return result
 
-    async def _kev_listed(self, cve_ids: set[str]) -> set[str]:
-        return set((await IntelService(self.session, self.clock).signals(cve_ids)).kev)
-
     async def _index_packages(
         self, matcher: Matcher, targets: list[ScanTarget], inventories: list[Inventory]
     ) -> None:
@@ -254,8 +270,6 @@ class ScanService:
     async def _record_events(self, run: RunContext, item: _Pending, result: VersionScanned) -> None:
         target, before = item.target, item.before
         image = target.image
-        if image.id not in run.tenants_by_image:
-            run.tenants_by_image[image.id] = await self.catalog.entitled_tenant_ids(image.id)
         tenants = run.tenants_by_image[image.id]
         previous: list[FoundVulnerability] | None = None
         scanned = ScanCompleted(
@@ -371,10 +385,19 @@ class ScanService:
         self, scan: Scan, *, order: SortOrder, filters: FindingFilters, page: PageParams
     ) -> Slice[Finding]:
         """A page of the scan's findings, with their KEV entries and EPSS scores as imported now."""
-        rows = await self.repository.rows(scan.findings_digest)
-        cves = [row_cves(row) for row in rows]
-        signals = await IntelService(self.session, self.clock).signals(c for found in cves for c in found)
-        return findings_page(rows, cves, signals, filters, order, page)
+        if self.lists is not None:
+            found = await self.lists.get(scan.findings_digest, self.repository.document)
+        else:
+            found = FindingList(await self.repository.document(scan.findings_digest))
+        signals = None
+        if needs_signals(order, filters):
+            intel = IntelService(self.session, self.clock)
+            signals = ListSignals(await intel.kev_ids(), await intel.epss_scores(found.cves))
+        positions, cursor = page_positions(found, signals, filters, order, page)
+        shown = await self.with_signals(page_rows(found, positions))
+        return Slice(
+            [Finding(f.found, f.kev, f.epss, at) for f, at in zip(shown, positions, strict=True)], cursor
+        )
 
     async def latest_scans(self, version_ids: list[str]) -> dict[str, Scan]:
         """version id -> its newest scan (for the catalog's `latestScan`)."""

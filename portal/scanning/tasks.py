@@ -16,6 +16,7 @@ from portal.db import Database
 from portal.jobs import ClaimedJob
 from portal.kit.clock import Clock, utcnow
 from portal.runtime import Runtime
+from portal.scanning.index import KeptMatcher
 from portal.scanning.matching import Matcher
 from portal.scanning.service import RunContext, ScanService, VersionScanned
 from portal.watches.service import WatchService
@@ -67,9 +68,11 @@ async def rescan(
     batch_size: int = BATCH_SIZE,
     on_plan: Callable[[int], None] | None = None,
     progress: Callable[[int], None] | None = None,
+    kept: KeptMatcher | None = None,
 ) -> ScanRunReport:
     """Scans every published version (or one image's) against the advisories as they are now. A version
-    another run scans meanwhile against the same advisories is not scanned twice (`skipped`)."""
+    another run scans meanwhile against the same advisories is not scanned twice (`skipped`). `kept`: a
+    matcher kept from earlier runs (the process's, `Runtime.kept_matcher`); else the run makes its own."""
     started = time.perf_counter()
     requested_at = clock()
     async with db.transaction() as session:
@@ -79,18 +82,20 @@ async def rescan(
         watches = await WatchService(session, clock).watched_by_tenant()
     if on_plan is not None:
         on_plan(len(targets))
-    matcher = Matcher(feed_version)
-    run = RunContext(matcher=matcher, watches=watches)
+    kept = kept or KeptMatcher()
+    run = RunContext(matcher=Matcher(feed_version), watches=watches)
     report = ScanRunReport(feed_version=feed_version)
     for start in range(0, len(targets), batch_size):
         batch = targets[start : start + batch_size]
-        async with db.transaction() as session:
-            result = await ScanService(session, clock).scan_batch(run, batch)
+        async with db.transaction() as session, kept.lock:
+            service = ScanService(session, clock)
+            run.matcher = await kept.current(service.advisories)
+            result = await service.scan_batch(run, batch)
         report.versions.extend(result.scanned)
         report.skipped += len(result.skipped)
         if progress is not None:
             progress(len(batch))
-    report.advisories_loaded = matcher.index.advisory_count
+    report.advisories_loaded = run.matcher.index.advisory_count
     report.components = sum(v.components for v in report.versions)
     report.seconds = time.perf_counter() - started
     return report
@@ -99,21 +104,18 @@ async def rescan(
 class ScanJobs:
     """The worker's handler of queued scans (`portal.scanning.jobs`): a batch of versions per transaction.
 
-    Its advisory cache lives as long as the advisories do not change: the feed is read again for every
-    batch, after the batch's jobs were claimed, so an import whose rescans it runs is always seen.
+    It scans with the process's kept matcher (`portal.scanning.index`), brought up to date for every
+    batch after the batch's jobs were claimed, so an import whose rescans it runs is always seen.
     """
 
     batch_size = BATCH_SIZE
 
     def __init__(self, runtime: Runtime) -> None:
         self.clock = runtime.clock
-        self._matcher: Matcher | None = None
+        self.kept = runtime.kept_matcher
 
     async def __call__(self, session: AsyncSession, jobs: list[ClaimedJob]) -> None:
         service = ScanService(session, self.clock)
-        feed_version = await service.feed_version()
-        if self._matcher is None or self._matcher.feed_version != feed_version:
-            self._matcher = Matcher(feed_version)
         requested: dict[str, datetime] = {}
         for job in jobs:
             version_id = str(job.payload.get("versionId", ""))
@@ -121,4 +123,6 @@ class ScanJobs:
         targets = await service.targets_by_id(requested)
         if targets:
             watches = await WatchService(session, self.clock).watched_by_tenant()
-            await service.scan_batch(RunContext(matcher=self._matcher, watches=watches), targets)
+            async with self.kept.lock:
+                matcher = await self.kept.current(service.advisories)
+                await service.scan_batch(RunContext(matcher=matcher, watches=watches), targets)

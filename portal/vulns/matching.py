@@ -5,8 +5,9 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from typing import Any, Final, cast
+from typing import Any, Final, NamedTuple, cast
 
 from portal.vulns.osv import Advisory
 from portal.vulns.purls import PurlPackage, normalize_name, parse_purl
@@ -34,8 +35,7 @@ class Match:
     fixed_version: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class _CompiledRange:
+class _CompiledRange(NamedTuple):  # a tuple: an index makes tens of thousands
     key_function: KeyFunction
     # sorted by version; a None key is introduced "0", before every version
     events: tuple[tuple[SortKey | None, int, str], ...]
@@ -52,16 +52,16 @@ class _Entry:
     key_function: KeyFunction | None
     _version_keys: list[SortKey] | None = None
 
-    def listed_version_keys(self) -> list[SortKey]:
-        # parsed on first use: most entries never need them, their raw strings already match
+    def listed_version_keys(self, known: _EventKeys) -> list[SortKey]:
+        # parsed on first use: most entries never need them, their raw strings already match; and parsed
+        # once per index, as feeds list the same versions of a package in advisory after advisory
         if self._version_keys is None:
             keys: list[SortKey] = []
             if self.key_function is not None:
                 for version in self.versions:
-                    try:
-                        keys.append(self.key_function(version))
-                    except InvalidVersion:
-                        continue
+                    key = _event_key(self.key_function, version, known)
+                    if key is not None:
+                        keys.append(key)
             # sorted once, so a lookup is a binary search rather than a scan of hundreds of versions
             keys.sort()
             self._version_keys = keys
@@ -96,18 +96,25 @@ def package_documents(advisory: Advisory) -> dict[tuple[str, str], list[Any]]:
     return {key: [*facts, found] for key, found in entries.items()}
 
 
+_UNKNOWN: Final = object()
+
 # Parsed event versions, shared by every range of an index: feeds repeat the same bounds a great deal
 # (the three fixture feeds name about 11,000 distinct versions in 72,000 events). None: unparseable.
 _EventKeys = dict[tuple[KeyFunction, str], SortKey | None]
 
 
+def _range_function(range_type: str, ecosystem: str) -> KeyFunction | None:
+    if range_type == "GIT":
+        return None
+    # Go's SEMVER ranges are compared the Go way, so `go1.17.10` and `1.21rc2` place as golang/vuln does.
+    return key_function("SEMVER" if range_type == "SEMVER" and ecosystem != "Go" else ecosystem)
+
+
 def _compile_range(
-    range_type: str, range_events: Sequence[Sequence[str]], ecosystem: str, known: _EventKeys
+    function: KeyFunction | None, range_events: Sequence[Sequence[str]], known: _EventKeys
 ) -> _CompiledRange | None:
     """The range with its event versions parsed once, or None when it cannot be evaluated."""
-    # Go's SEMVER ranges are compared the Go way, so `go1.17.10` and `1.21rc2` place as golang/vuln does.
-    function = key_function("SEMVER" if range_type == "SEMVER" and ecosystem != "Go" else ecosystem)
-    if range_type == "GIT" or function is None:
+    if function is None:
         return None
     events: list[tuple[SortKey | None, int, str]] = []
     limits: list[SortKey | None] = []
@@ -173,12 +180,26 @@ class AdvisoryIndex:
         self._by_alias: dict[str, set[str]] = defaultdict(set)
         self._advisory_ids: set[str] = set()
         self._event_keys: _EventKeys = {}
+        self._functions: dict[tuple[str, str], KeyFunction | None] = {}
         for advisory in advisories:
             self.add(advisory)
 
     @property
     def advisory_count(self) -> int:
-        return len(self._advisory_ids)
+        """How many advisories it matches against (those of packages dropped since excepted)."""
+        return len({entry.match.advisory_id for entries in self._entries.values() for entry in entries})
+
+    def drop(self, ecosystem: str, name: str) -> list[str]:
+        """Forgets one package's entries (to add them again as they are now); returns their advisory ids."""
+        return [entry.match.advisory_id for entry in self._entries.pop((ecosystem, name), [])]
+
+    def packages_of(self, advisory_ids: AbstractSet[str]) -> set[tuple[str, str]]:
+        """The packages it holds entries of these advisories for."""
+        return {
+            key
+            for key, entries in self._entries.items()
+            if any(entry.match.advisory_id in advisory_ids for entry in entries)
+        }
 
     def add(self, advisory: Advisory) -> None:
         if advisory.withdrawn is not None:
@@ -194,24 +215,28 @@ class AdvisoryIndex:
         match = Match(advisory_id, tuple(aliases), cast(Severity, severity), cvss_score, None)
         entries = self._entries[(ecosystem, name)]
         for entry_ecosystem, ranges, versions, fixed_versions in affected_entries:
-            base = base_ecosystem(entry_ecosystem)
-            _, _, release = entry_ecosystem.partition(":")
+            base, _, release = entry_ecosystem.partition(":")
+            base = base.strip()
+            known = self._event_keys
+            compiled = [_compile_range(self._function(kind, base), events, known) for kind, events in ranges]
             entries.append(
                 _Entry(
                     match=match,
                     release=release or None,
-                    ranges=tuple(
-                        compiled
-                        for compiled in (
-                            _compile_range(kind, events, base, self._event_keys) for kind, events in ranges
-                        )
-                        if compiled is not None
-                    ),
+                    ranges=tuple(range_ for range_ in compiled if range_ is not None),
                     versions=frozenset(versions),
                     fixed_versions=tuple(fixed_versions),
-                    key_function=key_function(base),
+                    key_function=self._function("ECOSYSTEM", base),
                 )
             )
+
+    def _function(self, range_type: str, ecosystem: str) -> KeyFunction | None:
+        """The ordering of a range type within an ecosystem (ECOSYSTEM: the ecosystem's own), looked up
+        once per index."""
+        found = self._functions.get((range_type, ecosystem), _UNKNOWN)
+        if found is _UNKNOWN:
+            found = self._functions[(range_type, ecosystem)] = _range_function(range_type, ecosystem)
+        return cast(KeyFunction | None, found)
 
     def _register(self, advisory_id: str, aliases: Iterable[str]) -> None:
         if advisory_id not in self._advisory_ids:
@@ -289,8 +314,7 @@ class AdvisoryIndex:
             return True, *self._next_fix(entry, version, keys)
         return False, None, None
 
-    @staticmethod
-    def _listed(entry: _Entry, version: str, keys: dict[KeyFunction, SortKey | None]) -> bool:
+    def _listed(self, entry: _Entry, version: str, keys: dict[KeyFunction, SortKey | None]) -> bool:
         if version in entry.versions:
             return True
         # "v1.2.3" against a listed "1.2.3", "1.0" against "1.0.0": equal in the ecosystem's order
@@ -299,7 +323,7 @@ class AdvisoryIndex:
         key = _cached_key(entry.key_function, version, keys)
         if key is None:
             return False
-        listed = entry.listed_version_keys()
+        listed = entry.listed_version_keys(self._event_keys)
         position = bisect_left(listed, key)
         return position < len(listed) and listed[position] == key
 

@@ -65,6 +65,14 @@ class SignedIn:
     def csrf(self) -> str:
         return csrf_token(self.runtime, self.session_token)
 
+    @property
+    def is_admin(self) -> bool:
+        return self.can(Role.ADMIN)
+
+    @property
+    def can_file_requests(self) -> bool:
+        return self.can(Role.USER)
+
     def can(self, role: Role) -> bool:
         return self.actor.role.rank >= role.rank
 

@@ -8,6 +8,7 @@ from portal.tenants.models import Tenant
 from portal.tenants.repository import TenantRepository
 from portal.users.models import Role
 from tests.factories import OPERATOR
+from tests.webhooks.conftest import http_receiver  # noqa: F401  (a real receiver for the console's webhooks)
 
 
 @dataclass

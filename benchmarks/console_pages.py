@@ -1,0 +1,203 @@
+"""The web console's pages beside the JSON endpoints they mirror, for a tenant with 200 images, over HTTP
+from a real `portal serve` (SQLite, the embedded default).
+
+Run: python benchmarks/console_pages.py [requests per endpoint, default 200]
+Target: the catalog and version pages answer in under 30 ms at the median.
+
+The figures are wall time seen by a client on the same machine over a kept-alive connection: the
+server's time plus loopback, so an upper bound of the server-side time.
+"""
+
+import asyncio
+import hashlib
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks._machine import machine_line
+from benchmarks.catalog_publish import free_port, percentile, wait_until_up
+from portal.auth.actor import Actor
+from portal.catalog import CatalogService, PublishRequest
+from portal.config import Settings
+from portal.demo.catalog import DEMO_IMAGES, demo_sbom
+from portal.demo.seed import run_demo
+from portal.migrations import upgrade
+from portal.runtime import Runtime
+from portal.scanning.tasks import rescan
+from portal.users.models import Role
+
+OPERATOR = Actor.operator("benchmark")
+IMAGES = 200
+RESCANS = 4
+TARGET_MS = 30.0
+
+
+async def prepare(settings: Settings) -> tuple[str, str]:
+    """The demo tenant with 200 images (the demo's four and copies of them), each scanned 5 times;
+    returns the admin's e-mail and password."""
+    runtime = Runtime.build(settings)
+    try:
+        await upgrade(runtime.db)
+        report = await run_demo(runtime, OPERATOR)
+        async with runtime.db.transaction() as session:
+            catalog = CatalogService(session)
+            for index in range(IMAGES - len(DEMO_IMAGES)):
+                demo = DEMO_IMAGES[index % len(DEMO_IMAGES)]
+                name = f"{demo.name}-copy-{index:03d}"
+                await catalog.publish(
+                    OPERATOR,
+                    PublishRequest(
+                        name=name,
+                        repository=f"registry.example.com/hardened/{name}",
+                        digest="sha256:" + hashlib.sha256(name.encode()).hexdigest(),
+                        tags=demo.tags,
+                        sbom=demo_sbom(demo.sbom_file),
+                        architectures=demo.architectures,
+                        hardening_tags=demo.hardening,
+                        description=demo.description,
+                    ),
+                )
+                await catalog.grant(OPERATOR, report.credentials.tenant, name)
+        for _ in range(RESCANS + 1):
+            await rescan(runtime.db)
+        email, (_role, password) = next(
+            (email, entry) for email, entry in report.credentials.users.items() if entry[0] == Role.ADMIN
+        )
+        return email, password
+    finally:
+        await runtime.close()
+
+
+def measure(
+    client: httpx.Client, url: str, rounds: int, headers: dict[str, str] | None = None
+) -> list[float]:
+    for _ in range(10):
+        client.get(url, headers=headers).raise_for_status()
+    samples = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        response = client.get(url, headers=headers)
+        samples.append((time.perf_counter() - start) * 1000)
+        response.raise_for_status()
+    return samples
+
+
+def report(label: str, samples: list[float], target: float | None) -> None:
+    p50, p95 = percentile(samples, 0.5), percentile(samples, 0.95)
+    verdict = "" if target is None else ("  [ok, target p50 < 30 ms]" if p50 < target else "  [OVER TARGET]")
+    print(f"  {label:<52} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms{verdict}")
+
+
+def main() -> None:
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    print(machine_line())
+    with tempfile.TemporaryDirectory() as folder:
+        env = {
+            **os.environ,
+            "PORTAL_DATA_DIR": folder,
+            "PORTAL_SECRET_KEY": "benchmark-secret-key-" + "x" * 48,
+            "PORTAL_LOG_LEVEL": "WARNING",
+            "PORTAL_RUN_WORKER": "false",
+        }
+        settings = Settings(data_dir=Path(folder), secret_key=env["PORTAL_SECRET_KEY"])
+        started = time.perf_counter()
+        email, password = asyncio.run(prepare(settings))
+        made_s = time.perf_counter() - started
+        print(f"tenant acme: {IMAGES} images, {RESCANS + 1} scans each (made in {made_s:.0f} s)")
+
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen(
+            [sys.executable, "-m", "portal.cli.main", "serve", "--port", str(port)],
+            env=env,
+            cwd=Path(__file__).resolve().parent.parent,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_until_up(base, server)
+            # The console's host names the tenant; the cookie jar keys on the address the client dials.
+            host = {"Host": f"acme.localhost:{port}"}
+            with httpx.Client(base_url=base, timeout=30, headers=host) as console:
+                form = console.get("/login").text
+                csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', form)
+                assert csrf is not None
+                signed_in = console.post(
+                    "/login", data={"csrf": csrf.group(1), "email": email, "password": password}
+                )
+                assert signed_in.status_code == 303, signed_in.text
+                catalog = console.get("/").text
+                nginx = re.search(r'href="(/images/[0-9a-f-]+)">nginx<', catalog)
+                assert nginx is not None
+                image_page = console.get(nginx.group(1)).text
+                version = re.search(r'href="(/images/[0-9a-f-]+/versions/[0-9a-f-]+)"', image_page)
+                assert version is not None
+                version_path = version.group(1)
+
+                with httpx.Client(base_url=base, timeout=30) as api:
+                    login = api.post(
+                        "/api/auth/login",
+                        headers={"X-Tenant": "acme"},
+                        json={"email": email, "password": password},
+                    )
+                    login.raise_for_status()
+                    headers = {"X-Tenant": "acme", "Authorization": f"Bearer {login.json()['accessToken']}"}
+                    api_version = f"/api/docker-{version_path[1:]}"
+                    latest_scan = api.get(f"{api_version}/scan-history?limit=1", headers=headers).json()
+                    scan_id = latest_scan["items"][0]["id"]
+
+                    print(f"{rounds} requests each, one client, keep-alive:")
+                    print(" pages (HTML)")
+                    report(
+                        "GET /  (catalog, first 50 of 200 images)", measure(console, "/", rounds), TARGET_MS
+                    )
+                    report(
+                        "GET /?q=nginx&tag=stig", measure(console, "/?q=nginx&tag=stig", rounds), TARGET_MS
+                    )
+                    report("GET /images/{id}", measure(console, nginx.group(1), rounds), None)
+                    report(
+                        "GET /images/{id}/versions/{vid}  (chart + findings)",
+                        measure(console, version_path, rounds),
+                        TARGET_MS,
+                    )
+                    report(
+                        "GET .../versions/{vid}?sort=risk",
+                        measure(console, f"{version_path}?sort=risk", rounds),
+                        TARGET_MS,
+                    )
+                    print(" JSON API")
+                    report(
+                        "GET /api/docker-images  (50 of 200)",
+                        measure(api, "/api/docker-images", rounds, headers),
+                        None,
+                    )
+                    report(
+                        "GET /api/docker-images/{id}",
+                        measure(api, f"/api/docker-{nginx.group(1)[1:]}", rounds, headers),
+                        None,
+                    )
+                    report(
+                        "GET .../scan-history",
+                        measure(api, f"{api_version}/scan-history", rounds, headers),
+                        None,
+                    )
+                    report(
+                        "GET .../scans/{scanId}/findings",
+                        measure(api, f"{api_version}/scans/{scan_id}/findings", rounds, headers),
+                        None,
+                    )
+        finally:
+            server.terminate()
+            server.wait(10)
+
+
+if __name__ == "__main__":
+    main()
