@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 
 from portal.api.dependencies import DbSession
 from portal.api.openapi import error_responses
+from portal.api.paging import NamePaging
 from portal.api.path_ids import PathId
 from portal.auth.guard import CurrentActor, GuardedRoute
 from portal.catalog.models import Image, ImageVersion
@@ -14,7 +15,7 @@ from portal.catalog.repository import SbomFormat, StoredDocument
 from portal.catalog.schemas import ImageDetailOut, ImageOut, LatestScanOut, LatestVersionOut, VersionOut
 from portal.catalog.service import CatalogService
 from portal.kit.conditional import none_match, strong_etag
-from portal.kit.pagination import NamePaging, Page, PageParams
+from portal.kit.pagination import Page, PageParams
 from portal.kit.schema import NO_NUL_PATTERN
 from portal.scanning.models import Scan
 from portal.scanning.service import ScanService, scan_summary

@@ -20,9 +20,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from portal.api.paging import page_params
 from portal.intel.models import EpssScore, KevEntry
 from portal.intel.service import Signals
-from portal.kit.pagination import CursorGrammar, KeyKind, PageParams, page_params
+from portal.kit.pagination import CursorGrammar, KeyKind, PageParams
 from portal.scanning.findings import FoundVulnerability, finding_from_row, finding_row, row_ids
 from portal.scanning.findings import lines_of as document_lines
 from portal.vulns.severity import SEVERITY_ORDER

@@ -6,10 +6,11 @@ from fastapi import APIRouter, Depends, Query
 
 from portal.api.dependencies import DbSession, RuntimeDep
 from portal.api.openapi import error_responses
+from portal.api.paging import TimePaging
 from portal.api.path_ids import PathId
 from portal.auth.guard import CurrentActor, GuardedRoute
 from portal.catalog.schemas import ScanSummaryOut
-from portal.kit.pagination import Page, PageParams, TimePaging
+from portal.kit.pagination import Page, PageParams
 from portal.kit.schema import Rfc3339Input
 from portal.scanning.listing import FINDINGS_PAGING, FindingFilters
 from portal.scanning.models import Scan
