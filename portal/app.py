@@ -12,6 +12,7 @@ from portal.api.docs import install_docs
 from portal.api.errors import install_error_handlers
 from portal.api.middleware import BodySizeLimit, HeaderSizeLimit, RequestContext
 from portal.api.openapi import without_framework_validation_errors
+from portal.apikeys.routes import router as apikeys_router
 from portal.audit.routes import router as audit_router
 from portal.auth.guard import BEARER_SCHEME
 from portal.auth.routes import router as auth_router
@@ -23,6 +24,7 @@ from portal.requests.routes import router as requests_router
 from portal.runtime import Runtime
 from portal.scanning.routes import router as scanning_router
 from portal.status.routes import router as status_router
+from portal.users.routes import router as users_router
 from portal.watches.routes import router as watches_router
 from portal.web import install_web
 from portal.webhooks.payloads import document_webhooks
@@ -37,6 +39,8 @@ ROUTERS = (
     watches_router,
     requests_router,
     webhooks_router,
+    users_router,
+    apikeys_router,
     audit_router,
 )
 
@@ -106,7 +110,7 @@ def _document_errors(app: FastAPI, settings: Settings) -> None:
                     "type": "http",
                     "scheme": "bearer",
                     "bearerFormat": "JWT",
-                    "description": "The accessToken from POST /api/auth/login.",
+                    "description": "The accessToken from POST /api/auth/login, or an API key (ptk_...).",
                 }
             }
             document_webhook_urls(schema, settings.webhook_allow_private)

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
 
     login_rate_limit: str = "5/15 minutes"
     refresh_rate_limit: str = "60/15 minutes"
+    # Requests per API key, shared through Redis when configured; never counted with the login limit.
+    api_key_rate_limit: str = "600/minute"
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # A Redis that stops answering (a network black hole) must not hold logins: past this, 503.
     rate_limit_timeout_seconds: float = Field(default=1.0, gt=0)

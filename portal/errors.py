@@ -83,6 +83,14 @@ class InvalidRefreshToken(PortalError):
     default_message = "The refresh token is unknown, expired or revoked."
 
 
+class InvalidActivationToken(PortalError):
+    status, code, default_message = (
+        401,
+        "INVALID_ACTIVATION_TOKEN",
+        "The activation token is unknown, expired or already used; ask your admin for a new one.",
+    )
+
+
 class Forbidden(PortalError):
     status, code, default_message = 403, "FORBIDDEN", "Your role may not do this."
 

@@ -1,6 +1,7 @@
 """Every table, imported in one place for the migrations' metadata."""
 
 from portal.advisories.models import Advisory, AdvisoryAlias, AdvisoryPackage, Vulnerability
+from portal.apikeys.models import ApiKey
 from portal.audit.models import AuditEvent
 from portal.auth.browser_sessions import BrowserSession
 from portal.auth.refresh_tokens import RefreshToken
@@ -11,6 +12,7 @@ from portal.jobs.models import Job
 from portal.requests.models import FeatureRequest, FeatureRequestChange
 from portal.scanning.models import FindingSet, Scan, VersionPackage
 from portal.tenants.models import Tenant
+from portal.users.activation import UserActivation
 from portal.users.models import User
 from portal.watches.models import CveWatch
 from portal.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription, WorkerHeartbeat
@@ -19,6 +21,7 @@ __all__ = [
     "Advisory",
     "AdvisoryAlias",
     "AdvisoryPackage",
+    "ApiKey",
     "AuditEvent",
     "BrowserSession",
     "CveWatch",
@@ -36,6 +39,7 @@ __all__ = [
     "Scan",
     "Tenant",
     "User",
+    "UserActivation",
     "VersionHardeningTag",
     "VersionPackage",
     "VersionSbom",

@@ -89,6 +89,12 @@ class Runtime:
         return parse_limit(self.settings.refresh_rate_limit)
 
     @cached_property
+    def api_key_limit(self) -> "RateLimitItem":
+        from portal.auth.ratelimit import parse_limit
+
+        return parse_limit(self.settings.api_key_rate_limit)
+
+    @cached_property
     def trusted_proxies(self) -> "tuple[IPNetwork, ...]":
         from portal.auth.ratelimit import parse_networks
 
@@ -104,7 +110,7 @@ class Runtime:
 
     def check_api_settings(self) -> None:
         """Reads the API's settings now, so that a bad one stops the server at start, not a request."""
-        _ = (self.login_limit, self.refresh_limit, self.trusted_proxies, self.tokens)
+        _ = (self.login_limit, self.refresh_limit, self.api_key_limit, self.trusted_proxies, self.tokens)
 
     @classmethod
     def build(

@@ -2,6 +2,7 @@
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx
 
@@ -18,15 +19,21 @@ OPERATOR = Actor.operator("test-operator")
 
 @dataclass
 class Caller:
+    """A user of a tenant with a live access token, or (with `api_key`) an API key that user created,
+    which `headers` then present instead."""
+
     tenant: Tenant
     user: User
     password: str
     access_token: str = ""
     refresh_token: str = ""
+    api_key: str = ""
+    api_key_id: str = ""
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"X-Tenant": self.tenant.slug, "Authorization": f"Bearer {self.access_token}"}
+        credential = self.api_key or self.access_token
+        return {"X-Tenant": self.tenant.slug, "Authorization": f"Bearer {credential}"}
 
 
 async def make_tenant(runtime: Runtime, slug: str | None = None, name: str = "Test Tenant") -> Tenant:
@@ -69,4 +76,25 @@ async def make_caller(
     user, password = await make_user(runtime, tenant, role)
     caller = Caller(tenant=tenant, user=user, password=password)
     caller.access_token = runtime.tokens.issue(user.id, tenant.id, role.value)
+    return caller
+
+
+async def make_key_caller(
+    runtime: Runtime,
+    client: httpx.AsyncClient,
+    role: Role = Role.USER,
+    tenant: Tenant | None = None,
+    owner_role: Role | None = None,
+) -> Caller:
+    """An API key of `role`, created through the real service by a new user (of `owner_role`, by default
+    the same role) of `tenant` (a new one by default)."""
+    from portal.apikeys.service import ApiKeyService
+
+    caller = await make_caller(runtime, client, owner_role or role, tenant)
+    owner = Actor.user(caller.user.id, caller.user.email, owner_role or role, caller.tenant.ref)
+    async with runtime.db.transaction() as session:
+        created = await ApiKeyService(session, runtime).create(
+            owner, f"key-{secrets.token_hex(3)}", role, runtime.clock() + timedelta(days=30)
+        )
+    caller.api_key, caller.api_key_id = created.secret, created.key.id
     return caller

@@ -31,6 +31,7 @@ class AuditAction(StrEnum):
     # Tenants and their users
     TENANT_CREATED = "tenant.created"
     USER_CREATED = "user.created"
+    USER_REINVITED = "user.reinvited"
     USER_UPDATED = "user.updated"
     USER_PASSWORD_SET = "user.password_set"
     # The catalog
@@ -76,7 +77,10 @@ DESCRIPTIONS: dict[AuditAction, str] = {
     AuditAction.API_KEY_FIRST_USED: "An API key authenticated a request for the first time.",
     AuditAction.API_KEY_REVOKED: "An API key was revoked.",
     AuditAction.TENANT_CREATED: "The operator created a tenant.",
-    AuditAction.USER_CREATED: "A user was added to the tenant.",
+    AuditAction.USER_CREATED: "A user was added to the tenant (by the operator with a password, by an admin "
+    "with an activation token).",
+    AuditAction.USER_REINVITED: "An admin invited again a user who had not activated: a new token replaces "
+    "the old one.",
     AuditAction.USER_UPDATED: "A user's role or active state changed (`details` names the change).",
     AuditAction.USER_PASSWORD_SET: "The operator set a user's password.",
     AuditAction.VERSION_PUBLISHED: "The operator published an image version.",

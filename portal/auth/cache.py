@@ -10,6 +10,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Generic, TypeVar
 
 from portal.auth.actor import Actor
@@ -61,9 +62,35 @@ class CachedUser:
     active: bool
 
 
+@dataclass(frozen=True, slots=True)
+class CachedApiKey:
+    """An API key as its requests act: the actor (its role already capped by its owner's) and whether
+    it may act now."""
+
+    actor: Actor
+    expires_at: datetime
+    revoked: bool
+    owner_active: bool
+
+
 class IdentityCache:
     def __init__(self) -> None:
         self.users: LoadOnceCache[str, CachedUser] = LoadOnceCache()
+        # By the digest of the key's secret, the one thing a request presents.
+        self.api_keys: LoadOnceCache[str, CachedApiKey] = LoadOnceCache()
+        self._keys_of_owner: dict[str, set[str]] = {}
+        # key id -> when this process last wrote the key's lastUsedAt (time.monotonic()).
+        self.api_key_uses: dict[str, float] = {}
 
     def forget_user(self, user_id: str) -> None:
+        """The user changed: forget it, and the keys it owns (they act with its role and state)."""
         self.users.forget(user_id)
+        for secret_hash in self._keys_of_owner.pop(user_id, set()):
+            self.api_keys.forget(secret_hash)
+
+    def remember_api_key(self, secret_hash: str, owner_id: str, cached: CachedApiKey) -> None:
+        self.api_keys.put(secret_hash, cached)
+        self._keys_of_owner.setdefault(owner_id, set()).add(secret_hash)
+
+    def forget_api_key(self, secret_hash: str) -> None:
+        self.api_keys.forget(secret_hash)

@@ -106,7 +106,7 @@ class GuardedRoute(APIRoute):
         if access.needs_tenant:
             statuses |= {400, 503}  # every tenant route reads the database, the login flow included
         if access.needs_token:
-            statuses |= {401, 403}
+            statuses |= {401, 403, 429}  # 429: an API key past its request budget
         if access.rate_limit:
             statuses |= {429}
         if self.body_field is not None:

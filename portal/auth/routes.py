@@ -5,14 +5,25 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from portal.api.dependencies import DbSession, RuntimeDep
 from portal.api.openapi import error_responses
 from portal.auth.guard import CurrentActor, GuardedRoute, TenantOnly, request_origin
-from portal.auth.schemas import LoginRequest, MeResponse, RefreshRequest, TenantOut, TokenResponse, UserOut
+from portal.auth.schemas import (
+    ActivationIn,
+    LoginRequest,
+    MeResponse,
+    RefreshRequest,
+    TenantOut,
+    TokenResponse,
+    UserOut,
+)
 from portal.auth.service import AuthService, Session
+from portal.users.service import UserService
 
 router = APIRouter(prefix="/api/auth", tags=["auth"], route_class=GuardedRoute)
 
 LoginTenant = Annotated[str, Depends(TenantOnly(rate_limit="login"))]
 RefreshTenant = Annotated[str, Depends(TenantOnly(rate_limit="refresh"))]
 LogoutTenant = Annotated[str, Depends(TenantOnly())]
+# Activation hashes a password: limited per client IP like refreshing (a token itself is not guessable).
+ActivateTenant = Annotated[str, Depends(TenantOnly(rate_limit="refresh"))]
 
 
 def _token_response(session: Session) -> TokenResponse:
@@ -62,6 +73,20 @@ async def logout(
     body: RefreshRequest, tenant: LogoutTenant, db: DbSession, runtime: RuntimeDep, request: Request
 ) -> Response:
     await AuthService(db, runtime).logout(tenant, body.refresh_token, request_origin(request))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/activate",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=error_responses(400, 401, 413, 415, 429),
+    summary="Set your first password with the activation token your admin gave you (once, within 72 hours)",
+)
+async def activate(
+    body: ActivationIn, tenant: ActivateTenant, db: DbSession, runtime: RuntimeDep, request: Request
+) -> Response:
+    await UserService(db, runtime).activate(tenant, body.token, body.password, request_origin(request))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -12,6 +12,13 @@ class LoginRequest(ApiInput):
     password: str = Field(min_length=1, max_length=1024)
 
 
+class ActivationIn(ApiInput):
+    token: str = Field(
+        min_length=1, max_length=200, description="The activationToken your admin handed over."
+    )
+    password: str = Field(min_length=12, max_length=256, description="12 to 256 characters.")
+
+
 class RefreshRequest(ApiInput):
     refresh_token: str = Field(min_length=1, max_length=256)
 

@@ -6,6 +6,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.apikeys.secrets import looks_like_api_key
+from portal.apikeys.service import resolve_api_key
 from portal.audit import AuditAction, AuditOutcome, AuditTarget, record_audit, record_refused
 from portal.auth.actor import Actor, Origin
 from portal.auth.browser_sessions import BrowserSessionRepository
@@ -131,6 +133,10 @@ class AuthService:
             await hasher.verify_dummy(password)
             await self._login_refused(tenant, tenant_slug, address, None, "unknown_email", origin)
             raise InvalidCredentials()
+        if user.password_hash is None:
+            await hasher.verify_dummy(password)
+            await self._login_refused(tenant, tenant_slug, address, user, "not_activated", origin)
+            raise InvalidCredentials()
         if not await hasher.verify(user.password_hash, password):
             await self._login_refused(tenant, tenant_slug, address, user, "wrong_password", origin)
             raise InvalidCredentials()
@@ -247,8 +253,10 @@ async def resolve_actor(runtime: Runtime, credential: str, tenant_slug: str, ori
 
     The one place that turns a credential into an actor: the bearer check of every API route calls it,
     and so can any other front end (a session cookie names the same kinds of credential). An access
-    token's user comes from the cache while it is fresh (no database read).
+    token's user, like an API key (`ptk_...`), comes from the cache while it is fresh (no database read).
     """
+    if looks_like_api_key(credential):
+        return await resolve_api_key(runtime, credential, tenant_slug, origin)
     claims = runtime.tokens.decode(credential)
     cached = await user_actor(runtime, claims.user_id, claims.tenant_id)
     if not cached.active:

@@ -29,6 +29,7 @@ class PortalCommands(LazyGroup):
         "requests": LazyCommand(
             "portal.cli.requests:app", "Tenants' feature requests, package requests and bug reports."
         ),
+        "api-keys": LazyCommand("portal.cli.apikeys:app", "A tenant's API keys: list and revoke them."),
         "audit": LazyCommand("portal.cli.audit:app", "The audit log: who did what, in every tenant."),
         "secrets": LazyCommand(
             "portal.cli.secrets:app", "The key that encrypts webhook signing secrets at rest; rotate it."

@@ -61,7 +61,9 @@ def list_users(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
         return
     table = Table("email", "role", "active", "id")
     for user in found:
-        table.add_row(user.email, str(user.role), "yes" if user.active else "no", user.id)
+        # An invited user (added by a tenant admin) has no password until it activates.
+        state = "no" if not user.active else "invited" if user.password_hash is None else "yes"
+        table.add_row(user.email, str(user.role), state, user.id)
     console.print(table)
 
 

@@ -28,7 +28,8 @@ class User(TenantOwned, Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     email: Mapped[str] = mapped_column(String(320))
     role: Mapped[Role] = mapped_column(String(16))
-    password_hash: Mapped[str] = mapped_column(String(200))
+    # None until the user activates the account an admin created (`users.activation`).
+    password_hash: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -1,14 +1,30 @@
-"""Operator use cases on users. Any change that weakens a user revokes its refresh tokens and ends its
-web console sessions."""
+"""Users of a tenant: the operator's commands and the tenant admins' own management.
+
+Any change that weakens a user (disabling it, changing its role or password) revokes its refresh tokens,
+ends its web console sessions and is seen at once by this process's identity cache (its access tokens
+and API keys follow).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.audit import AuditAction, AuditTarget, record_audit
-from portal.auth.actor import Actor
+from portal.auth.actor import Actor, ActorType, Origin
 from portal.auth.browser_sessions import BrowserSessionRepository
 from portal.auth.refresh_tokens import RefreshTokenRepository
-from portal.errors import Conflict, NotFound, ValidationFailed
+from portal.errors import Conflict, Forbidden, InvalidActivationToken, NotFound, ValidationFailed
+from portal.kit.pagination import PageParams, Slice
 from portal.runtime import Runtime
+from portal.tenants.repository import TenantRepository
+from portal.users.activation import (
+    ACTIVATION_LIFETIME,
+    ActivationRepository,
+    UserActivation,
+    activation_digest,
+    new_activation_token,
+)
 from portal.users.models import Role, User
 from portal.users.repository import UserRepository
 
@@ -24,11 +40,22 @@ def normalize_email(email: str) -> str:
     return email
 
 
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    user: User
+    created: bool
+    # Handed over by the admin (no e-mail is sent); shown this once, stored as a digest.
+    token: str
+    expires_at: datetime
+
+
 class UserService:
     """Users of the actor's tenant: the operator acts `within` one, a tenant admin in its own."""
 
     def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
+        self.session = session
         self.users = UserRepository(session)
+        self.activations = ActivationRepository(session)
         self.refresh_tokens = RefreshTokenRepository(session)
         self.browser_sessions = BrowserSessionRepository(session)
         self.runtime = runtime
@@ -36,24 +63,74 @@ class UserService:
         self.clock = runtime.clock
 
     async def create(self, actor: Actor, email: str, role: Role, password: str) -> User:
+        """The operator's way: a user with a password, active at once."""
         email = normalize_email(email)
         check_password_strength(password)
         tenant = actor.acting_tenant
         if await self.users.by_email(tenant.id, email) is not None:
             raise Conflict(f"User {email} already exists in tenant {tenant.slug}.")
-        now = self.clock()
-        user = User(
-            tenant_id=tenant.id,
-            email=email,
-            role=role,
-            password_hash=await self.hasher.hash(password),
-            active=True,
-            created_at=now,
-            updated_at=now,
-        )
+        user = self._new_user(tenant.id, email, role, await self.hasher.hash(password))
         self.users.add(user)
-        await self.users.session.flush()
+        await self.session.flush()
         self._audit(actor, AuditAction.USER_CREATED, user, {"role": role.value})
+        return user
+
+    async def invite(self, actor: Actor, email: str, role: Role) -> Invitation:
+        """A tenant admin's way: a user without a password yet, and a one-time activation token valid 72
+        hours with which the user sets one. Inviting a user who has not activated yet again replaces the
+        token (and sets the role); a user who has is a conflict."""
+        email = normalize_email(email)
+        if role.rank > actor.role.rank:
+            raise Forbidden(f"You may not give a role above your own ({actor.role.value}).")
+        tenant_id = actor.tenant_id
+        now = self.clock()
+        user = await self.users.by_email(tenant_id, email)
+        created = user is None
+        if user is None:
+            user = self._new_user(tenant_id, email, role, None)
+            self.users.add(user)
+            await self.session.flush()
+        elif user.password_hash is not None:
+            raise Conflict(f"User {email} already exists and has activated the account.")
+        else:
+            user.role = role
+            user.updated_at = now
+            await self.activations.withdraw_for_user(tenant_id, user.id, now)
+        token, token_hash = new_activation_token()
+        expires_at = now + ACTIVATION_LIFETIME
+        self.activations.add(
+            UserActivation(
+                tenant_id=tenant_id,
+                user_id=user.id,
+                token_hash=token_hash,
+                created_at=now,
+                expires_at=expires_at,
+                used_at=None,
+            )
+        )
+        await self.session.flush()
+        action = AuditAction.USER_CREATED if created else AuditAction.USER_REINVITED
+        self._audit(actor, action, user, {"role": role.value, "invited": True})
+        return Invitation(user, created, token, expires_at)
+
+    async def activate(self, tenant_slug: str, token: str, password: str, origin: Origin) -> User:
+        """Spends the token and sets the user's first password. The password is checked before the
+        token is spent, so a refused password leaves the token usable."""
+        check_password_strength(password)
+        # Hashed before the token is spent: the slow hash runs outside the write that follows.
+        password_hash = await self.hasher.hash(password)
+        tenant = await TenantRepository(self.session).by_slug(tenant_slug)
+        now = self.clock()
+        user_id = None
+        if tenant is not None:
+            user_id = await self.activations.spend(tenant.id, activation_digest(token), now)
+        user = await self.users.by_id(tenant.id, user_id) if tenant is not None and user_id else None
+        if tenant is None or user is None:
+            raise InvalidActivationToken()
+        user.password_hash = password_hash
+        await self._changed(user, revoke=False)
+        actor = Actor.user(user.id, user.email, Role(user.role), tenant.ref, origin)
+        self._audit(actor, AuditAction.ACCOUNT_ACTIVATED, user)
         return user
 
     async def get(self, actor: Actor, email: str) -> User:
@@ -66,19 +143,26 @@ class UserService:
     async def list(self, tenant_id: str) -> list[User]:
         return await self.users.list(tenant_id)
 
+    async def page(self, tenant_id: str, page: PageParams) -> Slice[User]:
+        return await self.users.page(tenant_id, page)
+
+    async def update(self, actor: Actor, user_id: str, role: Role | None, active: bool | None) -> User:
+        """A tenant admin changes a user's role or active state (`None`: leave it)."""
+        await self.users.lock_admins(actor.tenant_id)
+        user = await self.users.by_id(actor.tenant_id, user_id)
+        if user is None:
+            raise NotFound("No such user.")
+        if role is not None and role.rank > actor.role.rank:
+            raise Forbidden(f"You may not give a role above your own ({actor.role.value}).")
+        return await self._apply(actor, user, role, active)
+
     async def set_active(self, actor: Actor, email: str, active: bool) -> User:
-        user = await self.get(actor, email)
-        user.active = active
-        await self._changed(user, revoke=not active)
-        self._audit(actor, AuditAction.USER_UPDATED, user, {"active": active})
-        return user
+        await self.users.lock_admins(actor.tenant_id)
+        return await self._apply(actor, await self.get(actor, email), None, active)
 
     async def set_role(self, actor: Actor, email: str, role: Role) -> User:
-        user = await self.get(actor, email)
-        user.role = role
-        await self._changed(user, revoke=True)
-        self._audit(actor, AuditAction.USER_UPDATED, user, {"role": role.value})
-        return user
+        await self.users.lock_admins(actor.tenant_id)
+        return await self._apply(actor, await self.get(actor, email), role, None)
 
     async def set_password(self, actor: Actor, email: str, password: str) -> User:
         check_password_strength(password)
@@ -88,16 +172,43 @@ class UserService:
         self._audit(actor, AuditAction.USER_PASSWORD_SET, user)
         return user
 
-    def _audit(
-        self, actor: Actor, action: AuditAction, user: User, details: dict[str, str | bool] | None = None
-    ) -> None:
-        record_audit(
-            self.users.session,
-            actor,
-            action,
-            AuditTarget("user", user.id, user.email),
-            details=details,
-            clock=self.clock,
+    async def _apply(self, actor: Actor, user: User, role: Role | None, active: bool | None) -> User:
+        """The one place a role or active state changes. The tenant's last active admin stays one: its
+        own admins cannot lock the tenant out (the operator can, to close a tenant). The caller took the
+        tenant's admin lock first, so two admins demoting each other at once leave one admin."""
+        changes: dict[str, str | bool] = {}
+        if role is not None and role != user.role:
+            changes["role"] = role.value
+        if active is not None and active != user.active:
+            changes["active"] = active
+        if not changes:
+            return user
+        stays_admin = (role or Role(user.role)) == Role.ADMIN and (user.active if active is None else active)
+        if (
+            _is_active_admin(user)
+            and not stays_admin
+            and actor.type != ActorType.OPERATOR
+            and await self.users.count_active_admins(user.tenant_id, excluding=user.id) == 0
+        ):
+            raise Conflict(f"{user.email} is the tenant's last active admin; make another admin first.")
+        if role is not None:
+            user.role = role
+        if active is not None:
+            user.active = active
+        await self._changed(user, revoke=True)
+        self._audit(actor, AuditAction.USER_UPDATED, user, changes)
+        return user
+
+    def _new_user(self, tenant_id: str, email: str, role: Role, password_hash: str | None) -> User:
+        now = self.clock()
+        return User(
+            tenant_id=tenant_id,
+            email=email,
+            role=role,
+            password_hash=password_hash,
+            active=True,
+            created_at=now,
+            updated_at=now,
         )
 
     async def _changed(self, user: User, *, revoke: bool) -> None:
@@ -106,7 +217,17 @@ class UserService:
             await self.refresh_tokens.revoke_for_user(user.tenant_id, user.id, self.clock())
             await self.browser_sessions.end_for_user(user.tenant_id, user.id)
         self.runtime.identities.forget_user(user.id)
-        await self.users.session.flush()
+        await self.session.flush()
+
+    def _audit(
+        self, actor: Actor, action: AuditAction, user: User, details: dict[str, str | bool] | None = None
+    ) -> None:
+        target = AuditTarget("user", user.id, user.email)
+        record_audit(self.session, actor, action, target, details=details, clock=self.clock)
+
+
+def _is_active_admin(user: User) -> bool:
+    return user.role == Role.ADMIN and user.active and user.password_hash is not None
 
 
 def check_password_strength(password: str) -> None:

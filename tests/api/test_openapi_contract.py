@@ -14,6 +14,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -65,7 +66,10 @@ def _ids(base_url: str, token: str) -> dict[str, str]:
             "/api/webhooks", json={"url": "https://hooks.example.com/portal", "events": ["scan.completed"]}
         ).json()
         delivery = client.post(f"/api/webhooks/{hook['id']}/test").json()
+        expires = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+        key = client.post("/api/api-keys", json={"name": "ci", "role": "viewer", "expiresAt": expires}).json()
     return {
+        "key_id": key["id"],
         "image_id": image["id"],
         "version_id": version,
         "scan_id": scan["id"],
@@ -103,6 +107,11 @@ def _config(ids: dict[str, str]) -> str:
     ):
         lines += ["", "[[operations]]", f'include-name = "{name}"']
         lines += ["[operations.parameters]", f'"path.webhook_id" = "{ids["webhook_id"]}"']
+    # A key's expiry must lie between now and a year ahead: a rule relative to the clock, which a JSON
+    # schema cannot state, so a schema-valid expiry (2000-01-01) is refused with 400 and a field detail.
+    lines += ["", "[[operations]]", 'include-name = "POST /api/api-keys"']
+    lines += ["[operations.checks.positive_data_acceptance]"]
+    lines += ['expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]']
     return "\n".join(lines) + "\n"
 
 

@@ -4,6 +4,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
@@ -11,10 +12,10 @@ from starlette.routing import BaseRoute
 from portal.auth.guard import GuardedRoute, route_access
 from portal.runtime import Runtime
 from portal.users.models import Role
-from tests.factories import make_caller, make_tenant
+from tests.factories import make_caller, make_key_caller, make_tenant
 
 PUBLIC = {"/api/status", "/api/openapi.json", "/api/docs", "/api/docs/oauth2-redirect"}
-LOGIN_FLOW = {"/api/auth/login", "/api/auth/refresh", "/api/auth/logout"}
+LOGIN_FLOW = {"/api/auth/login", "/api/auth/refresh", "/api/auth/logout", "/api/auth/activate"}
 
 
 def api_routes(routes: Sequence[BaseRoute]) -> Iterator[APIRoute]:
@@ -53,10 +54,14 @@ async def test_every_api_route_is_guarded(app: FastAPI) -> None:
             assert access.needs_tenant and access.needs_token, route.path
 
 
+@pytest.mark.parametrize("credential", ["access_token", "api_key"])
 async def test_tenant_token_and_mismatch_rules_on_every_route(
-    runtime: Runtime, app: FastAPI, client: httpx.AsyncClient
+    runtime: Runtime, app: FastAPI, client: httpx.AsyncClient, credential: str
 ) -> None:
-    caller = await make_caller(runtime, client, Role.ADMIN)
+    if credential == "api_key":
+        caller = await make_key_caller(runtime, client, Role.ADMIN)
+    else:
+        caller = await make_caller(runtime, client, Role.ADMIN)
     other = await make_tenant(runtime)
     checked = 0
     for method, path, route in _operations(app):

@@ -11,6 +11,7 @@ import json
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from portal.audit.models import AuditEvent
 from portal.auth.actor import ActorType
 from portal.cli.main import app as cli_app
 from portal.config import Settings
+from portal.kit.clock import rfc3339
 from portal.requests.models import RequestType
 from portal.requests.service import FeatureRequestService, NewRequest
 from portal.runtime import Runtime
@@ -33,7 +35,7 @@ from portal.users.models import Role
 from tests.advisories.factories import osv_record, write_folder
 from tests.audit.probe import AuditProbe
 from tests.catalog.factories import digest_of, grant, publish, small_sbom, unpublish
-from tests.factories import Caller, make_caller, make_tenant
+from tests.factories import Caller, make_caller, make_key_caller, make_tenant
 from tests.operator import operator_cli, run_async
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -176,11 +178,48 @@ async def _redeliver(w: ApiWorld) -> Expected:
     return Expected(AuditAction.WEBHOOK_REDELIVERED, delivery["id"])
 
 
+async def _create_key(w: ApiWorld) -> Expected:
+    body = {"name": "ci", "role": "viewer", "expiresAt": rfc3339(w.runtime.clock() + timedelta(days=7))}
+    created = await w.write("POST", "/api/api-keys", body)
+    return Expected(AuditAction.API_KEY_CREATED, created.json()["id"])
+
+
+async def _revoke_key(w: ApiWorld) -> Expected:
+    body = {"name": "ci", "role": "viewer", "expiresAt": rfc3339(w.runtime.clock() + timedelta(days=7))}
+    key = await w.setup("POST", "/api/api-keys", body)
+    await w.write("DELETE", f"/api/api-keys/{key['id']}")
+    return Expected(AuditAction.API_KEY_REVOKED, key["id"])
+
+
+async def _invite_user(w: ApiWorld) -> Expected:
+    created = await w.write("POST", "/api/users", {"email": "invited@example.com", "role": "user"})
+    return Expected(AuditAction.USER_CREATED, created.json()["user"]["id"])
+
+
+async def _change_user(w: ApiWorld) -> Expected:
+    invited = await w.setup("POST", "/api/users", {"email": "invited@example.com", "role": "user"})
+    await w.write("PATCH", f"/api/users/{invited['user']['id']}", {"role": "viewer"})
+    return Expected(AuditAction.USER_UPDATED, invited["user"]["id"])
+
+
+async def _activate(w: ApiWorld) -> Expected:
+    invited = await w.setup("POST", "/api/users", {"email": "invited@example.com", "role": "user"})
+    body = {"token": invited["activationToken"], "password": "a-long-enough-password"}
+    await w.write("POST", "/api/auth/activate", body, headers={"X-Tenant": w.admin.tenant.slug})
+    user_id = invited["user"]["id"]
+    return Expected(AuditAction.ACCOUNT_ACTIVATED, user_id, actor_id=user_id)
+
+
 # "METHOD /path as the OpenAPI document writes it" -> the scenario that performs it once.
 API_WRITES: dict[str, ApiScenario] = {
+    "POST /api/api-keys": _create_key,
+    "DELETE /api/api-keys/{key_id}": _revoke_key,
     "POST /api/auth/login": _login,
     "POST /api/auth/refresh": _refresh,
     "POST /api/auth/logout": _logout,
+    "POST /api/auth/activate": _activate,
+    "POST /api/users": _invite_user,
+    "PATCH /api/users/{user_id}": _change_user,
     "POST /api/cve-watches": _watch,
     "DELETE /api/cve-watches/{watch_id}": _unwatch,
     "POST /api/feature-requests": _file_request,
@@ -413,12 +452,19 @@ async def _requests_set_status(w: CliWorld) -> Expected:
     return _operator(AuditAction.FEATURE_REQUEST_STATUS_SET, view.request.id)
 
 
+async def _api_keys_revoke(w: CliWorld) -> Expected:
+    caller = await make_key_caller(w.runtime, httpx.AsyncClient(), Role.USER)
+    await w.write("api-keys", "revoke", caller.api_key[:12], "--tenant", caller.tenant.slug)
+    return _operator(AuditAction.API_KEY_REVOKED, caller.api_key_id)
+
+
 async def _secrets_rotate(w: CliWorld) -> Expected:
     await w.write("secrets", "rotate")
     return _operator(AuditAction.SECRETS_ROTATED, None)
 
 
 CLI_WRITES: dict[str, CliScenario] = {
+    "api-keys revoke": _api_keys_revoke,
     "tenants create": _tenants_create,
     "users create": _users_create,
     "users disable": _user_change("users", "disable"),
@@ -439,6 +485,7 @@ CLI_WRITES: dict[str, CliScenario] = {
 }
 
 CLI_READS = {
+    "api-keys list",
     "db status",
     "tenants list",
     "users list",
