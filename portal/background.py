@@ -6,9 +6,9 @@ Each feature that queues work names its kind and handler in `job_handlers`.
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from portal.audit.retention import AUDIT_RETENTION, AuditRetention, schedule_retention
+from portal.audit.retention import AUDIT_RETENTION, AuditRetention, keep_retention_scheduled
 from portal.jobs.runner import JobHandler, JobWorker
 from portal.runtime import Runtime
 from portal.scanning.jobs import SCAN_VERSION
@@ -25,6 +25,7 @@ class BackgroundWorkers:
     delivery: DeliveryWorker
     jobs: JobWorker
     runtime: Runtime
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
     def build(cls, runtime: Runtime) -> "BackgroundWorkers":
@@ -34,10 +35,12 @@ class BackgroundWorkers:
 
     async def run(self) -> None:
         """Runs both until `stop`; one that fails does not leave the other running alone."""
-        await schedule_retention(self.runtime)
         tasks = [
             asyncio.create_task(self.delivery.run(), name="webhook-worker"),
             asyncio.create_task(self.jobs.run(), name="job-worker"),
+            asyncio.create_task(
+                keep_retention_scheduled(self.runtime, self.stopping), name="audit-retention"
+            ),
         ]
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
@@ -48,5 +51,6 @@ class BackgroundWorkers:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     def stop(self) -> None:
+        self.stopping.set()
         self.delivery.stop()
         self.jobs.stop()

@@ -37,6 +37,7 @@ from portal.users.models import Role
 MAX_LIFETIME = timedelta(days=366)
 # lastUsedAt is kept to the minute: writing it on every request would cost a write per request.
 LAST_USED_PRECISION_SECONDS = 60.0
+UNKNOWN_KEY_SECONDS = 600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +130,8 @@ async def resolve_api_key(runtime: Runtime, secret: str, tenant_slug: str, origi
     cache = runtime.identities.api_keys
     cached = cache.get(secret_hash, runtime.settings.auth_cache_seconds)
     if cached is None:
+        if runtime.identities.unknown_api_keys.get(secret_hash, UNKNOWN_KEY_SECONDS):
+            raise Unauthorized("Unknown API key.")
         cached = await cache.load_once(secret_hash, lambda: _load_key(runtime, secret_hash))
     if cached.revoked:
         raise Unauthorized("This API key was revoked.")
@@ -150,6 +153,7 @@ async def _load_key(runtime: Runtime, secret_hash: str) -> CachedApiKey:
     async with runtime.db.sessions() as session:
         found = await ApiKeyRepository(session).with_owner_by_digest(secret_hash)
     if found is None:
+        runtime.identities.unknown_api_keys.put(secret_hash, True)
         raise Unauthorized("Unknown API key.")
     key, owner, tenant = found
     role = min(Role(key.role), Role(owner.role), key=lambda r: r.rank)

@@ -5,8 +5,11 @@ worker queues it when it starts (a waiting one is not queued twice), and each ru
 later, so one run a day happens however many workers there are.
 """
 
+import asyncio
+from contextlib import suppress
 from datetime import timedelta
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.audit.actions import AuditAction
@@ -14,6 +17,8 @@ from portal.audit.service import AuditService, record_audit
 from portal.auth.actor import Actor
 from portal.jobs.queue import ClaimedJob, NewJob, enqueue
 from portal.runtime import Runtime
+
+log = structlog.get_logger("portal.audit")
 
 AUDIT_RETENTION = "audit.retention"
 RETENTION_INTERVAL = timedelta(days=1)
@@ -25,6 +30,22 @@ async def schedule_retention(runtime: Runtime) -> None:
     """Queues a run now unless one is already waiting."""
     async with runtime.db.transaction() as session:
         await enqueue(session, [NewJob(kind=AUDIT_RETENTION, dedup_key=AUDIT_RETENTION)], runtime.clock())
+
+
+async def keep_retention_scheduled(
+    runtime: Runtime, stopping: asyncio.Event, retry_seconds: float = 5.0
+) -> None:
+    """Queues the retention job as soon as the database answers. A worker that starts while the database
+    is away keeps delivering and running jobs meanwhile, as it does for any outage, instead of stopping."""
+    while not stopping.is_set():
+        try:
+            await schedule_retention(runtime)
+            return
+        except Exception:  # the database may be away for a moment, like at any other step of a worker
+            log.warning("audit_retention_not_scheduled_yet", retry_seconds=retry_seconds, exc_info=True)
+            with suppress(TimeoutError):
+                async with asyncio.timeout(retry_seconds):
+                    await stopping.wait()
 
 
 class AuditRetention:

@@ -78,6 +78,9 @@ class IdentityCache:
         self.users: LoadOnceCache[str, CachedUser] = LoadOnceCache()
         # By the digest of the key's secret, the one thing a request presents.
         self.api_keys: LoadOnceCache[str, CachedApiKey] = LoadOnceCache()
+        # Digests no key has: a key is never created with a digest seen before (its secret is new and
+        # random), so a process may remember them long, and a flood of made-up keys reads nothing.
+        self.unknown_api_keys: LoadOnceCache[str, bool] = LoadOnceCache()
         self._keys_of_owner: dict[str, set[str]] = {}
         # key id -> when this process last wrote the key's lastUsedAt (time.monotonic()).
         self.api_key_uses: dict[str, float] = {}

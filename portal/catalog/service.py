@@ -29,7 +29,7 @@ from portal.events import record_event
 from portal.kit.clock import Clock, utcnow
 from portal.kit.ids import is_uuid, new_id
 from portal.kit.pagination import PageParams, Slice
-from portal.sbom import ImageSubject, Inventory
+from portal.sbom import ComponentRef, ImageSubject, Inventory, inventory_components
 from portal.scanning.jobs import queue_version_scans
 from portal.tenants.service import TenantService
 
@@ -341,10 +341,11 @@ class CatalogService:
         stored = await self.repository.inventory(version_id) if is_uuid(version_id) else None
         return Inventory.from_json(stored) if stored is not None else None
 
-    async def inventories(self, version_ids: list[str]) -> dict[str, Inventory]:
-        """version id -> its inventory, for a batch of versions (one query, for scanning)."""
+    async def inventory_components(self, version_ids: list[str]) -> dict[str, list[ComponentRef]]:
+        """version id -> (purl, name, version) of each of its components, for a batch of versions (one
+        query, for scanning)."""
         stored = await self.repository.inventories(version_ids)
-        return {version_id: Inventory.from_json(data) for version_id, data in stored.items()}
+        return {version_id: inventory_components(data) for version_id, data in stored.items()}
 
     async def entitled_tenant_ids(self, image_id: str) -> list[str]:
         return await self.repository.entitled_tenant_ids(image_id)

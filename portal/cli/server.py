@@ -19,10 +19,13 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", help="Port to listen on."),
 ) -> None:
-    """Migrate the database if needed and serve the API."""
+    """Migrate the database if needed and serve the API and the web console."""
     migrate()
     settings = load_settings()
     console.print(f"Portal on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)")
+    console.print(
+        f"Web console: http://<tenant>.{settings.base_domain}:{port}/  (e.g. http://acme.{settings.base_domain}:{port}/)"
+    )
     console.print(sign_in_limit(settings), highlight=False)
     warn_at_start(settings)
     uvicorn.Server(uvicorn_config("portal.app:create_app", settings, host, port, factory=True)).run()

@@ -82,20 +82,45 @@ def summary_counts(findings: Iterable[FoundVulnerability]) -> list[int]:
     return counts
 
 
+def deflate_block(text: bytes) -> bytes:
+    """Some lines of a document compressed on their own: raw deflate, ended on a byte boundary and not
+    final, so that blocks put one after another are one deflate stream (`zlib_document`)."""
+    compressor = zlib.compressobj(_COMPRESSION_LEVEL, zlib.DEFLATED, -15)
+    return compressor.compress(text) + compressor.flush(zlib.Z_FULL_FLUSH)
+
+
+_NEWLINE_BLOCK = deflate_block(b"\n")
+# a zlib header (deflate, 32 KiB window, fastest) and a final empty block with fixed codes (RFC 1950/1951)
+_ZLIB_HEADER, _FINAL_BLOCK = b"\x78\x01", b"\x03\x00"
+
+
+def zlib_document(blocks: Sequence[bytes], text: bytes) -> bytes:
+    """The zlib stream of `text`, made of blocks of its lines separated by newlines (what
+    `zlib.decompress` reads back as `text`)."""
+    body = _NEWLINE_BLOCK.join(blocks)
+    return _ZLIB_HEADER + body + _FINAL_BLOCK + zlib.adler32(text).to_bytes(4, "big")
+
+
 @dataclass(frozen=True, slots=True)
 class EncodedFindings:
     digest: str
     text: bytes
     vulnerability_ids: Sequence[str]
     cve_ids: Sequence[list[str] | None]
+    # the text's lines compressed a component at a time, when the scan kept them (`zlib_document`)
+    blocks: Sequence[bytes] | None = None
 
     def row(self) -> dict[str, Any]:
         """The finding_sets row, compressed only now: most rescans find a set that is stored already."""
+        if self.blocks is not None:
+            document = zlib_document(self.blocks, self.text)
+        else:
+            document = zlib.compress(self.text, _COMPRESSION_LEVEL)
         return {
             "digest": self.digest,
             "vulnerability_ids": json.dumps(list(self.vulnerability_ids), separators=(",", ":")),
             "cve_ids": json.dumps(list(self.cve_ids), separators=(",", ":")),
-            "document": zlib.compress(self.text, _COMPRESSION_LEVEL),
+            "document": document,
         }
 
 
@@ -130,11 +155,15 @@ def line_cves(finding: FoundVulnerability) -> list[str] | None:
 
 
 def encode_findings(
-    lines: Sequence[str], vulnerability_ids: Sequence[str], cve_ids: Sequence[list[str] | None]
+    text: str,
+    vulnerability_ids: Sequence[str],
+    cve_ids: Sequence[list[str] | None],
+    blocks: Sequence[bytes] | None = None,
 ) -> EncodedFindings:
-    """The document of findings given as their lines, in scan order, with each one's ids."""
-    text = "\n".join(lines).encode()
-    return EncodedFindings(hashlib.sha256(text).hexdigest(), text, vulnerability_ids, cve_ids)
+    """The document of findings given as their lines joined, in scan order, with each one's ids (and the
+    lines compressed in blocks, when the caller has them)."""
+    data = text.encode()
+    return EncodedFindings(hashlib.sha256(data).hexdigest(), data, vulnerability_ids, cve_ids, blocks)
 
 
 def decode_ids(vulnerability_ids: str) -> list[str]:

@@ -9,15 +9,16 @@ have moved it meanwhile. Every number is a position (one past the last finding g
 
 A finding set never changes either, so what ordering and filtering read of each finding is prepared once
 per set (`FindingList`, kept by the process in `FindingLists`); a request reads only what may have changed
-since, the signals (`ListSignals`: which CVEs are in KEV, their EPSS scores), picks its page without sorting
-the whole list, and decodes only that page's findings.
+since, the signals (`ListSignals`: which CVEs are in KEV, their EPSS scores), picks its page from the list
+sorted once per set and signals, and decodes only that page's findings.
 """
 
-import heapq
 import json
+from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any, Literal
 
 from portal.api.paging import page_params
@@ -106,20 +107,47 @@ def _listed(position: int, row: list[Any]) -> _Listed:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ListSignals:
+    """What ordering and filtering read of KEV and EPSS: the CVEs in KEV, and EPSS scores by CVE."""
+
+    kev: frozenset[str]
+    epss: dict[str, float]
+
+    def kev_of(self, item: _Listed) -> bool:
+        return not self.kev.isdisjoint(item.cves)
+
+    def epss_of(self, item: _Listed) -> float | None:
+        scores = [self.epss[c] for c in item.cves if c in self.epss]
+        return max(scores) if scores else None
+
+
 class FindingList:
     """A finding set prepared for lists: each finding's line (decoded only when on a page) and what
     ordering and filtering read of it. Sets never change, so one is made once per set and kept."""
 
-    __slots__ = ("cves", "items", "lines")
+    __slots__ = ("_ordered", "cves", "items", "lines")
 
     def __init__(self, document: bytes | None) -> None:
         self.lines = document_lines(document) if document is not None else []
         rows: list[list[Any]] = json.loads("[" + ",".join(self.lines) + "]") if self.lines else []
         self.items = [_listed(position, row) for position, row in enumerate(rows)]
         self.cves = frozenset(c for item in self.items for c in item.cves)
+        # order -> (the signals it was made with, every finding's (key, position) sorted)
+        self._ordered: dict[SortOrder, tuple[ListSignals | None, list[tuple[tuple[Any, ...], int]]]] = {}
 
     def __len__(self) -> int:
         return len(self.items)
+
+    def ordered(self, order: SortOrder, signals: ListSignals | None) -> list[tuple[tuple[Any, ...], int]]:
+        """Every finding's (key, position), sorted: kept until the signals it depends on change (the
+        severity order depends on none)."""
+        uses = signals if order == "risk" else None
+        kept = self._ordered.get(order)
+        if kept is None or kept[0] != uses:
+            kept = (uses, sorted((_sort_key(item, order, uses), item.position) for item in self.items))
+            self._ordered[order] = kept
+        return kept[1]
 
 
 class FindingLists:
@@ -143,21 +171,6 @@ class FindingLists:
             _, dropped = self._lists.popitem(last=False)
             self._size -= len(dropped)
         return found
-
-
-@dataclass(frozen=True, slots=True)
-class ListSignals:
-    """What ordering and filtering read of KEV and EPSS: the CVEs in KEV, and EPSS scores by CVE."""
-
-    kev: frozenset[str]
-    epss: dict[str, float]
-
-    def kev_of(self, item: _Listed) -> bool:
-        return not self.kev.isdisjoint(item.cves)
-
-    def epss_of(self, item: _Listed) -> float | None:
-        scores = [self.epss[c] for c in item.cves if c in self.epss]
-        return max(scores) if scores else None
 
 
 def needs_signals(order: SortOrder, filters: FindingFilters) -> bool:
@@ -209,20 +222,22 @@ def page_positions(
 ) -> tuple[list[int], str | None]:
     """The positions of one page of the list (filtered, in `order`, after the finding the cursor names),
     and the cursor of the next page. Keys end with the position: the order is total."""
-    keyed = [
-        (_sort_key(item, order, signals), item.position)
-        for item in found.items
-        if _keep(item, signals, filters)
-    ]
+    keyed = found.ordered(order, signals)
+    start = 0
     if page.cursor is not None:
         (position,) = _GRAMMAR.decode(page.cursor)
-        after = next((key for key, at in keyed if at == position), None)
         # a cursor past the end, or naming a finding the filters now leave out, ends the list
-        keyed = [(key, at) for key, at in keyed if after is not None and key > after]
-    chosen = heapq.nsmallest(page.limit + 1, keyed)
-    more = len(chosen) > page.limit
-    positions = [at for _, at in chosen[: page.limit]]
-    return positions, _GRAMMAR.encode([positions[-1]]) if more and positions else None
+        if position >= len(found) or not _keep(found.items[position], signals, filters):
+            return [], None
+        item = found.items[position]
+        start = bisect_right(keyed, (_sort_key(item, order, signals), position))
+    positions: list[int] = []
+    for _, at in islice(keyed, start, None):
+        if _keep(found.items[at], signals, filters):
+            if len(positions) == page.limit:
+                return positions, _GRAMMAR.encode([positions[-1]])
+            positions.append(at)
+    return positions, None
 
 
 def page_rows(found: FindingList, positions: Sequence[int]) -> list[FoundVulnerability]:

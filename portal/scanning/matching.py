@@ -14,14 +14,17 @@ from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
+from itertools import chain
 from typing import Any
 
 from portal.advisories.grouping import group_id
 from portal.advisories.service import AdvisoryService, VulnerabilityFacts
-from portal.sbom import Inventory
+from portal.sbom import ComponentRef
 from portal.scanning.findings import (
     SUMMARY_FIELDS,
     FoundVulnerability,
+    deflate_block,
     finding_line,
     line_cves,
     summary_counts,
@@ -38,11 +41,16 @@ from portal.vulns import (
 )
 from portal.vulns.versions import key_function
 
+# A component as a scan meets it: (purl, name, version), for a component with a purl.
+ComponentKey = tuple[str, str, str | None]
+
 
 @dataclass(frozen=True, slots=True)
 class _ComponentFindings:
     findings: list[FoundVulnerability]
-    lines: list[str]
+    text: str  # their document lines, joined
+    block: bytes  # the text compressed (`portal.scanning.findings.deflate_block`)
+    vulnerability_ids: list[str]
     cves: list[list[str] | None]
     counts: list[int]  # summary_counts of the findings
     # the upper-case CVE ids of each finding that has any: what its KEV count is worked out from
@@ -50,15 +58,40 @@ class _ComponentFindings:
 
 
 @dataclass(frozen=True, slots=True)
-class VersionFindings:
-    """A version's findings in scan order (component by component), with each one's document line and
-    CVE ids, and their summary."""
+class _VersionComponents:
+    count: int  # every component, with a purl or not
+    # those with a purl, each purl once (a finding is a vulnerability on a purl), in inventory order
+    scanned: tuple[ComponentKey, ...]
 
-    findings: list[FoundVulnerability]
-    lines: list[str]
-    cves: list[list[str] | None]
+
+@dataclass(frozen=True)
+class VersionFindings:
+    """A version's findings in scan order (component by component), with their summary; the document
+    and the lists beside it are put together when asked for."""
+
+    parts: list[_ComponentFindings]
     summary: dict[str, int]
     kev: int
+
+    @cached_property
+    def findings(self) -> list[FoundVulnerability]:
+        return [finding for part in self.parts for finding in part.findings]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(part.text for part in self.parts)
+
+    @property
+    def blocks(self) -> list[bytes]:
+        return [part.block for part in self.parts]
+
+    @property
+    def vulnerability_ids(self) -> list[str]:
+        return list(chain.from_iterable(part.vulnerability_ids for part in self.parts))
+
+    @property
+    def cves(self) -> list[list[str] | None]:
+        return list(chain.from_iterable(part.cves for part in self.parts))
 
 
 def package_keys(package: PurlPackage) -> list[tuple[str, str]]:
@@ -74,7 +107,8 @@ class Matcher:
     """What scans need of the advisories, loaded as they meet packages and kept for the next versions.
 
     A run keeps one for its batches; the worker keeps one between runs (`portal.scanning.index`), told
-    by `forget` which packages an import changed since, so it loads again only those.
+    by `forget` which packages an import changed since, so it loads again only those. It also keeps the
+    components of each version it scanned (a version's inventory never changes once published).
     """
 
     def __init__(self, feed_version: str = "", since: datetime | None = None) -> None:
@@ -88,10 +122,12 @@ class Matcher:
         self._matches: dict[str, list[Match]] = {}
         self._facts: dict[str, tuple[Any, ...]] = {}
         self._groups: VulnerabilityFacts = VulnerabilityFacts({}, {})
-        self._component_findings: dict[tuple[str, str, str | None], _ComponentFindings] = {}
+        self._component_findings: dict[ComponentKey, _ComponentFindings] = {}
         self._kev: frozenset[str] = frozenset()
-        self._kev_counts: dict[tuple[str, str, str | None], int] = {}
-        self.components_matched = 0
+        self._kev_counts: dict[ComponentKey, int] = {}
+        self._versions: dict[str, _VersionComponents] = {}
+        # one tuple per distinct component, however many versions hold it
+        self._components: dict[ComponentKey, ComponentKey] = {}
 
     @property
     def loaded_packages(self) -> int:
@@ -128,11 +164,28 @@ class Matcher:
                 self._packages[purl] = None
         return self._packages[purl]
 
-    def keys_of(self, inventory: Inventory) -> set[tuple[str, str]]:
+    def knows(self, version_id: str) -> bool:
+        return version_id in self._versions
+
+    def add_version(self, version_id: str, components: Sequence[ComponentRef]) -> None:
+        """A version's components, (purl, name, version) each, in inventory order."""
+        scanned: list[ComponentKey] = []
+        seen: set[str] = set()
+        for purl, name, version in components:
+            if purl and purl not in seen:
+                seen.add(purl)
+                key = (purl, name, version)
+                scanned.append(self._components.setdefault(key, key))
+        self._versions[version_id] = _VersionComponents(len(components), tuple(scanned))
+
+    def component_count(self, version_id: str) -> int:
+        return self._versions[version_id].count
+
+    def packages_of(self, version_id: str) -> set[tuple[str, str]]:
+        """The (ecosystem, name) keys of a known version's packages, as advisories name them."""
         keys: set[tuple[str, str]] = set()
-        for component in inventory.components:
-            if component.purl:
-                keys.update(self._keys_of_purl(component.purl))
+        for purl, _, _ in self._versions[version_id].scanned:
+            keys.update(self._keys_of_purl(purl))
         return keys
 
     def _keys_of_purl(self, purl: str) -> list[tuple[str, str]]:
@@ -142,14 +195,19 @@ class Matcher:
             keys = self._purl_keys[purl] = package_keys(package) if package is not None else []
         return keys
 
-    async def prepare(self, advisories: AdvisoryService, inventories: Iterable[Inventory]) -> int:
-        """Loads what these inventories need that no earlier call loaded: the advisories of their
+    async def prepare(self, advisories: AdvisoryService, version_ids: Iterable[str]) -> int:
+        """Loads what these known versions need that no earlier call loaded: the advisories of their
         packages and the facts of the records that match; then builds each new component's findings.
         Returns how many package documents it read."""
-        inventories = list(inventories)
+        new = {
+            component
+            for version_id in version_ids
+            for component in self._versions[version_id].scanned
+            if component not in self._component_findings
+        }
         wanted: set[tuple[str, str]] = set()
-        for inventory in inventories:
-            wanted |= self.keys_of(inventory)
+        for purl, _, _ in new:
+            wanted.update(self._keys_of_purl(purl))
         wanted -= self._loaded_keys
         loaded = 0
         if wanted:
@@ -160,63 +218,47 @@ class Matcher:
                 self.index.add_package(advisory_id, ecosystem, name, document)
             loaded = len(documents)
         matched: set[str] = set()
-        for inventory in inventories:
-            for component in inventory.components:
-                if component.purl and component.purl not in self._matches:
-                    matches = self._match(component.purl)
-                    matched.update(m.advisory_id for m in matches)
+        for purl, _, _ in new:
+            if purl not in self._matches:
+                matched.update(m.advisory_id for m in self._match(purl))
         unknown = sorted(matched - self._facts.keys())
         if unknown:
             facts = await advisories.vulnerability_facts(unknown)
             self._facts.update(facts.records)
             self._groups.groups.update(facts.groups)
-        # each component's findings, built once per run, with the KEV entries of their CVEs
-        built: dict[tuple[str, str, str | None], list[FoundVulnerability]] = {}
-        for inventory in inventories:
-            for component in inventory.components:
-                key = (component.purl or "", component.name, component.version)
-                if component.purl and key not in self._component_findings and key not in built:
-                    built[key] = self._build(component.purl, component.name, component.version)
-        for key, found in built.items():
+        # each component's findings, built once and kept until an import changes its advisories
+        for key in sorted(new):
+            found = self._build(*key)
             cve_sets = (frozenset(c.upper() for c in f.cve_ids) for f in found)
+            text = "\n".join(finding_line(f) for f in found)
             self._component_findings[key] = _ComponentFindings(
                 found,
-                [finding_line(f) for f in found],
+                text,
+                deflate_block(text.encode()) if found else b"",
+                [f.vulnerability_id for f in found],
                 [line_cves(f) for f in found],
                 summary_counts(found),
                 tuple(cves for cves in cve_sets if cves),
             )
         return loaded
 
-    def findings(self, inventory: Inventory) -> VersionFindings:
+    def findings(self, version_id: str) -> VersionFindings:
         """Reproducible: the same advisories and components give the same findings in the same order."""
-        findings: list[FoundVulnerability] = []
-        lines: list[str] = []
-        cves: list[list[str] | None] = []
-        counts = [0] * len(SUMMARY_FIELDS)
+        everything = self._component_findings
+        parts: list[_ComponentFindings] = []
         kev = 0
-        seen: set[str] = set()
-        for component in inventory.components:
-            if not component.purl:
-                continue
-            self.components_matched += 1
-            # a finding is a vulnerability on a purl: a purl met again adds none
-            if component.purl in seen:
-                continue
-            seen.add(component.purl)
-            # versions of an image share most components: `prepare` built their findings once
-            key = (component.purl, component.name, component.version)
-            cached = self._component_findings[key]
+        # versions of an image share most components: `prepare` built their findings once
+        for key in self._versions[version_id].scanned:
+            cached = everything[key]
             if cached.findings:
-                findings.extend(cached.findings)
-                lines.extend(cached.lines)
-                cves.extend(cached.cves)
-                counts = [total + count for total, count in zip(counts, cached.counts, strict=True)]
+                parts.append(cached)
                 if cached.cve_sets:
                     kev += self._kev_count(key, cached)
-        return VersionFindings(findings, lines, cves, dict(zip(SUMMARY_FIELDS, counts, strict=True)), kev)
+        counts = [sum(column) for column in zip(*(part.counts for part in parts), strict=True)]
+        summary = dict(zip(SUMMARY_FIELDS, counts or [0] * len(SUMMARY_FIELDS), strict=True))
+        return VersionFindings(parts, summary, kev)
 
-    def _kev_count(self, key: tuple[str, str, str | None], cached: _ComponentFindings) -> int:
+    def _kev_count(self, key: ComponentKey, cached: _ComponentFindings) -> int:
         count = self._kev_counts.get(key)
         if count is None:
             kev = self._kev

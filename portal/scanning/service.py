@@ -21,7 +21,6 @@ from portal.events import record_event
 from portal.intel.service import IntelService
 from portal.kit.clock import Clock, utcnow
 from portal.kit.pagination import PageParams, Slice
-from portal.sbom import Inventory
 from portal.scanning.affects import affecting
 from portal.scanning.events import ScanCompleted, ScanSummary
 from portal.scanning.findings import EncodedFindings, FoundVulnerability, encode_findings
@@ -38,7 +37,7 @@ from portal.scanning.listing import (
     page_rows,
     with_signals,
 )
-from portal.scanning.matching import Matcher
+from portal.scanning.matching import Matcher, VersionFindings
 from portal.scanning.models import Scan
 from portal.scanning.repository import ScanRepository
 from portal.watches.events import CveWatchMatched, CveWatchResolved, WatchedPackage
@@ -91,11 +90,9 @@ class _Pending:
 
     target: ScanTarget
     components: int
-    findings: list[FoundVulnerability]
-    summary: dict[str, int]
+    found: VersionFindings
     encoded: EncodedFindings
     before: Scan | None
-    kev: int
     scan_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     @property
@@ -193,12 +190,15 @@ class ScanService:
                 kept.append(target)
         if not kept:
             return result
-        stored = await self.catalog.inventories([target.version.id for target in kept])
-        empty = Inventory(components=(), dependencies=(), source_format="")
-        inventories = [stored.get(target.version.id, empty) for target in kept]
-        await self._index_packages(run.matcher, kept, inventories)
+        version_ids = [target.version.id for target in kept]
+        unknown_versions = [version_id for version_id in version_ids if not run.matcher.knows(version_id)]
+        if unknown_versions:
+            stored = await self.catalog.inventory_components(unknown_versions)
+            for version_id in unknown_versions:
+                run.matcher.add_version(version_id, stored.get(version_id, []))
+        await self._index_packages(run.matcher, version_ids)
         run.matcher.use_kev(await IntelService(self.session, self.clock).kev_ids())
-        await run.matcher.prepare(self.advisories, inventories)
+        await run.matcher.prepare(self.advisories, version_ids)
 
         unknown = {t.image.id for t in kept} - run.tenants_by_image.keys()
         if unknown:
@@ -207,13 +207,12 @@ class ScanService:
         scan_rows: list[dict[str, Any]] = []
         finding_sets: dict[str, dict[str, Any]] = {}
         pending: list[_Pending] = []
-        for target, inventory in zip(kept, inventories, strict=True):
-            found = run.matcher.findings(inventory)
-            encoded = encode_findings(found.lines, [f.vulnerability_id for f in found.findings], found.cves)
+        for target in kept:
+            found = run.matcher.findings(target.version.id)
+            encoded = encode_findings(found.text, found.vulnerability_ids, found.cves, found.blocks)
             before = previous.get(target.version.id)
-            item = _Pending(
-                target, len(inventory.components), found.findings, found.summary, encoded, before, found.kev
-            )
+            components = run.matcher.component_count(target.version.id)
+            item = _Pending(target, components, found, encoded, before)
             pending.append(item)
             scan_rows.append(
                 {
@@ -223,7 +222,7 @@ class ScanService:
                     "scanned_at": scanned_at,
                     "feed_version": run.matcher.feed_version,
                     "findings_digest": encoded.digest,
-                    **item.summary,
+                    **item.found.summary,
                 }
             )
             if item.changed and encoded.digest not in finding_sets:
@@ -245,7 +244,7 @@ class ScanService:
                 version_id=item.target.version.id,
                 scan_id=item.scan_id,
                 components=item.components,
-                summary={**item.summary, "kev": item.kev},
+                summary={**item.found.summary, "kev": item.found.kev},
                 new=sorted(now - was),
                 resolved=sorted(was - now),
             )
@@ -254,15 +253,13 @@ class ScanService:
         await self.repository.insert(scan_rows, list(finding_sets.values()))
         return result
 
-    async def _index_packages(
-        self, matcher: Matcher, targets: list[ScanTarget], inventories: list[Inventory]
-    ) -> None:
-        indexed = await self.repository.indexed_versions([t.version.id for t in targets])
+    async def _index_packages(self, matcher: Matcher, version_ids: list[str]) -> None:
+        indexed = await self.repository.indexed_versions(version_ids)
         rows = [
-            {"version_id": target.version.id, "ecosystem": ecosystem, "name": name[:500]}
-            for target, inventory in zip(targets, inventories, strict=True)
-            if target.version.id not in indexed
-            for ecosystem, name in sorted(matcher.keys_of(inventory))
+            {"version_id": version_id, "ecosystem": ecosystem, "name": name[:500]}
+            for version_id in version_ids
+            if version_id not in indexed
+            for ecosystem, name in sorted(matcher.packages_of(version_id))
         ]
         if rows:
             await self.repository.add_packages(rows)
@@ -291,7 +288,7 @@ class ScanService:
                     if before is not None:
                         sets = await self.repository.findings([before.findings_digest])
                         previous = sets.get(before.findings_digest, [])
-                hits_now = affecting(item.findings, watch.cve_id)
+                hits_now = affecting(item.found.findings, watch.cve_id)
                 hits_before = affecting(previous, watch.cve_id)
                 if bool(hits_now) == bool(hits_before):
                     continue

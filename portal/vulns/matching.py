@@ -236,7 +236,7 @@ class AdvisoryIndex:
         found = self._functions.get((range_type, ecosystem), _UNKNOWN)
         if found is _UNKNOWN:
             found = self._functions[(range_type, ecosystem)] = _range_function(range_type, ecosystem)
-        return cast(KeyFunction | None, found)
+        return cast("KeyFunction | None", found)
 
     def _register(self, advisory_id: str, aliases: Iterable[str]) -> None:
         if advisory_id not in self._advisory_ids:

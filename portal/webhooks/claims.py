@@ -1,7 +1,8 @@
 """Claiming due deliveries under a lease, and recording what their attempts did.
 
-A claim is one `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING` that sets
-`locked_until = now + timeout + margin` and a fresh `lease_id`, committed before anything is sent:
+A claim is one `WITH due AS MATERIALIZED (SELECT ... FOR UPDATE SKIP LOCKED) UPDATE ... WHERE id IN due
+RETURNING` that sets `locked_until = now + timeout + margin` and a fresh `lease_id`, committed before
+anything is sent:
 - PostgreSQL: two workers' claims skip each other's locked rows, and a row leased by a committed claim no
   longer matches the re-checked `locked_until` condition, so no attempt is made by two workers at once.
 - SQLite: `FOR UPDATE` does not exist; the statement is a write, so it takes the database's write lock
@@ -77,10 +78,15 @@ async def claim_due_deliveries(
         .limit(limit)
         .with_for_update(of=WebhookDelivery, skip_locked=True)
     )
+    # A CTE, not `IN (subquery)`: PostgreSQL may run a LIMIT subquery inside an UPDATE more than once,
+    # each run skipping other rows, and so claim more than `limit`; a materialized CTE runs once.
+    chosen = due.cte("due_deliveries")
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        chosen = chosen.prefix_with("MATERIALIZED")
     # The worker's own claim spans every tenant's due deliveries.
     claim = (
         across_tenants(update(WebhookDelivery))
-        .where(WebhookDelivery.id.in_(due.scalar_subquery()), free)
+        .where(WebhookDelivery.id.in_(select(chosen.c.id)), free)
         .values(locked_until=now + lease, lease_id=lease_id)
         .returning(
             WebhookDelivery.id,

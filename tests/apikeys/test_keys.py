@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from portal.apikeys.models import ApiKey
 from portal.apikeys.service import ApiKeyService
@@ -283,3 +283,24 @@ async def test_the_operator_lists_and_revokes_a_tenants_keys(
     assert "No such API key" in await run_async(
         cli, "api-keys", "revoke", "ptk_nothing", "--tenant", caller.tenant.slug, ok=False
     )
+
+
+async def test_a_made_up_key_is_refused_without_reading_the_database_again(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    caller = await make_caller(runtime, client, Role.USER)
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    made_up = _bearer(caller, "ptk_" + "B" * 43)
+    event.listen(runtime.db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        first = await client.get("/api/docker-images", headers=made_up)
+        read_first = len(statements)
+        second = await client.get("/api/docker-images", headers=made_up)
+    finally:
+        event.remove(runtime.db.engine.sync_engine, "before_cursor_execute", count)
+    assert first.status_code == second.status_code == 401
+    assert read_first >= 1 and len(statements) == read_first

@@ -1,5 +1,6 @@
 """The audit log as tenants' admins and the operator read it, sign-in events, secrets kept out, retention."""
 
+import asyncio
 import json
 import re
 from datetime import timedelta
@@ -9,7 +10,12 @@ import httpx
 import pytest
 
 from portal.audit import AuditAction, AuditOutcome, AuditTarget, record_audit
-from portal.audit.retention import AUDIT_RETENTION, AuditRetention, schedule_retention
+from portal.audit.retention import (
+    AUDIT_RETENTION,
+    AuditRetention,
+    keep_retention_scheduled,
+    schedule_retention,
+)
 from portal.audit.service import SecretInAuditEvent
 from portal.auth.actor import Actor, Origin
 from portal.config import Settings
@@ -18,6 +24,7 @@ from portal.runtime import Runtime
 from portal.users.models import Role
 from tests.audit.probe import all_events
 from tests.catalog.factories import publish
+from tests.conftest import make_settings
 from tests.factories import OPERATOR, login, make_caller, make_tenant, make_user
 from tests.operator import operator_cli, run_async
 
@@ -282,3 +289,20 @@ def test_docs_list_every_action_with_its_description() -> None:
     rows = re.findall(r"^\| `([a-z_.]+)` \| (.+) \|$", (REPO_ROOT / "docs" / "access.md").read_text(), re.M)
     assert dict(rows) == {action.value: description for action, description in DESCRIPTIONS.items()}
     assert set(DESCRIPTIONS) == set(AuditAction)
+
+
+async def test_a_worker_that_starts_while_the_database_is_away_schedules_retention_later(
+    tmp_path: Path,
+) -> None:
+    """Scheduling the retention job must not stop a worker during a database outage; it retries."""
+    unreachable = "postgresql+asyncpg://portal@127.0.0.1:9/portal"  # the discard port: nothing answers
+    runtime = Runtime.build(make_settings(tmp_path, unreachable), rate_limit_namespace="unused")
+    stopping = asyncio.Event()
+    try:
+        task = asyncio.create_task(keep_retention_scheduled(runtime, stopping, retry_seconds=0.05))
+        await asyncio.sleep(0.3)
+        assert not task.done()  # still trying, not failed
+        stopping.set()
+        await asyncio.wait_for(task, 5)
+    finally:
+        await runtime.close()

@@ -1,14 +1,17 @@
 """The worker's kept matcher, brought up to date by each import, finds what a matcher made anew finds: on
-the real PyPI and Go feeds, through GHSA regrouping them, a changed and a withdrawn record, and KEV."""
+the real PyPI and Go feeds, through GHSA regrouping them, a changed and a withdrawn record, and KEV. And the
+finding documents it writes from blocks compressed a component at a time read back whole."""
 
 import json
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
 from portal.advisories.service import AdvisoryService
 from portal.config import Settings
 from portal.runtime import Runtime
+from portal.scanning.findings import deflate_block, zlib_document
 from portal.scanning.matching import Matcher
 from portal.scanning.models import Scan
 from portal.scanning.service import ScanService
@@ -109,3 +112,11 @@ async def test_the_kept_matcher_finds_what_a_new_one_finds_after_each_import(
     assert sum(counts.values()) > 0
     assert await _kept(runtime) is kept
     await _same_as_a_new_matcher(runtime, versions)
+
+
+def test_a_document_of_blocks_compressed_a_component_at_a_time_reads_back_whole() -> None:
+    parts = [b'["CVE-2021-1",["CVE-2021-1"]]', b'["A"]\n["B"]', '["é"]'.encode()]
+    for count in range(len(parts) + 1):
+        text = b"\n".join(parts[:count])
+        document = zlib_document([deflate_block(part) for part in parts[:count]], text)
+        assert zlib.decompress(document) == text

@@ -93,7 +93,7 @@ async def test_other_tenants_images_are_not_found_as_pages(
 
 
 async def test_pages_forbid_framing_and_inline_script(runtime: Runtime, viewer: httpx.AsyncClient) -> None:
-    for path in ("/", "/login", "/no/such/page"):
+    for path in ("/", "/webhooks", "/no/such/page"):
         answer = await viewer.get(path)
         policy = answer.headers["content-security-policy"]
         assert "frame-ancestors 'none'" in policy and "script-src 'self'" in policy

@@ -25,6 +25,10 @@ async def test_signing_in_sets_a_strict_session_cookie_and_opens_the_catalog(
         catalog = await client.get("/")
         assert catalog.status_code == 200 and "text/html" in catalog.headers["content-type"]
         assert "nginx" in catalog.text and email in catalog.text
+        again = await client.get("/login?next=/watches", follow_redirects=False)
+        assert (again.status_code, again.headers["location"]) == (303, "/watches")
+        elsewhere = await client.get("/login?next=//evil.example/", follow_redirects=False)
+        assert elsewhere.headers["location"] == "/"
 
 
 async def test_the_cookie_is_secure_over_https(runtime: Runtime, app: FastAPI, demo: DemoTenant) -> None:
@@ -76,6 +80,7 @@ async def test_the_console_and_the_api_share_the_login_limit(
     async with console_client(app, "acme", client_ip="198.51.100.77") as client:
         assert (await sign_in(client, email, "wrong")).status_code == 401
         assert (await sign_in(client, email, password)).status_code == 303
+        client.cookies.clear()  # signed out on this side: the sixth attempt of this address
         limited = await sign_in(client, email, password)
         assert limited.status_code == 429 and "retry in" in limited.text
         assert int(limited.headers["retry-after"]) > 0

@@ -28,6 +28,9 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     return make_settings(tmp_path, database_url, run_worker=True, webhook_allow_private=True)
 
 
+PHONE_WIDTH = 375
+
+
 class Walk:
     """One role's walk: every page it shows is screenshotted and checked by axe-core."""
 
@@ -38,6 +41,17 @@ class Walk:
     def seen(self, name: str) -> None:
         self.browser.screenshot(f"{self.role.value}-{name}")
         self.violations += serious_violations(self.browser, self.axe)
+        self.fits_a_phone(name)
+
+    def fits_a_phone(self, name: str) -> None:
+        """At 375 px nothing but a table's own scroll area is wider than the screen."""
+        driver = self.browser.driver
+        driver.set_window_size(PHONE_WIDTH, 800)
+        inner, content = driver.execute_script(
+            "return [window.innerWidth, document.documentElement.scrollWidth]"
+        )
+        driver.set_window_size(1280, 1000)
+        assert content <= inner, f"{name} is {content} px wide on a {inner} px screen"
 
     def find(self, css: str) -> list:  # type: ignore[type-arg]
         return self.browser.driver.find_elements(By.CSS_SELECTOR, css)

@@ -65,7 +65,13 @@ def _login_page(
 
 
 @router.get("/login")
-async def login_form(request: Request, slug: TenantHost, next_path: NextPath = "/") -> Response:
+async def login_form(
+    request: Request, slug: TenantHost, db: DbSession, next_path: NextPath = "/"
+) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    token = request.cookies.get(SESSION_COOKIE)
+    if token and await AuthService(db, runtime).browser_actor(slug, token, request_origin(request)):
+        return RedirectResponse(safe_next(next_path), status_code=303)  # already signed in
     nonce = request.cookies.get(LOGIN_COOKIE) or new_login_nonce()
     return _login_page(request, slug, nonce, next_path)
 
