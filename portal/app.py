@@ -23,6 +23,7 @@ from portal.logs import configure_logging
 from portal.requests.routes import router as requests_router
 from portal.runtime import Runtime
 from portal.scanning.routes import router as scanning_router
+from portal.status.metrics import install_metrics
 from portal.status.routes import router as status_router
 from portal.users.routes import router as users_router
 from portal.watches.routes import router as watches_router
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.hasher.prepare()
+        await runtime.start()
         # The embedded default needs no second process: the API delivers its own webhooks and runs its jobs.
         workers = BackgroundWorkers.build(runtime) if settings.run_worker else None
         task = asyncio.create_task(workers.run(), name="background-workers") if workers else None
@@ -81,12 +83,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    runtime.metrics  # noqa: B018 (made now, so the read cache counts its lookups from the first request)
     app.state.worker = None
     app.state.job_worker = None
     install_error_handlers(app)
     install_docs(app, "/api/openapi.json")
     for router in ROUTERS:
         app.include_router(router)
+    install_metrics(app)
     # After the API's routes and error handlers: the console's pages, with HTML errors for them alone.
     install_web(app)
     document_webhooks(app)

@@ -18,6 +18,10 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("data")
     database_url: str | None = None
+    # PostgreSQL connections each process keeps open, and how many more it may open under a burst. A
+    # fleet needs (processes x (pool + overflow)) + a few under the server's max_connections.
+    database_pool_size: int = Field(default=10, ge=1)
+    database_max_overflow: int = Field(default=20, ge=0)
     secret_key: str | None = None
     # Fernet keys for the secrets kept readable (webhook signing secrets), comma-separated: the first
     # encrypts, all decrypt. Unset: one generated on first use and kept in the data directory.
@@ -53,6 +57,15 @@ class Settings(BaseSettings):
     # How long a process trusts what it last read about a user (active, role) before reading it again.
     # Changes made by this process take effect at once; changes from another process within this window.
     auth_cache_seconds: float = 1.0
+    # Cached reads (kit.readcache): how long a process may serve them before it rereads whether another
+    # process changed their data (a change in this process, or a notification on PostgreSQL, is at
+    # once), and the memory they may hold.
+    read_cache_seconds: float = Field(default=1.0, ge=0)
+    read_cache_mb: int = Field(default=256, ge=0)
+    # How long one answer of the public status probe serves every probe.
+    status_cache_seconds: float = Field(default=1.0, ge=0)
+    # The bearer token a Prometheus scraper presents at GET /metrics; unset, the route answers 404.
+    metrics_token: str | None = None
 
     # argon2id parameters; the defaults are argon2-cffi's. Tests lower them to keep the suite fast.
     argon2_time_cost: int = 3

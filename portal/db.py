@@ -76,7 +76,9 @@ def _is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+def create_engine(
+    url: str, *, echo: bool = False, pool_size: int = 10, max_overflow: int = 20
+) -> AsyncEngine:
     # An unhandled database error is logged with its message, and SQLAlchemy's message lists the
     # statement's values: password hashes, token hashes, emails. Keep them out.
     if _is_sqlite(url):
@@ -95,14 +97,26 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
         return engine
     return create_async_engine(
-        url, echo=echo, hide_parameters=True, pool_size=10, max_overflow=20, pool_pre_ping=True
+        url,
+        echo=echo,
+        hide_parameters=True,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
     )
 
 
 class Database:
-    def __init__(self, url: str, session_info: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        session_info: dict[str, Any] | None = None,
+        *,
+        pool_size: int = 10,
+        max_overflow: int = 20,
+    ) -> None:
         self.url = url
-        self.engine = create_engine(url)
+        self.engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow)
         # Each session starts with a copy of `session_info`: what commit hooks need (a runtime's signals).
         self.sessions = async_sessionmaker(
             self.engine,

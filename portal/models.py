@@ -9,6 +9,7 @@ from portal.catalog.models import Entitlement, Image, ImageVersion, VersionHarde
 from portal.events.models import OutboxEvent
 from portal.intel.models import EpssScore, KevEntry
 from portal.jobs.models import Job
+from portal.kit.readcache import CacheRevision
 from portal.requests.models import FeatureRequest, FeatureRequestChange
 from portal.scanning.models import FindingSet, Scan, VersionPackage
 from portal.tenants.models import Tenant
@@ -24,6 +25,7 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "BrowserSession",
+    "CacheRevision",
     "CveWatch",
     "Entitlement",
     "EpssScore",

@@ -2,19 +2,21 @@
 
 The API, the worker and the command line each build one `Runtime`; request handlers reach it through
 `request.app.state.runtime`. What only serving the API needs (password hashing, access tokens, rate
-limits) is made on first use: a command that reads a table never imports JWT, argon2 or `limits`, which
-were a fifth of its start-up.
+limits) is made on first use: a command that reads a table never imports JWT, argon2 or `limits`.
 """
 
+import asyncio
+from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from portal.auth.cache import IdentityCache
+from portal.auth.cache import IdentityCache, LoadOnceCache
 from portal.config import Settings
 from portal.db import Database
-from portal.jobs.wakeup import SIGNAL_KEY, JobSignal
 from portal.kit.clock import Clock, utcnow
+from portal.kit.readcache import ReadCache
+from portal.kit.wakeup import CACHE_CHANNEL, JOBS_CHANNEL, OUTBOX_CHANNEL, SIGNALS_KEY, CommitSignal
 
 if TYPE_CHECKING:
     from limits import RateLimitItem
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
     from portal.auth.ratelimit import IPNetwork, RateLimiter
     from portal.auth.tokens import AccessTokenCodec
     from portal.kit.encryption import SecretBox
+    from portal.kit.notify import NotificationListener
+    from portal.metrics import Metrics
     from portal.scanning.index import KeptMatcher
     from portal.scanning.listing import FindingLists
 
@@ -31,13 +35,39 @@ if TYPE_CHECKING:
 class Runtime:
     settings: Settings
     db: Database
+    # Reads kept until their data changes (kit.readcache), and the status probe's last answer.
+    read_cache: ReadCache
     clock: Clock = field(default=utcnow)
     # Keeps the rate-limit counters of two runtimes sharing one Redis apart (tests).
     rate_limit_namespace: str = "portal"
-    # Wakes this process's job workers when a commit queues jobs.
-    job_signal: JobSignal = field(default_factory=JobSignal)
+    # Wake this process's workers when a commit queues jobs or webhook work (kit.wakeup).
+    job_signal: CommitSignal = field(default_factory=lambda: CommitSignal(JOBS_CHANNEL))
+    outbox_signal: CommitSignal = field(default_factory=lambda: CommitSignal(OUTBOX_CHANNEL))
+    cache_signal: CommitSignal = field(default_factory=lambda: CommitSignal(CACHE_CHANNEL))
     # What this process remembers about callers; see auth.cache.
     identities: IdentityCache = field(default_factory=IdentityCache)
+    status_answers: "LoadOnceCache[str, tuple[int, bytes]]" = field(default_factory=LoadOnceCache)
+
+    # On PostgreSQL, once started: what hears other processes' commits.
+    listener: "NotificationListener | None" = field(default=None, init=False, repr=False)
+    _listener: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
+    _stop_listening: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
+
+    @property
+    def signals(self) -> dict[str, CommitSignal]:
+        signals = (self.job_signal, self.outbox_signal, self.cache_signal)
+        return {signal.channel: signal for signal in signals}
+
+    async def start(self) -> None:
+        """Starts what a long-running process needs besides requests: on PostgreSQL, hearing other
+        processes' commits (kit.notify). `close` stops it."""
+        if self.db.is_sqlite or self._listener is not None:
+            return
+        from portal.kit.notify import NotificationListener
+
+        self.listener = listener = NotificationListener(self.db.url, self.signals)
+        self._stop_listening = asyncio.Event()
+        self._listener = asyncio.create_task(listener.run(self._stop_listening), name="notify-listener")
 
     @cached_property
     def hasher(self) -> "PasswordHasher":
@@ -100,6 +130,20 @@ class Runtime:
 
         return parse_networks(self.settings.trusted_proxies)
 
+    def check_api_settings(self) -> None:
+        """Reads the API's settings now, so that a bad one stops the server at start, not a request."""
+        _ = (self.login_limit, self.refresh_limit, self.api_key_limit, self.trusted_proxies, self.tokens)
+
+    @cached_property
+    def metrics(self) -> "Metrics":
+        """This runtime's Prometheus metrics (portal.metrics); made on first use, so a command that
+        records none does not load the library."""
+        from portal.metrics import Metrics
+
+        metrics = Metrics()
+        self.read_cache.on_lookup = metrics.cache_lookup
+        return metrics
+
     @cached_property
     def secrets(self) -> "SecretBox":
         """Encrypts what the portal keeps readable (webhook signing secrets); made on first use, so a
@@ -108,21 +152,30 @@ class Runtime:
 
         return SecretBox(self.settings.effective_encryption_keys)
 
-    def check_api_settings(self) -> None:
-        """Reads the API's settings now, so that a bad one stops the server at start, not a request."""
-        _ = (self.login_limit, self.refresh_limit, self.api_key_limit, self.trusted_proxies, self.tokens)
-
     @classmethod
     def build(
         cls, settings: Settings, clock: Clock = utcnow, rate_limit_namespace: str = "portal"
     ) -> "Runtime":
-        job_signal = JobSignal()
+        signals = {
+            channel: CommitSignal(channel) for channel in (JOBS_CHANNEL, OUTBOX_CHANNEL, CACHE_CHANNEL)
+        }
+        db = Database(
+            settings.effective_database_url,
+            {SIGNALS_KEY: signals},
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+        )
+        read_cache = ReadCache(db, settings.read_cache_seconds, settings.read_cache_mb * 1024 * 1024)
+        signals[CACHE_CHANNEL].subscribe(read_cache.expire)
         return cls(
             settings=settings,
-            db=Database(settings.effective_database_url, {SIGNAL_KEY: job_signal}),
+            db=db,
+            read_cache=read_cache,
             clock=clock,
             rate_limit_namespace=rate_limit_namespace,
-            job_signal=job_signal,
+            job_signal=signals[JOBS_CHANNEL],
+            outbox_signal=signals[OUTBOX_CHANNEL],
+            cache_signal=signals[CACHE_CHANNEL],
         )
 
     @cached_property
@@ -140,4 +193,9 @@ class Runtime:
         return KeptMatcher()
 
     async def close(self) -> None:
+        if self._listener is not None:
+            self._stop_listening.set()
+            with suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = self.listener = None
         await self.db.dispose()

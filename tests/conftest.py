@@ -64,6 +64,10 @@ def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Set
         "database_url": database_url,
         "secret_key": "test-secret-key-" + uuid.uuid4().hex,
         "auth_cache_seconds": 0,
+        # A test that changes data through another runtime (the command line) reads it again at once: the
+        # read cache rereads its revisions on every request, the status probe checks again.
+        "read_cache_seconds": 0,
+        "status_cache_seconds": 0,
         "log_level": "WARNING",
         # Apps built by tests deliver no webhooks unless a test asks for its worker.
         "run_worker": False,

@@ -8,7 +8,8 @@ from portal.errors import PortalError
 from portal.runtime import Runtime
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async, though it awaits nothing: FastAPI runs a plain function dependency in a worker thread.
     runtime: Runtime = request.app.state.runtime
     return runtime
 

@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.api.errors import error_response
 from portal.errors import HeadersTooLarge, PayloadTooLarge, RequestTimeout
+from portal.metrics import UNMATCHED
 
 log = structlog.get_logger("portal.access")
 
@@ -46,13 +47,19 @@ class RequestContext:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            seconds = time.perf_counter() - started
             log.info(
                 "request",
                 method=scope["method"],
                 path=scope["path"],
                 status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                duration_ms=round(seconds * 1000, 2),
             )
+            runtime = getattr(scope["app"].state, "runtime", None) if "app" in scope else None
+            if runtime is not None:
+                route = scope.get("route")
+                template = getattr(route, "path", None) or UNMATCHED
+                runtime.metrics.request(scope["method"], template, status, seconds)
             structlog.contextvars.unbind_contextvars("request_id")
 
 

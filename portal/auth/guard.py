@@ -15,6 +15,7 @@ from fastapi import Depends, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
+from portal.api.cached import cache_topics, cached_answer
 from portal.api.openapi import error_responses
 from portal.audit import AuditAction, AuditOutcome, record_refused
 from portal.auth.actor import Actor, Origin
@@ -22,6 +23,7 @@ from portal.auth.ratelimit import client_ip
 from portal.auth.service import resolve_actor
 from portal.errors import (
     Forbidden,
+    RateLimited,
     TenantRequired,
     Unauthorized,
     UnsupportedMediaType,
@@ -125,11 +127,14 @@ class GuardedRoute(APIRoute):
         handler = super().get_route_handler()
         access = route_access(self.dependant)
         takes_body = self.body_field is not None
+        topics = cache_topics(self.endpoint)
 
         async def guarded(request: Request) -> Response:
             await check_access(request, access)
             if takes_body:
                 _require_json(request)
+            if topics is not None:
+                return await cached_answer(request, topics, handler)
             return await handler(request)
 
         return guarded
@@ -145,7 +150,11 @@ async def check_access(request: Request, access: Access) -> None:
     request.state.tenant_slug = slug
     if access.rate_limit is not None:
         limit = runtime.login_limit if access.rate_limit == "login" else runtime.refresh_limit
-        await runtime.limiter.hit(limit, access.rate_limit, request_origin(request).ip or "unknown")
+        try:
+            await runtime.limiter.hit(limit, access.rate_limit, request_origin(request).ip or "unknown")
+        except RateLimited:
+            runtime.metrics.login_refusals.labels(access.rate_limit).inc()
+            raise
     if not access.needs_token:
         return
     scheme, _, token = request.headers.get("authorization", "").partition(" ")

@@ -1,6 +1,5 @@
 """Access tokens: short-lived JWTs with one pinned algorithm and an explicit `typ`."""
 
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -54,18 +53,18 @@ class AccessTokenCodec:
         token for its whole fifteen minutes.
         """
         verified = self._verified.get(token)
-        if verified is not None:
-            expires_at, claims = verified
-            if time.time() >= expires_at:
-                raise TokenExpired()
-            return claims
-        claims, expires_at = self._verify(token)
-        if len(self._verified) >= VERIFIED_CACHE_SIZE:
-            self._verified.clear()
-        self._verified[token] = (expires_at, claims)
+        if verified is None:
+            verified = self._verify(token)
+            if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                self._verified.clear()
+            self._verified[token] = verified
+        expires_at, claims = verified
+        # Expiry is judged by the codec's clock, the one that issued the token, on first sight as after.
+        if self.clock().timestamp() >= expires_at:
+            raise TokenExpired()
         return claims
 
-    def _verify(self, token: str) -> tuple[AccessClaims, float]:
+    def _verify(self, token: str) -> tuple[float, AccessClaims]:
         try:
             header = jwt.get_unverified_header(token)
             if header.get("typ") != TOKEN_TYPE:
@@ -76,13 +75,15 @@ class AccessTokenCodec:
                 algorithms=[ALGORITHM],
                 audience=self.audience,
                 issuer=self.issuer,
-                options={"require": REQUIRED_CLAIMS},
+                # Times are judged by the codec's clock (decode), not the wall clock PyJWT would read.
+                options={"require": REQUIRED_CLAIMS, "verify_exp": False, "verify_iat": False},
             )
-        except jwt.ExpiredSignatureError as exc:
-            raise TokenExpired() from exc
         except jwt.PyJWTError as exc:
             raise Unauthorized("The bearer token is not valid.") from exc
         subject, tenant, role = claims["sub"], claims["tid"], claims["role"]
         if not all(isinstance(value, str) for value in (subject, tenant, role)):
             raise Unauthorized("The bearer token is not valid.")
-        return AccessClaims(user_id=subject, tenant_id=tenant, role=role), float(claims["exp"])
+        expires_at = claims["exp"]
+        if not isinstance(expires_at, int | float):
+            raise Unauthorized("The bearer token is not valid.")
+        return float(expires_at), AccessClaims(user_id=subject, tenant_id=tenant, role=role)

@@ -5,7 +5,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
-from portal.api.dependencies import DbSession
+from portal.api.cached import cached
+from portal.api.dependencies import DbSession, RuntimeDep
 from portal.api.openapi import error_responses
 from portal.api.paging import NamePaging
 from portal.api.path_ids import PathId
@@ -16,7 +17,9 @@ from portal.catalog.schemas import ImageDetailOut, ImageOut, LatestScanOut, Late
 from portal.catalog.service import CatalogService
 from portal.kit.conditional import none_match, strong_etag
 from portal.kit.pagination import Page, PageParams
+from portal.kit.readcache import CATALOG, INTEL, SCANS
 from portal.kit.schema import NO_NUL_PATTERN
+from portal.runtime import Runtime
 from portal.scanning.models import Scan
 from portal.scanning.service import ScanService, scan_summary
 
@@ -52,6 +55,7 @@ def _image_out(image: Image, latest: ImageVersion) -> dict[str, Any]:
     summary="List the images this tenant is entitled to, sorted by name",
     responses=error_responses(400),
 )
+@cached(CATALOG)
 async def list_images(
     actor: CurrentActor,
     db: DbSession,
@@ -83,6 +87,7 @@ async def list_images(
     summary="One image with its published versions, newest first",
     responses=error_responses(404),
 )
+@cached(CATALOG, SCANS, INTEL)
 async def get_image(image_id: PathId, actor: CurrentActor, db: DbSession) -> ImageDetailOut:
     detail = await CatalogService(db).image_detail(actor.tenant_id, image_id)
     scans = ScanService(db)
@@ -116,18 +121,38 @@ def _download_responses(media_type: str) -> dict[int | str, dict[str, Any]]:
 
 
 async def sbom_response(
-    db: DbSession, tenant_id: str, image_id: str, version_id: str, kind: SbomFormat, if_none_match: str | None
+    runtime: Runtime,
+    tenant_id: str,
+    image_id: str,
+    version_id: str,
+    kind: SbomFormat,
+    if_none_match: str | None,
 ) -> Response:
-    """A version's SBOM as a download (or a 304): the API's and the web console's."""
-    service = CatalogService(db)
-    if if_none_match:
-        stored = await service.document(tenant_id, image_id, version_id, kind, with_content=False)
-        if none_match(if_none_match, strong_etag(stored.sha256)):
-            return Response(status_code=304, headers=_cache_headers(stored))
-    stored = await service.document(tenant_id, image_id, version_id, kind)
+    """A version's SBOM as a download (or a 304): the API's and the web console's.
+
+    Both reads come from the read cache: whether the tenant sees the version (and its document's
+    hash) until the catalog changes, the document itself by its hash, which never goes stale. Each is
+    read in a session of its own: callers waiting for the same answer share it."""
+    cache = runtime.read_cache
+
+    async def visible() -> StoredDocument:
+        async with runtime.db.sessions() as session:
+            service = CatalogService(session)
+            return await service.document(tenant_id, image_id, version_id, kind, with_content=False)
+
+    async def content() -> bytes:
+        async with runtime.db.sessions() as session:
+            found = await CatalogService(session).document(tenant_id, image_id, version_id, kind)
+        assert found.content is not None
+        return found.content
+
+    stored = await cache.load(("sbom", tenant_id, image_id, version_id, kind), (CATALOG,), visible)
     headers = _cache_headers(stored)
+    if none_match(if_none_match, strong_etag(stored.sha256)):
+        return Response(status_code=304, headers=headers)
+    document = await cache.load(("sbom-document", stored.sha256), (), content, size=len)
     headers["Content-Disposition"] = f'attachment; filename="{_filename(stored, kind)}"'
-    return Response(content=stored.content, media_type=_MEDIA_TYPES[kind], headers=headers)
+    return Response(content=document, media_type=_MEDIA_TYPES[kind], headers=headers)
 
 
 def _cache_headers(stored: StoredDocument) -> dict[str, str]:
@@ -150,10 +175,10 @@ async def download_spdx(
     image_id: PathId,
     version_id: PathId,
     actor: CurrentActor,
-    db: DbSession,
+    runtime: RuntimeDep,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    return await sbom_response(db, actor.tenant_id, image_id, version_id, "spdx", if_none_match)
+    return await sbom_response(runtime, actor.tenant_id, image_id, version_id, "spdx", if_none_match)
 
 
 @router.get(
@@ -166,7 +191,7 @@ async def download_cyclonedx(
     image_id: PathId,
     version_id: PathId,
     actor: CurrentActor,
-    db: DbSession,
+    runtime: RuntimeDep,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    return await sbom_response(db, actor.tenant_id, image_id, version_id, "cyclonedx", if_none_match)
+    return await sbom_response(runtime, actor.tenant_id, image_id, version_id, "cyclonedx", if_none_match)

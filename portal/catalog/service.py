@@ -29,6 +29,7 @@ from portal.events import record_event
 from portal.kit.clock import Clock, utcnow
 from portal.kit.ids import is_uuid, new_id
 from portal.kit.pagination import PageParams, Slice
+from portal.kit.readcache import CATALOG, changed
 from portal.sbom import ComponentRef, ImageSubject, Inventory, inventory_components
 from portal.scanning.jobs import queue_version_scans
 from portal.tenants.service import TenantService
@@ -150,6 +151,7 @@ class CatalogService:
                 f"Image {request.name} with digest {request.digest} was published meanwhile."
             ) from error
 
+        changed(self.session, CATALOG)
         await self._announce(image, version, moved, republished=False)
         # The new version is scanned at once by the worker, not at the next `portal scan`.
         await queue_version_scans(self.session, [version.id], now)
@@ -191,6 +193,7 @@ class CatalogService:
         image.latest_version_id = newest.id if newest else None
         image.updated_at = now
         await self.session.flush()
+        changed(self.session, CATALOG)
         await self._announce(image, version, moved, republished=True)
         await queue_version_scans(self.session, [version.id], now)
         record_audit(
@@ -214,6 +217,7 @@ class CatalogService:
             raise Conflict(f"Version {digest} of {image_name} is already unpublished.")
         now = self.clock()
         version.unpublished_at = now
+        changed(self.session, CATALOG)
         await self.session.flush()
         newest = await self.repository.newest_published_version(image.id)
         image.latest_version_id = newest.id if newest else None
@@ -238,6 +242,7 @@ class CatalogService:
             return existing, False
         entitlement = Entitlement(tenant_id=tenant.id, image_id=image.id, granted_at=self.clock())
         self.repository.add(entitlement)
+        changed(self.session, CATALOG)
         await self.session.flush()
         record_audit(
             self.session,
@@ -256,6 +261,7 @@ class CatalogService:
             raise NotFound(f"Tenant {tenant_slug} has no grant for image {image_name}.")
         await self.repository.delete(existing)
         await self.session.flush()
+        changed(self.session, CATALOG)
         record_audit(
             self.session,
             actor,

@@ -1,3 +1,4 @@
+import time
 from pathlib import Path
 
 import typer
@@ -5,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.advisories.service import AdvisoryService, ImportReport, count_records
 from portal.audit import AuditAction, record_audit
-from portal.cli.context import JsonOption, errors, fail, operator, report, run_in_transaction
+from portal.cli.context import JsonOption, errors, fail, operator, record_import, report, run_in_transaction
 from portal.cli.progress import progress_bar
 from portal.runtime import Runtime
 from portal.scanning.service import ScanService
@@ -33,8 +34,10 @@ def import_advisories(
         fail(f"nothing to import: no .json file in {', '.join(map(str, paths))}")
 
     async def work(runtime: Runtime, session: AsyncSession) -> tuple[ImportReport, int]:
+        started = time.perf_counter()
         with progress_bar("Importing advisories", total) as advance:
             imported = await AdvisoryService(session, runtime.clock).import_sources(paths, advance)
+        record_import(runtime, "advisories", started)
         queued = await ScanService(session, runtime.clock).queue_rescans(imported.changed_packages)
         record_audit(
             session,

@@ -126,6 +126,31 @@ def migrate() -> Upgrade:
     return asyncio.run(main())
 
 
+def require_current_schema() -> None:
+    """Stops with a line that says what to do unless the database exists with the current schema."""
+    settings = cli_settings()
+    _require_database_file(settings)
+
+    async def main() -> None:
+        runtime = runtime_for_cli(settings)
+        try:
+            await _require_current_schema(runtime, settings)
+        finally:
+            await runtime.close()
+
+    asyncio.run(main())
+
+
+def record_import(runtime: Runtime, kind: str, started: float) -> None:
+    """An import's duration (since `time.perf_counter()` was `started`) for the host's metrics: only
+    where processes share PROMETHEUS_MULTIPROC_DIR, since this process ends before any scrape."""
+    import os
+    import time
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        runtime.metrics.imports.labels(kind).observe(time.perf_counter() - started)
+
+
 def run_in_transaction(work: Callable[[Runtime, AsyncSession], Awaitable[T]]) -> T:
     """Runs `work` in one transaction: it commits when the command succeeds and not otherwise."""
 

@@ -1,10 +1,11 @@
+import time
 from pathlib import Path
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.audit import AuditAction, AuditTarget, record_audit
-from portal.cli.context import JsonOption, errors, fail, operator, report, run_in_transaction
+from portal.cli.context import JsonOption, errors, fail, operator, record_import, report, run_in_transaction
 from portal.cli.progress import progress_bar
 from portal.intel.feeds import FeedRefused
 from portal.intel.service import IntelService
@@ -25,7 +26,7 @@ def _run(path: Path, label: str, kind: str, as_json: bool) -> None:
         fail(f"{path}: no such file")
 
     async def work(runtime: Runtime, session: AsyncSession) -> ImportCounts:
-        service = IntelService(session, runtime.clock)
+        service, started = IntelService(session, runtime.clock), time.perf_counter()
         with progress_bar(label, None) as advance:
             try:
                 if kind == "kev":
@@ -34,6 +35,7 @@ def _run(path: Path, label: str, kind: str, as_json: bool) -> None:
                     counts = await service.import_epss(path, advance)
             except FeedRefused as refused:
                 fail(str(refused))
+        record_import(runtime, kind, started)
         record_audit(
             session,
             operator(),

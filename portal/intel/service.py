@@ -16,6 +16,7 @@ from portal.intel.models import EpssScore, KevEntry
 from portal.intel.repository import IntelRepository
 from portal.kit.clock import Clock, utcnow
 from portal.kit.imports import ImportCounts, ImportFailure
+from portal.kit.readcache import INTEL, changed
 
 Progress = Callable[[int], None]
 RowT = TypeVar("RowT", KevRow, EpssRow)
@@ -32,6 +33,7 @@ class Signals:
 
 class IntelService:
     def __init__(self, session: AsyncSession, clock: Clock = utcnow) -> None:
+        self.session = session
         self.repository = IntelRepository(session)
         self.clock = clock
 
@@ -68,6 +70,8 @@ class IntelService:
         async def flush() -> None:
             rows = list(batch.values())
             inserted, updated = await self.repository.upsert(model, rows, now)
+            if inserted or updated:
+                changed(self.session, INTEL)  # scans' KEV counts are cached (kit.readcache)
             report.imported += inserted
             report.updated += updated
             report.unchanged += len(rows) - inserted - updated

@@ -3,6 +3,5 @@
 
 from portal.jobs.models import Job, JobState
 from portal.jobs.queue import ClaimedJob, NewJob, RetryPolicy, enqueue
-from portal.jobs.wakeup import JobSignal
 
-__all__ = ["ClaimedJob", "Job", "JobSignal", "JobState", "NewJob", "RetryPolicy", "enqueue"]
+__all__ = ["ClaimedJob", "Job", "JobState", "NewJob", "RetryPolicy", "enqueue"]

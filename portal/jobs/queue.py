@@ -216,3 +216,13 @@ async def queue_depth(session: AsyncSession) -> dict[str, int]:
     """state -> how many jobs are in it."""
     statement = select(Job.state, func.count(Job.id)).group_by(Job.state)
     return {state: int(count) for state, count in await session.execute(statement)}
+
+
+async def queue_backlog(session: AsyncSession) -> dict[str, tuple[int, datetime | None]]:
+    """Kind -> (queued jobs, the earliest due time among them), for the metrics."""
+    statement = (
+        select(Job.kind, func.count(Job.id), func.min(Job.due_at))
+        .where(Job.state == JobState.QUEUED.value)
+        .group_by(Job.kind)
+    )
+    return {kind: (int(count), due) for kind, count, due in await session.execute(statement)}

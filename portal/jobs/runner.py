@@ -98,12 +98,15 @@ class JobWorker:
             return await claim_due_jobs(session, self.runtime.clock(), self.lease, limit, [kind])
 
     async def run_claimed(self, handler: JobHandler, claimed: list[ClaimedJob]) -> None:
+        started, kind = time.monotonic(), claimed[0].kind
         try:
             async with self.runtime.db.transaction() as session:
                 mine = await take(session, claimed)
                 if mine:
                     await handler(session, mine)
+            self.runtime.metrics.jobs.labels(kind, "done").observe(time.monotonic() - started)
         except Exception as exc:  # a failing job costs an attempt, not the worker
+            self.runtime.metrics.jobs.labels(kind, "failed").observe(time.monotonic() - started)
             log.exception("jobs_failed", kind=claimed[0].kind, jobs=len(claimed))
             error = f"{type(exc).__name__}: {exc}"
             async with self.runtime.db.transaction() as session:

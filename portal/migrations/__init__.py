@@ -40,17 +40,23 @@ def head_revision() -> str:
     )
 
 
+# Any number of processes may start on a fresh PostgreSQL database at once: each migrates inside one
+# transaction that first takes this lock, so the others wait, then find the schema current. A number,
+# because PostgreSQL's advisory locks are keyed by one (this one spells "portalmg" in ASCII).
+MIGRATION_LOCK = 0x706F7274616C6D67
+
+
+def _revision_of(connection: Connection) -> str | None:
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return None
+    revision = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+    return str(revision) if revision is not None else None
+
+
 async def current_revision(db: Database) -> str | None:
     """The revision the database is at; None when it has no schema yet."""
-
-    def read(connection: Connection) -> str | None:
-        if not inspect(connection).has_table(VERSION_TABLE):
-            return None
-        revision = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
-        return str(revision) if revision is not None else None
-
     async with db.engine.connect() as connection:
-        return await connection.run_sync(read)
+        return await connection.run_sync(_revision_of)
 
 
 @dataclass(frozen=True)
@@ -60,21 +66,24 @@ class Upgrade:
 
 
 async def upgrade(db: Database, revision: str = "head") -> Upgrade:
-    """Brings the database to `revision`, on the engine the process already has."""
+    """Brings the database to `revision`, on the engine the process already has; on PostgreSQL under an
+    advisory lock held until the migration commits (PostgreSQL's DDL is transactional)."""
     from alembic import command
 
     if db.is_sqlite:
         db.url_path_parent_mkdir()
-    before = await current_revision(db)
 
-    def run(connection: Connection) -> None:
+    def run(connection: Connection) -> Upgrade:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        before = _revision_of(connection)
         config = alembic_config(db.url)
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+        return Upgrade(before=before, after=_revision_of(connection) or "")
 
     async with db.engine.begin() as connection:
-        await connection.run_sync(run)
-    return Upgrade(before=before, after=await current_revision(db) or "")
+        return await connection.run_sync(run)
 
 
 def upgrade_sync(db: Database, revision: str = "head") -> Upgrade:

@@ -152,9 +152,9 @@ class FindingList:
 
 class FindingLists:
     """The finding lists a process made lately (on `Runtime`), the most recently read kept first, up to
-    about `capacity` findings in all."""
+    about `capacity` findings in all (a prepared finding takes about 1.3 KB)."""
 
-    def __init__(self, capacity: int = 200_000) -> None:
+    def __init__(self, capacity: int = 50_000) -> None:
         self.capacity = capacity
         self._lists: OrderedDict[str, FindingList] = OrderedDict()
         self._size = 0

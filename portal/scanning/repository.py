@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.catalog.models import Entitlement, ImageVersion
 from portal.kit.pagination import BY_TIME, Keyset, PageParams, Slice, paginate_scalars
+from portal.kit.readcache import SCANS, changed
 from portal.kit.tenancy import scoped
 from portal.scanning.findings import (
     FoundVulnerability,
@@ -73,6 +74,8 @@ class ScanRepository:
                 await self.session.execute(statement, list(chunk))
         for chunk in _chunks(scans, 1000):
             await self.session.execute(insert(cast(Table, Scan.__table__)), list(chunk))
+        if scans:
+            changed(self.session, SCANS)  # what tenants read of scans is cached (kit.readcache)
 
     async def stored_finding_sets(self, digests: Sequence[str]) -> set[str]:
         found: set[str] = set()

@@ -4,6 +4,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
+from portal.api.cached import cached
 from portal.api.dependencies import DbSession, RuntimeDep
 from portal.api.openapi import error_responses
 from portal.api.paging import TimePaging
@@ -11,6 +12,7 @@ from portal.api.path_ids import PathId
 from portal.auth.guard import CurrentActor, GuardedRoute
 from portal.catalog.schemas import ScanSummaryOut
 from portal.kit.pagination import Page, PageParams
+from portal.kit.readcache import CATALOG, INTEL, SCANS
 from portal.kit.schema import Rfc3339Input
 from portal.scanning.listing import FINDINGS_PAGING, FindingFilters
 from portal.scanning.models import Scan
@@ -35,6 +37,7 @@ def _scan_out(scan: Scan, kev: dict[str, int]) -> ScanOut:
     summary="The version's scans, newest first",
     responses=error_responses(400, 404),
 )
+@cached(CATALOG, SCANS, INTEL)
 async def scan_history(
     image_id: PathId,
     version_id: PathId,

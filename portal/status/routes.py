@@ -1,8 +1,7 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import Field
 from sqlalchemy import text
 
@@ -16,6 +15,8 @@ from portal.runtime import Runtime
 from portal.webhooks.heartbeat import worker_state
 
 router = APIRouter(prefix="/api", tags=["status"], route_class=GuardedRoute)
+
+STATUS_KEY = "status"
 
 
 class StatusChecks(ApiModel):
@@ -46,7 +47,24 @@ class StatusResponse(ApiModel):
 )
 async def status(
     request: Request, runtime: RuntimeDep, _public: Annotated[None, Depends(Public())]
-) -> JSONResponse:
+) -> Response:
+    # One probe answers every probe for PORTAL_STATUS_CACHE_SECONDS: a fleet's load balancers and
+    # monitors poll it, and each answer costs three queries.
+    answers = runtime.status_answers
+    answer = answers.get(STATUS_KEY, runtime.settings.status_cache_seconds)
+    if answer is None:
+        answer = await answers.load_once(STATUS_KEY, lambda: _probe(request, runtime))
+    status_code, body = answer
+    return Response(body, status_code=status_code, media_type="application/json")
+
+
+async def _probe(request: Request, runtime: Runtime) -> tuple[int, bytes]:
+    answer = await _check(request, runtime)
+    runtime.status_answers.put(STATUS_KEY, answer)
+    return answer
+
+
+async def _check(request: Request, runtime: Runtime) -> tuple[int, bytes]:
     try:
         async with runtime.db.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
@@ -62,9 +80,7 @@ async def status(
         time=runtime.clock().replace(microsecond=0),
         checks=StatusChecks(database=database, worker=worker, advisories=advisories),
     )
-    return JSONResponse(
-        body.model_dump(mode="json", by_alias=True), status_code=200 if overall == "ok" else 503
-    )
+    return 200 if overall == "ok" else 503, body.model_dump_json(by_alias=True).encode()
 
 
 async def _advisories(runtime: Runtime) -> str:

@@ -27,7 +27,7 @@ router = APIRouter(prefix="/api/webhooks", tags=["webhooks"], route_class=Guarde
 Paging = Annotated[PageParams, Depends(TimePaging)]
 
 
-def _service(db: DbSession, runtime: RuntimeDep) -> WebhookService:
+async def _service(db: DbSession, runtime: RuntimeDep) -> WebhookService:
     return WebhookService(db, runtime.settings.webhook_allow_private, runtime.secrets, runtime.clock)
 
 

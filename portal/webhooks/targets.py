@@ -13,7 +13,8 @@ import ipaddress
 import socket
 import ssl
 import sys
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
 
 import httpcore
 import httpx
@@ -205,8 +206,13 @@ class _PinnedNetworkBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
-class PinnedTransport(httpx.AsyncHTTPTransport):
-    """An httpx transport that only talks to checked public addresses (see the module docstring)."""
+class PinnedTransport(httpx.AsyncBaseTransport):
+    """An httpx transport that only talks to checked public addresses (see the module docstring).
+
+    httpx's own transport takes no network backend, so this one is built on httpx's and httpcore's
+    public interfaces: an httpcore connection pool whose backend resolves and checks, and the
+    conversion of requests, responses and errors that httpx's transport does.
+    """
 
     def __init__(
         self,
@@ -216,14 +222,9 @@ class PinnedTransport(httpx.AsyncHTTPTransport):
         limits: httpx.Limits = httpx.Limits(max_connections=200, max_keepalive_connections=50),
         resolver: Resolver | None = None,
     ) -> None:
-        context = ssl_context if ssl_context is not None else httpx.create_ssl_context(trust_env=False)
-        super().__init__(verify=context, trust_env=False, limits=limits)
-        if not isinstance(getattr(self, "_pool", None), httpcore.AsyncConnectionPool):
-            raise RuntimeError("httpx.AsyncHTTPTransport no longer keeps its pool in `_pool`")
         self.allow_private = allow_private
-        # Same pool httpx builds, with a network backend that resolves and checks before connecting.
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=context,
+            ssl_context=ssl_context if ssl_context is not None else httpx.create_ssl_context(trust_env=False),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
@@ -232,7 +233,66 @@ class PinnedTransport(httpx.AsyncHTTPTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         check_url(str(request.url), self.allow_private)
-        return await super().handle_async_request(request)
+        assert isinstance(request.stream, httpx.AsyncByteStream)
+        sent = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        with _as_httpx_errors():
+            answer = await self._pool.handle_async_request(sent)
+        return httpx.Response(
+            status_code=answer.status,
+            headers=answer.headers,
+            stream=_AnswerStream(answer),
+            extensions=answer.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()
+
+
+class _AnswerStream(httpx.AsyncByteStream):
+    def __init__(self, answer: httpcore.Response) -> None:
+        self._answer = answer
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _as_httpx_errors():
+            async for chunk in self._answer.aiter_stream():
+                yield chunk
+
+    async def aclose(self) -> None:
+        with _as_httpx_errors():
+            await self._answer.aclose()
+
+
+@contextmanager
+def _as_httpx_errors() -> Iterator[None]:
+    """httpcore's errors as httpx's classes of the same name, as httpx's own transport raises them."""
+    try:
+        yield
+    except httpcore.TimeoutException as exc:
+        raise _httpx_error(exc, httpx.TimeoutException) from exc
+    except httpcore.NetworkError as exc:
+        raise _httpx_error(exc, httpx.NetworkError) from exc
+    except httpcore.ProtocolError as exc:
+        raise _httpx_error(exc, httpx.ProtocolError) from exc
+    except httpcore.UnsupportedProtocol as exc:
+        raise httpx.UnsupportedProtocol(str(exc)) from exc
+
+
+def _httpx_error(exc: Exception, fallback: type[httpx.TransportError]) -> httpx.TransportError:
+    kind = getattr(httpx, type(exc).__name__, fallback)
+    if not (isinstance(kind, type) and issubclass(kind, httpx.TransportError)):
+        kind = fallback
+    return kind(str(exc))
 
 
 def build_client(

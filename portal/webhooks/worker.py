@@ -26,7 +26,7 @@ import structlog
 from portal.config import Settings
 from portal.kit.ids import new_id
 from portal.runtime import Runtime
-from portal.webhooks import heartbeat, wakeup
+from portal.webhooks import heartbeat
 from portal.webhooks.claims import AttemptOutcome, ClaimedDelivery, claim_due_deliveries, record_outcomes
 from portal.webhooks.fanout import FAN_OUT_BATCH, fan_out_events
 from portal.webhooks.schedule import DEFAULT_SCHEDULE, RetrySchedule
@@ -68,6 +68,8 @@ class DeliveryWorker:
         self.db = runtime.db
         self.clock = runtime.clock
         self.secrets = runtime.secrets
+        self.outbox_signal = runtime.outbox_signal
+        self.metrics = runtime.metrics
         self.schedule = schedule_from(settings)
         self.timeout = settings.webhook_timeout_seconds
         self.lease = timedelta(seconds=self.timeout + settings.webhook_lease_margin_seconds)
@@ -94,7 +96,7 @@ class DeliveryWorker:
         self._nudge.set()
 
     async def run(self) -> None:
-        stop_listening = wakeup.listen(self._wake)
+        stop_listening = self.outbox_signal.listen(self._wake)
         recorder = asyncio.create_task(self._record_forever())
         beating = asyncio.create_task(self._beat_forever())
         self.running = True
@@ -205,6 +207,8 @@ class DeliveryWorker:
             log.exception("attempt_failed", delivery=delivery.id)
             result = AttemptResult(None, 0, f"internal error: {type(exc).__name__}", "", None)
         log_attempt(delivery, result)
+        outcome = "succeeded" if result.succeeded else "gone" if result.gone else "failed"
+        self.metrics.deliveries.labels(outcome).inc()
         return AttemptOutcome(delivery, at, result)
 
     async def _record_forever(self) -> None:

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from portal.api.dependencies import DbSession
+from portal.api.dependencies import DbSession, RuntimeDep
 from portal.api.path_ids import PathId
 from portal.catalog.routes import sbom_response
 from portal.catalog.service import CatalogService
@@ -97,7 +97,7 @@ async def version(
     chosen = next((v for v in detail.versions if v.id == version_id), None)
     if chosen is None:
         raise NotFound("No such image version.")
-    scans = ScanService(db)
+    scans = ScanService(db, page.runtime.clock, page.runtime.finding_lists)
     history = await scans.history(tenant_id, image_id, version_id, PageParams(SCANS_CHARTED))
     kev_counts = await scans.kev_counts(history.items)
     filters = FindingFilters.of(list(severity or []), _yes_no(kev), _yes_no(fixable), None, package or None)
@@ -134,6 +134,6 @@ async def version(
 
 @router.get("/images/{image_id}/versions/{version_id}/sbom/{kind}")
 async def sbom(
-    page: Page, db: DbSession, image_id: PathId, version_id: PathId, kind: Literal["spdx", "cyclonedx"]
+    page: Page, runtime: RuntimeDep, image_id: PathId, version_id: PathId, kind: Literal["spdx", "cyclonedx"]
 ) -> Response:
-    return await sbom_response(db, page.actor.tenant_id, image_id, version_id, kind, None)
+    return await sbom_response(runtime, page.actor.tenant_id, image_id, version_id, kind, None)

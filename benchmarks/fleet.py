@@ -1,0 +1,286 @@
+"""The portal as a fleet: read throughput on both engines, and a mixed load on PostgreSQL + Redis.
+
+Reads (for SQLite and PostgreSQL, each on a fresh database with the demo tenant and a 5,000-component
+version): one `portal serve` (one uvicorn worker), wrk on the catalog list, an image's detail, a
+version's scan history and the status probe, beside a bare FastAPI endpoint in the same run (the
+framework's ceiling on this machine); then SBOM downloads of the big version, one at a time, in both
+formats, and their 304s.
+
+Fleet (PostgreSQL + Redis): two `portal serve` and two `portal worker` started at the same moment on a
+fresh database, a mixed load over both APIs for `--fleet-seconds` (reads of every list, logins, writes
+that emit events, a rescan), then the events committed against what a webhook receiver got.
+
+    python benchmarks/fleet.py [--duration 10] [--connections 32] [--only reads|fleet] [--engine sqlite]
+
+Needs wrk (`apt-get install wrk`), PostgreSQL at PORTAL_BENCH_PG (default
+postgresql://postgres@127.0.0.1:5432/postgres) and, for the fleet part, Redis at PORTAL_BENCH_REDIS.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks._fleet_load import fleet_figures, machine_load, print_fleet
+from benchmarks._machine import machine_line
+from benchmarks.auth_throughput import BARE_APP, free_port, wait_until_up, wrk
+from benchmarks.sbom_publish import generate_cyclonedx
+
+PG_URL = os.environ.get("PORTAL_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("PORTAL_BENCH_REDIS", "redis://127.0.0.1:6379/14")
+BIG_COMPONENTS = 5000
+PORTAL = [sys.executable, "-m", "portal.cli.main"]
+UVICORN = [sys.executable, "-m", "uvicorn"]
+
+
+@contextmanager
+def fresh_database(engine: str, folder: Path) -> Iterator[dict[str, str]]:
+    """The environment of a portal on a new, empty database of that engine; dropped afterwards."""
+    env = {**os.environ, "PORTAL_DATA_DIR": str(folder)}
+    env.pop("PORTAL_DATABASE_URL", None)
+    if engine == "sqlite":
+        yield env
+        return
+    name = f"portal_bench_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        base = PG_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+        env["PORTAL_DATABASE_URL"] = f"{base}/{name}"
+        env["PORTAL_SECRET_KEY"] = uuid.uuid4().hex * 2
+        yield env
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _admin(statement: str) -> None:
+    connection = await asyncpg.connect(PG_URL, timeout=5)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@dataclass
+class Seeded:
+    admin_email: str
+    admin_password: str
+    image_id: str = ""
+    version_id: str = ""
+    big_image_id: str = ""
+    big_version_id: str = ""
+
+
+def seed(env: dict[str, str], folder: Path) -> Seeded:
+    """The demo tenant, plus one image whose version has a 5,000-component SBOM."""
+    demo = subprocess.run([*PORTAL, "demo", "--json"], env=env, capture_output=True, check=True)
+    admin = next(u for u in json.loads(demo.stdout)["users"] if u["role"] == "admin")
+    sbom = folder / "big.cdx.json"
+    sbom.write_bytes(generate_cyclonedx(BIG_COMPONENTS))
+    digest = "sha256:" + uuid.uuid4().hex * 2
+    publish = [*PORTAL, "images", "publish", "--name", "big", "--repository", "registry.example.com/big"]
+    subprocess.run(
+        [*publish, "--tag", "1.0", "--digest", digest, "--sbom", str(sbom)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [*PORTAL, "images", "grant", "--tenant", "acme", "--image", "big"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return Seeded(admin_email=admin["email"], admin_password=admin["password"])
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    base: str
+
+
+def start_server(env: dict[str, str], *extra: str) -> Server:
+    port = free_port()
+    process = subprocess.Popen(
+        [*PORTAL, "serve", "--port", str(port), *extra],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return Server(process=process, base=f"http://127.0.0.1:{port}")
+
+
+def stop(*processes: subprocess.Popen[bytes]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def login(base: str, email: str, password: str) -> str:
+    response = httpx.post(
+        f"{base}/api/auth/login",
+        json={"email": email, "password": password},
+        headers={"X-Tenant": "acme"},
+        timeout=30,
+    )
+    response.raise_for_status()
+    token: str = response.json()["accessToken"]
+    return token
+
+
+def find_ids(base: str, headers: dict[str, str], seeded: Seeded) -> None:
+    images = httpx.get(f"{base}/api/docker-images", headers=headers).json()["items"]
+    for image in images:
+        if image["name"] == "big":
+            seeded.big_image_id, seeded.big_version_id = image["id"], image["latestVersion"]["id"]
+        elif image["name"] == "python":
+            seeded.image_id, seeded.version_id = image["id"], image["latestVersion"]["id"]
+
+
+@dataclass
+class ReadFigures:
+    engine: str
+    routes: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+    ceiling: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    downloads: dict[str, float] = field(default_factory=dict)
+    load: str = ""
+
+
+def read_figures(engine: str, duration: int, connections: int) -> ReadFigures:
+    figures = ReadFigures(engine=engine)
+    with tempfile.TemporaryDirectory() as tmp, fresh_database(engine, Path(tmp)) as env:
+        folder = Path(tmp)
+        env["PORTAL_LOGIN_RATE_LIMIT"] = "1000/minute"
+        seeded = seed(env, folder)
+        server = start_server(env)
+        bare_dir = folder / "bare"
+        bare_dir.mkdir()
+        (bare_dir / "bare_app.py").write_text(BARE_APP)
+        bare_port = free_port()
+        bare = subprocess.Popen(
+            [*UVICORN, "bare_app:app", "--port", str(bare_port), "--log-level", "warning", "--no-access-log"],
+            cwd=bare_dir,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_until_up(f"{server.base}/api/status")
+            wait_until_up(f"http://127.0.0.1:{bare_port}/bare")
+            token = login(server.base, seeded.admin_email, seeded.admin_password)
+            headers = {"X-Tenant": "acme", "Authorization": f"Bearer {token}"}
+            find_ids(server.base, headers, seeded)
+            image, version = seeded.image_id, seeded.version_id
+            routes = {
+                "GET /api/docker-images": "/api/docker-images",
+                "GET /api/docker-images/{id}": f"/api/docker-images/{image}",
+                "GET .../scan-history": f"/api/docker-images/{image}/versions/{version}/scan-history",
+                "GET /api/status": "/api/status",
+            }
+            figures.load = machine_load()
+            for label, path in routes.items():
+                wrk(f"{server.base}{path}", headers, 2, connections)  # warm-up
+                figures.routes[label] = wrk(f"{server.base}{path}", headers, duration, connections)
+            bare_url = f"http://127.0.0.1:{bare_port}/bare"
+            wrk(bare_url, {}, 2, connections)
+            figures.ceiling = wrk(bare_url, {}, duration, connections)
+            figures.downloads = download_figures(server.base, headers, seeded)
+        finally:
+            stop(server.process, bare)
+    return figures
+
+
+def download_figures(
+    base: str, headers: dict[str, str], seeded: Seeded, rounds: int = 200
+) -> dict[str, float]:
+    """p50 in ms of downloading the big version's SBOMs one after another, and of their 304s."""
+    found: dict[str, float] = {}
+    prefix = f"/api/docker-images/{seeded.big_image_id}/versions/{seeded.big_version_id}/sbom"
+    with httpx.Client(base_url=base, headers=headers) as client:
+        for kind in ("cyclonedx", "spdx"):
+            timings, not_modified = [], []
+            etag = client.get(f"{prefix}/{kind}").headers["etag"]
+            for _ in range(rounds):
+                started = time.perf_counter()
+                response = client.get(f"{prefix}/{kind}")
+                timings.append((time.perf_counter() - started) * 1000)
+                response.raise_for_status()
+                started = time.perf_counter()
+                response = client.get(f"{prefix}/{kind}", headers={"If-None-Match": etag})
+                not_modified.append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 304, response.status_code
+            found[f"{kind} 200"] = statistics.median(timings)
+            found[f"{kind} 304"] = statistics.median(not_modified)
+            found[f"{kind} bytes"] = float(len(client.get(f"{prefix}/{kind}").content))
+    return found
+
+
+def print_reads(figures: ReadFigures, connections: int, duration: int) -> None:
+    ceiling = figures.ceiling[0]
+    print(f"\nreads on {figures.engine} ({figures.load} when wrk started)")
+    for label, (rps, p50, p99) in figures.routes.items():
+        ratio = f"{rps / ceiling:.2f} of ceiling"
+        print(f"  {label:<28} {rps:>7,.0f} req/s  {ratio}  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms")
+    rps, p50, p99 = figures.ceiling
+    label = "bare FastAPI (ceiling)"
+    print(f"  {label:<28} {rps:>7,.0f} req/s  {'':15} p50 {p50:6.2f} ms  p99 {p99:6.2f} ms")
+    print(
+        f"  (wrk: 2 threads, {connections} connections, {duration} s per route; "
+        "targets: >= 0.50 of the ceiling, p99 < 50 ms)"
+    )
+    downloads = figures.downloads
+    for kind in ("cyclonedx", "spdx"):
+        print(
+            f"  SBOM {kind:<9} {BIG_COMPONENTS} components ({downloads[f'{kind} bytes'] / 1e6:.1f} MB): "
+            f"200 p50 {downloads[f'{kind} 200']:.2f} ms (target < 10), "
+            f"304 p50 {downloads[f'{kind} 304']:.2f} ms (target < 2)"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--only", choices=["reads", "fleet"])
+    parser.add_argument("--engine", choices=["sqlite", "postgresql"], action="append")
+    parser.add_argument("--fleet-seconds", type=int, default=30)
+    parser.add_argument("--fleet-clients", type=int, default=32)
+    options = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    print(machine_line())
+    print(f"at start: {machine_load()}")
+    if options.only in (None, "reads"):
+        for engine in options.engine or ["sqlite", "postgresql"]:
+            figures = read_figures(engine, options.duration, options.connections)
+            print_reads(figures, options.connections, options.duration)
+    if options.only in (None, "fleet"):
+        with tempfile.TemporaryDirectory() as tmp, fresh_database("postgresql", Path(tmp)) as env:
+            dsn = env["PORTAL_DATABASE_URL"].replace("+asyncpg", "")
+            fleet = fleet_figures(env, dsn, Path(tmp), options.fleet_seconds, options.fleet_clients)
+        print_fleet(fleet, options.fleet_clients)
+
+
+if __name__ == "__main__":
+    main()

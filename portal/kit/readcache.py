@@ -1,0 +1,218 @@
+"""Answers kept in memory until what they were made of changes: the read cache.
+
+Reads that many callers repeat (a tenant's catalog, an image's detail, a version's scan history, SBOM
+documents) are kept per process, on the `Runtime` (`runtime.read_cache`). Each cached answer names the
+*topics* it is made of. A write that changes a topic's data calls `changed(session, TOPIC)` in its
+transaction; the commit then
+
+- bumps the topic's row in `cache_revisions`, in that same transaction (a rollback bumps nothing);
+- forgets, in this process, every answer made of that topic, at once;
+- on PostgreSQL, sends `NOTIFY portal_cache`, which makes every other process reread the revisions.
+
+Every process also rereads the revisions (one small query) at most every `PORTAL_READ_CACHE_SECONDS`
+(default 1 s) when it serves from the cache. So an answer never outlives a change committed by another
+process by more than that bound (on PostgreSQL with its listener connected, by a notification's few
+milliseconds), and never outlives one made by the same process at all. An answer is stored with the
+revisions read *before* it was computed, so a change committed while it was being computed makes it
+stale too. Keys always hold the tenant (and role) the answer was made for; answers never cross tenants.
+
+A feature that caches something, or whose writes change what others cache, declares its topic here
+(`Topic("name")`) and calls `changed(session, TOPIC)` wherever it writes that data; it reads through
+`runtime.read_cache.load(...)` or a route's `cached(TOPIC, ...)`. Topics in use: `CATALOG` (publish,
+unpublish, grant, revoke), `SCANS` (a scan recorded), `INTEL` (KEV or EPSS imported).
+"""
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import BigInteger, String, event, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from portal.db import Base, Database
+from portal.kit.wakeup import CACHE_CHANNEL, mark
+
+V = TypeVar("V")
+
+_CHANGED = "portal_cache_changed"
+
+
+class CacheRevision(Base):
+    """How many committed changes each topic has seen; compared, never interpreted."""
+
+    __tablename__ = "cache_revisions"
+
+    topic: Mapped[str] = mapped_column(String(64), primary_key=True)
+    revision: Mapped[int] = mapped_column(BigInteger)
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    name: str
+
+
+CATALOG = Topic("catalog")
+SCANS = Topic("scans")
+INTEL = Topic("intel")
+
+
+def changed(session: AsyncSession | Session, *topics: Topic) -> None:
+    """This transaction changes the data of `topics`: answers made of them go stale when it commits."""
+    sync = session.sync_session if isinstance(session, AsyncSession) else session
+    sync.info.setdefault(_CHANGED, set()).update(topic.name for topic in topics)
+    mark(sync, CACHE_CHANNEL)
+
+
+@event.listens_for(Session, "before_commit")
+def _bump_revisions(session: Session) -> None:
+    names = session.info.pop(_CHANGED, None)
+    if not names:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    for name in sorted(names):  # one order everywhere: two committers never wait on each other in a cycle
+        statement = insert(CacheRevision).values(topic=name, revision=1)
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[CacheRevision.topic], set_={"revision": CacheRevision.revision + 1}
+            )
+        )
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _rolled_back(session: Session, _previous: object) -> None:
+    session.info.pop(_CHANGED, None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    revisions: tuple[int, ...]
+    value: Any
+    size: int
+
+
+@dataclass
+class CacheStats:
+    hits: int = 0
+    misses: int = 0
+
+
+class ReadCache:
+    def __init__(self, db: Database, max_age_seconds: float, max_bytes: int) -> None:
+        self.db = db
+        self.max_age = max_age_seconds
+        self.max_bytes = max_bytes
+        self.stats = CacheStats()
+        self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
+        self._bytes = 0
+        self._revisions: dict[str, int] = {}
+        self._read_at = float("-inf")
+        # Bumped by every sign that the revisions moved; a reread that began before it does not count.
+        self._generation = 0
+        self._read_generation = -1
+        self._reading: asyncio.Future[None] | None = None
+        self._loading: dict[Hashable, asyncio.Future[Any]] = {}
+        # Told of every lookup (the metrics' hit ratio).
+        self.on_lookup: Callable[[bool], None] | None = None
+
+    def expire(self) -> None:
+        """Something committed a change (here, or another process said so): reread before serving."""
+        self._generation += 1
+
+    async def revisions(self, topics: tuple[Topic, ...]) -> tuple[int, ...]:
+        """The topics' revisions as this process knows them, reread if older than the bound."""
+        if self._stale():
+            await self._reread()
+        return tuple(self._revisions.get(topic.name, 0) for topic in topics)
+
+    def get(self, key: Hashable, revisions: tuple[int, ...]) -> Any | None:
+        entry = self._entries.get(key)
+        hit = entry is not None and entry.revisions == revisions
+        if self.on_lookup is not None:
+            self.on_lookup(hit)
+        if not hit or entry is None:
+            self.stats.misses += 1
+            return None
+        self._entries.move_to_end(key)
+        self.stats.hits += 1
+        return entry.value
+
+    def put(self, key: Hashable, revisions: tuple[int, ...], value: Any, size: int) -> None:
+        if size > self.max_bytes // 4:
+            return  # one answer may not push out everything else
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self._bytes -= old.size
+        self._entries[key] = _Entry(revisions, value, size)
+        self._bytes += size
+        while self._bytes > self.max_bytes:
+            _key, evicted = self._entries.popitem(last=False)
+            self._bytes -= evicted.size
+
+    async def load(
+        self,
+        key: Hashable,
+        topics: tuple[Topic, ...],
+        compute: Callable[[], Awaitable[V]],
+        size: Callable[[V], int] = lambda _value: 1024,
+    ) -> V:
+        """The cached answer for `key`, or `compute()`'s, computed once however many callers wait for it."""
+        revisions = await self.revisions(topics)
+        found = self.get(key, revisions)
+        if found is not None:
+            value: V = found
+            return value
+        pending = self._loading.get((key, revisions))
+        if pending is None:
+            pending = asyncio.ensure_future(self._compute(key, revisions, compute, size))
+            self._loading[(key, revisions)] = pending
+            pending.add_done_callback(lambda _done: self._loading.pop((key, revisions), None))
+        computed: V = await asyncio.shield(pending)
+        return computed
+
+    async def _compute(
+        self,
+        key: Hashable,
+        revisions: tuple[int, ...],
+        compute: Callable[[], Awaitable[V]],
+        size: Callable[[V], int],
+    ) -> V:
+        value = await compute()
+        if value is not None:
+            self.put(key, revisions, value, size(value))
+        return value
+
+    def _stale(self) -> bool:
+        return self._generation != self._read_generation or time.monotonic() - self._read_at > self.max_age
+
+    async def _reread(self) -> None:
+        # A read already under way may have begun before the change that made us stale: wait for it,
+        # then read again unless it began after that change.
+        known = self._generation
+        while True:
+            if self._reading is None:
+                self._reading = asyncio.ensure_future(self._read())
+                self._reading.add_done_callback(self._done_reading)
+            await asyncio.shield(self._reading)
+            if self._read_generation >= known:
+                return
+
+    def _done_reading(self, _done: "asyncio.Future[None]") -> None:
+        self._reading = None
+
+    async def _read(self) -> None:
+        generation, started = self._generation, time.monotonic()
+        async with self.db.sessions() as session:
+            rows = (await session.execute(select(CacheRevision.topic, CacheRevision.revision))).all()
+        self._revisions = {topic: revision for topic, revision in rows}
+        self._read_at, self._read_generation = started, generation
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._bytes = 0
