@@ -19,8 +19,21 @@ class TagMove(EventPayload):
     from_digest: str
 
 
+class VersionChanges(EventPayload):
+    """What changed since the image's previous latest version (`GET /api/docker-images/{id}/diff` tells
+    which, and the vulnerabilities fixed and introduced once the new version is scanned)."""
+
+    previous_version_id: str
+    packages_added: int
+    packages_removed: int
+    packages_changed: int = Field(description="Packages at another version (an upgrade or a downgrade).")
+    hardening_tags_added: list[str]
+    hardening_tags_removed: list[str]
+
+
 class ImageVersionPublished(EventPayload):
-    """A new version of an image you are entitled to is available (or an unpublished one is back)."""
+    """A new version of an image you are entitled to is available (or an unpublished one is back);
+    `changes` says what changed since the previous one (null for an image's first version)."""
 
     event_type: ClassVar[EventType] = EventType.IMAGE_VERSION_PUBLISHED
 
@@ -31,6 +44,7 @@ class ImageVersionPublished(EventPayload):
     digest: str = Field(description="sha256:<64 hex>")
     hardening_tags: list[str]
     published_at: Rfc3339
+    changes: VersionChanges | None = None
     moved_tags: list[TagMove] = Field(
         default_factory=list,
         description="Tags this version took from older published versions, which no longer carry them.",
@@ -42,7 +56,13 @@ class ImageVersionPublished(EventPayload):
 
     @classmethod
     def of(
-        cls, image: "Image", version: "ImageVersion", moved: "list[MovedTag]", *, republished: bool
+        cls,
+        image: "Image",
+        version: "ImageVersion",
+        moved: "list[MovedTag]",
+        *,
+        republished: bool,
+        changes: VersionChanges | None = None,
     ) -> Self:
         return cls(
             image_id=image.id,
@@ -61,4 +81,5 @@ class ImageVersionPublished(EventPayload):
                 if move.from_version.unpublished_at is None
             ],
             republished=republished,
+            changes=changes,
         )

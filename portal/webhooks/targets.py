@@ -10,6 +10,7 @@ certificate verification all concern the hostname, and the connection pool is ke
 import asyncio
 import importlib.util
 import ipaddress
+import re
 import socket
 import ssl
 import sys
@@ -97,6 +98,9 @@ def _parse_ip(host: str) -> IPAddress | None:
         return None
 
 
+_HOST_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?")
+
+
 def check_url(url: str, allow_private: bool) -> None:
     """Refuse a target URL that can be judged without DNS: scheme, credentials, host, literal addresses."""
     try:
@@ -115,9 +119,13 @@ def check_url(url: str, allow_private: bool) -> None:
         raise TargetRefused("the URL must not contain a user name or password")
     if not parsed.host:
         raise TargetRefused("the URL has no host")
+    literal = _parse_ip(parsed.host)
+    # httpx reads more as a host than a host name or an address (a `*` after it): the OpenAPI document's
+    # grammar refuses that, and so does the service
+    if literal is None and _HOST_NAME.fullmatch(parsed.host) is None:
+        raise TargetRefused(f"{parsed.host!r} is not a host name")
     if allow_private:
         return
-    literal = _parse_ip(parsed.host)
     if literal is not None:
         reason = non_public_reason(literal)
         if reason is not None:
