@@ -44,11 +44,16 @@ class AuditAction(StrEnum):
     KEV_IMPORTED = "intel.kev_imported"
     EPSS_IMPORTED = "intel.epss_imported"
     SCAN_RUN = "scan.run"
+    VEX_IMPORTED = "vex.imported"
+    VEX_STATEMENT_ADDED = "vex.statement_added"
+    VEX_STATEMENT_REVOKED = "vex.statement_revoked"
     # A tenant's own objects
     FEATURE_REQUEST_FILED = "feature_request.filed"
     FEATURE_REQUEST_STATUS_SET = "feature_request.status_set"
     CVE_WATCH_CREATED = "cve_watch.created"
     CVE_WATCH_DELETED = "cve_watch.deleted"
+    FINDING_ANALYSIS_RECORDED = "finding_analysis.recorded"
+    FINDING_ANALYSIS_WITHDRAWN = "finding_analysis.withdrawn"
     WEBHOOK_CREATED = "webhook.created"
     WEBHOOK_UPDATED = "webhook.updated"
     WEBHOOK_DELETED = "webhook.deleted"
@@ -90,10 +95,15 @@ DESCRIPTIONS: dict[AuditAction, str] = {
     AuditAction.KEV_IMPORTED: "The operator imported CISA's KEV catalog.",
     AuditAction.EPSS_IMPORTED: "The operator imported FIRST's EPSS scores.",
     AuditAction.SCAN_RUN: "The operator ran a scan of published versions.",
+    AuditAction.VEX_IMPORTED: "The operator imported VEX documents (OpenVEX, CycloneDX).",
+    AuditAction.VEX_STATEMENT_ADDED: "The operator made a VEX statement about an image.",
+    AuditAction.VEX_STATEMENT_REVOKED: "The operator revoked a VEX statement.",
     AuditAction.FEATURE_REQUEST_FILED: "A feature request, package request or bug report was filed.",
     AuditAction.FEATURE_REQUEST_STATUS_SET: "The operator set a request's status.",
     AuditAction.CVE_WATCH_CREATED: "A CVE is now watched.",
     AuditAction.CVE_WATCH_DELETED: "A CVE watch was removed.",
+    AuditAction.FINDING_ANALYSIS_RECORDED: "A finding's analysis (triage) was recorded.",
+    AuditAction.FINDING_ANALYSIS_WITHDRAWN: "A finding's analysis (triage) was withdrawn.",
     AuditAction.WEBHOOK_CREATED: "A webhook subscription was created.",
     AuditAction.WEBHOOK_UPDATED: "A webhook subscription was changed.",
     AuditAction.WEBHOOK_DELETED: "A webhook subscription was deleted.",

@@ -39,8 +39,14 @@ class CatalogRepository:
     async def image_by_name(self, name: str) -> Image | None:
         return (await self.session.execute(select(Image).where(Image.name == name))).scalar_one_or_none()
 
+    async def image_by_id(self, image_id: str) -> Image | None:
+        return await self.session.get(Image, image_id)
+
     async def all_images(self) -> list[Image]:
         return list((await self.session.execute(select(Image).order_by(Image.name, Image.id))).scalars())
+
+    async def version_by_id(self, version_id: str) -> ImageVersion | None:
+        return await self.session.get(ImageVersion, version_id)
 
     async def version_by_digest(self, image_id: str, digest: str) -> ImageVersion | None:
         statement = select(ImageVersion).where(

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.audit import AuditAction, AuditTarget, record_audit
 from portal.auth.actor import Actor
-from portal.catalog.events import ImageVersionPublished
+from portal.catalog.diff import diff_inventories
+from portal.catalog.events import ImageVersionPublished, VersionChanges
 from portal.catalog.models import Entitlement, Image, ImageVersion, VersionHardeningTag, VersionSbom
 from portal.catalog.publishing import read_sbom, render_documents
 from portal.catalog.repository import CatalogRepository, SbomFormat, StoredDocument
@@ -95,6 +96,11 @@ class CatalogService:
 
         now = self.clock()
         created_image = image is None
+        previous = (
+            await self.repository.version_by_id(image.latest_version_id)
+            if image is not None and image.latest_version_id
+            else None
+        )
         if image is None:
             image = Image(name=request.name, created_at=now)
         image.repository = request.repository
@@ -149,9 +155,10 @@ class CatalogService:
                 f"Image {request.name} with digest {request.digest} was published meanwhile."
             ) from error
 
+        event = await self._published_event(image, version, inventory, previous)
         changed(self.session, CATALOG)
         for tenant_id in await self.repository.entitled_tenant_ids(image.id):
-            record_event(self.session, tenant_id, _published_event(image, version), self.clock)
+            record_event(self.session, tenant_id, event, self.clock)
         # The new version is scanned at once by the worker, not at the next `portal scan`.
         await queue_version_scans(self.session, [version.id], now)
         record_audit(
@@ -309,6 +316,32 @@ class CatalogService:
         stored = await self.repository.inventories(version_ids)
         return {version_id: inventory_components(data) for version_id, data in stored.items()}
 
+    async def _published_event(
+        self, image: Image, version: ImageVersion, inventory: Inventory, previous: ImageVersion | None
+    ) -> ImageVersionPublished:
+        """The event, with what changed since the image's previous latest version (its packages and
+        hardening tags: the new version is not scanned yet)."""
+        changes = None
+        if previous is not None:
+            before = await self.inventory(previous.id)
+            if before is not None:
+                diff = diff_inventories(before, inventory, previous.hardening_tags, version.hardening_tags)
+                changes = VersionChanges(
+                    previous_version_id=previous.id,
+                    packages_added=len(diff.added),
+                    packages_removed=len(diff.removed),
+                    packages_changed=len(diff.changed),
+                    hardening_tags_added=diff.hardening_added,
+                    hardening_tags_removed=diff.hardening_removed,
+                )
+        return _published_event(image, version, changes)
+
+    async def image_by_name(self, name: str) -> Image | None:
+        return await self.repository.image_by_name(name)
+
+    async def image_by_id(self, image_id: str) -> Image | None:
+        return await self.repository.image_by_id(image_id) if is_uuid(image_id) else None
+
     async def entitled_tenant_ids(self, image_id: str) -> list[str]:
         return await self.repository.entitled_tenant_ids(image_id)
 
@@ -345,7 +378,9 @@ class CatalogService:
         return image
 
 
-def _published_event(image: Image, version: ImageVersion) -> ImageVersionPublished:
+def _published_event(
+    image: Image, version: ImageVersion, changes: VersionChanges | None
+) -> ImageVersionPublished:
     return ImageVersionPublished(
         image_id=image.id,
         image_name=image.name,
@@ -354,6 +389,7 @@ def _published_event(image: Image, version: ImageVersion) -> ImageVersionPublish
         digest=version.digest,
         hardening_tags=list(version.hardening_tags),
         published_at=version.published_at,
+        changes=changes,
     )
 
 

@@ -162,3 +162,44 @@ def list_images(as_json: bool = JsonOption) -> None:
             ", ".join(entry.tenants),
         )
     console.print(table)
+
+
+@app.command("diff")
+def diff(
+    image: str = typer.Argument(..., help="The image's name."),
+    before: str = typer.Argument(..., metavar="FROM", help="A tag or digest of the older version."),
+    after: str = typer.Argument(..., metavar="TO", help="A tag or digest of the newer version."),
+    as_json: bool = JsonOption,
+) -> None:
+    """What changed between two versions: packages added, removed and upgraded (from -> to),
+    vulnerabilities fixed, introduced and still open (latest scans, vendor VEX applied), hardening tags."""
+    from portal.scanning.diff import DiffService
+    from portal.scanning.schemas import diff_out
+
+    async def work(runtime: Runtime, session: AsyncSession) -> dict[str, Any]:
+        found = await DiffService(session, runtime.clock).for_operator(image, before, after)
+        return diff_out(found).model_dump(mode="json", by_alias=True)
+
+    out = run_in_transaction(work)
+    packages, vulnerabilities = out["packages"], out["vulnerabilities"]
+    lines = [f"{image} {before} -> {after}"]
+    lines += [f"  + {p['name']} {p['toVersion'] or ''}".rstrip() for p in packages["added"]]
+    lines += [f"  - {p['name']} {p['fromVersion'] or ''}".rstrip() for p in packages["removed"]]
+    lines += [f"  ~ {p['name']} {p['fromVersion']} -> {p['toVersion']}" for p in packages["changed"]]
+    tags = out["hardeningTags"]
+    lines += [f"  hardening + {tag}" for tag in tags["added"]] + [
+        f"  hardening - {tag}" for tag in tags["removed"]
+    ]
+    if vulnerabilities is None:
+        lines.append("  vulnerabilities: not both versions are scanned yet")
+    else:
+        for word, key in (("fixed", "fixed"), ("introduced", "introduced"), ("still open", "stillOpen")):
+            ids = [v["vulnerabilityId"] for v in vulnerabilities[key]]
+            lines.append(
+                f"  {len(ids)} {word}" + (f": {', '.join(ids)}" if ids and key != "stillOpen" else "")
+            )
+    counts = {key: len(packages[key]) for key in ("added", "removed", "changed")}
+    lines.append(
+        f"packages: {counts['added']} added, {counts['removed']} removed, {counts['changed']} changed"
+    )
+    report(as_json, out, "\n".join(lines))

@@ -19,7 +19,8 @@ stale too. Keys always hold the tenant (and role) the answer was made for; answe
 A feature that caches something, or whose writes change what others cache, declares its topic here
 (`Topic("name")`) and calls `changed(session, TOPIC)` wherever it writes that data; it reads through
 `runtime.read_cache.load(...)` or a route's `cached(TOPIC, ...)`. Topics in use: `CATALOG` (publish,
-unpublish, grant, revoke), `SCANS` (a scan recorded), `INTEL` (KEV or EPSS imported).
+unpublish, grant, revoke), `SCANS` (a scan recorded), `INTEL` (KEV or EPSS imported), `VEX` (a statement
+imported, added or revoked, an analysis recorded or withdrawn).
 """
 
 import asyncio
@@ -58,6 +59,8 @@ class Topic:
 
 
 CATALOG = Topic("catalog")
+# the vendor's VEX statements and tenants' analyses (`portal.vex`): what summaries count as suppressed
+VEX = Topic("vex")
 SCANS = Topic("scans")
 INTEL = Topic("intel")
 

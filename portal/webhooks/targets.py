@@ -10,6 +10,7 @@ certificate verification all concern the hostname, and the connection pool is ke
 import asyncio
 import importlib.util
 import ipaddress
+import re
 import socket
 import ssl
 import sys
@@ -87,6 +88,9 @@ def _parse_ip(host: str) -> IPAddress | None:
         return None
 
 
+_HOST_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?")
+
+
 def check_url(url: str, allow_private: bool) -> None:
     """Refuse a target URL that can be judged without DNS: scheme, credentials, host, literal addresses."""
     try:
@@ -105,6 +109,10 @@ def check_url(url: str, allow_private: bool) -> None:
         reason = non_public_reason(literal)
         if reason is not None:
             raise TargetRefused(f"{literal} is {reason}")
+    # httpx reads more as a host than a host name or an address (a `*` after it): the OpenAPI document's
+    # grammar refuses that, and so does the service
+    if literal is None and _HOST_NAME.fullmatch(parsed.host) is None:
+        raise TargetRefused(f"{parsed.host!r} is not a host name")
 
 
 async def system_resolver(host: str, port: int) -> list[str]:

@@ -97,7 +97,7 @@ async def version(
     chosen = next((v for v in detail.versions if v.id == version_id), None)
     if chosen is None:
         raise NotFound("No such image version.")
-    scans = ScanService(db)
+    scans = ScanService(db, page.runtime.clock, page.runtime.finding_lists)
     history = await scans.history(tenant_id, image_id, version_id, PageParams(SCANS_CHARTED))
     kev_counts = await scans.kev_counts(history.items)
     filters = FindingFilters.of(list(severity or []), _yes_no(kev), _yes_no(fixable), None, package or None)
