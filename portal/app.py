@@ -51,6 +51,7 @@ ROUTERS = (
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     settings = settings or (runtime.settings if runtime else load_settings())
     runtime = runtime or Runtime.build(settings)
+    runtime.check_api_settings()
     configure_logging(settings.log_level, settings.log_json)
 
     @asynccontextmanager

@@ -37,6 +37,7 @@ class AuditAction(StrEnum):
     # The catalog
     VERSION_PUBLISHED = "image.published"
     VERSION_UNPUBLISHED = "image.unpublished"
+    VERSION_REPUBLISHED = "image.republished"
     IMAGE_GRANTED = "image.granted"
     IMAGE_ACCESS_REVOKED = "image.revoked"
     # Vulnerability data and scans
@@ -89,6 +90,7 @@ DESCRIPTIONS: dict[AuditAction, str] = {
     AuditAction.USER_PASSWORD_SET: "The operator set a user's password.",
     AuditAction.VERSION_PUBLISHED: "The operator published an image version.",
     AuditAction.VERSION_UNPUBLISHED: "The operator unpublished an image version.",
+    AuditAction.VERSION_REPUBLISHED: "The operator brought an unpublished image version back.",
     AuditAction.IMAGE_GRANTED: "The operator gave the tenant access to an image.",
     AuditAction.IMAGE_ACCESS_REVOKED: "The operator took away the tenant's access to an image.",
     AuditAction.ADVISORIES_IMPORTED: "The operator imported vulnerability advisories.",

@@ -8,14 +8,15 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 from portal.api.cached import cached
 from portal.api.dependencies import DbSession, RuntimeDep
 from portal.api.openapi import error_responses
+from portal.api.paging import NamePaging
+from portal.api.path_ids import PathId
 from portal.auth.guard import CurrentActor, GuardedRoute
 from portal.catalog.models import Image, ImageVersion
 from portal.catalog.repository import SbomFormat, StoredDocument
 from portal.catalog.schemas import ImageDetailOut, ImageOut, LatestScanOut, LatestVersionOut, VersionOut
 from portal.catalog.service import CatalogService
 from portal.kit.conditional import none_match, strong_etag
-from portal.kit.ids import PathId
-from portal.kit.pagination import NamePaging, Page, PageParams
+from portal.kit.pagination import Page, PageParams
 from portal.kit.readcache import CATALOG, INTEL, SCANS, VEX
 from portal.kit.schema import NO_NUL_PATTERN
 from portal.runtime import Runtime

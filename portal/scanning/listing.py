@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Literal
 
+from portal.api.paging import page_params
 from portal.intel.models import EpssScore, KevEntry
 from portal.intel.service import Signals
-from portal.kit.pagination import CursorGrammar, KeyKind, PageParams, page_params
+from portal.kit.pagination import CursorGrammar, KeyKind, PageParams
 from portal.scanning.affects import affects
 from portal.scanning.findings import FoundVulnerability, finding_from_row, finding_row, row_ids
 from portal.scanning.findings import lines_of as document_lines

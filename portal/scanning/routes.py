@@ -7,10 +7,12 @@ from fastapi import APIRouter, Depends, Query
 from portal.api.cached import cached
 from portal.api.dependencies import DbSession, RuntimeDep
 from portal.api.openapi import error_responses
+from portal.api.paging import TimePaging
+from portal.api.path_ids import PathId
 from portal.auth.guard import CurrentActor, GuardedRoute
 from portal.catalog.schemas import ScanSummaryOut
-from portal.kit.ids import ID_TEXT, PathId
-from portal.kit.pagination import Page, PageParams, TimePaging
+from portal.kit.ids import ID_TEXT
+from portal.kit.pagination import Page, PageParams
 from portal.kit.readcache import CATALOG, INTEL, SCANS, VEX
 from portal.kit.schema import Rfc3339Input
 from portal.scanning.diff import DiffService

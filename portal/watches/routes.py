@@ -6,10 +6,11 @@ from fastapi import APIRouter, Depends, Response
 
 from portal.api.dependencies import DbSession, RuntimeDep
 from portal.api.openapi import error_responses
+from portal.api.paging import TimePaging
+from portal.api.path_ids import PathId
 from portal.auth.guard import AdminActor, CurrentActor, GuardedRoute
 from portal.auth.schemas import actor_out
-from portal.kit.ids import PathId
-from portal.kit.pagination import Page, PageParams, TimePaging
+from portal.kit.pagination import Page, PageParams
 from portal.scanning.schemas import vex_out
 from portal.watches.schemas import (
     AffectedPackageOut,

@@ -37,7 +37,7 @@ from portal.runtime import Runtime
 from portal.users.models import Role
 from tests.advisories.factories import osv_record, write_folder
 from tests.audit.probe import AuditProbe
-from tests.catalog.factories import digest_of, grant, publish, small_sbom
+from tests.catalog.factories import digest_of, grant, publish, small_sbom, unpublish
 from tests.factories import Caller, make_caller, make_key_caller, make_tenant
 from tests.operator import operator_cli, run_async
 
@@ -422,6 +422,13 @@ async def _images_unpublish(w: CliWorld) -> Expected:
     return _operator(AuditAction.VERSION_UNPUBLISHED, done["versionId"])
 
 
+async def _images_republish(w: CliWorld) -> Expected:
+    published = await publish(w.runtime, "audited")
+    await unpublish(w.runtime, "audited", published.version.digest)
+    done = await w.write("images", "republish", "--image", "audited", "--digest", published.version.digest)
+    return _operator(AuditAction.VERSION_REPUBLISHED, done["versionId"])
+
+
 async def _images_grant(w: CliWorld) -> Expected:
     published = await publish(w.runtime, "audited")
     slug = await w.tenant_slug()
@@ -543,6 +550,7 @@ CLI_WRITES: dict[str, CliScenario] = {
     "users set-password": _user_change("users", "set-password", action=AuditAction.USER_PASSWORD_SET),
     "images publish": _images_publish,
     "images unpublish": _images_unpublish,
+    "images republish": _images_republish,
     "images grant": _images_grant,
     "images revoke": _images_revoke,
     "advisories import": _advisories_import,

@@ -65,6 +65,8 @@ async def test_publishing_records_one_event_per_entitled_tenant(runtime: Runtime
             "hardeningTagsAdded": ["fips"],
             "hardeningTagsRemoved": ["non-root"],
         },
+        "movedTags": [],
+        "republished": False,
     }
     assert event.data["publishedAt"].endswith("Z")
 

@@ -6,10 +6,10 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from portal.api.dependencies import DbSession, RuntimeDep
+from portal.api.path_ids import PathId
 from portal.catalog.routes import sbom_response
 from portal.catalog.service import CatalogService
 from portal.errors import NotFound
-from portal.kit.ids import PathId
 from portal.kit.pagination import PageParams
 from portal.kit.schema import NO_NUL_PATTERN
 from portal.scanning.listing import FindingFilters
