@@ -6,12 +6,13 @@ import re
 import httpx
 from fastapi import FastAPI
 
+from portal.catalog import CatalogService, PublishRequest
 from portal.demo.catalog import DEMO_IMAGES, demo_sbom
 from portal.runtime import Runtime
 from portal.scanning.tasks import rescan
 from portal.users.models import Role
-from tests.catalog.factories import digest_of, publish
-from tests.factories import make_caller
+from tests.catalog.factories import digest_of
+from tests.factories import OPERATOR, make_caller
 from tests.web.conftest import DemoTenant
 from tests.web.console import csrf_of, signed_in_client
 
@@ -95,14 +96,17 @@ async def test_a_newer_version_links_to_what_changed(
     runtime: Runtime, app: FastAPI, demo: DemoTenant
 ) -> None:
     nginx = next(image for image in DEMO_IMAGES if image.name == "nginx")
-    await publish(
-        runtime,
-        "nginx",
-        sbom=demo_sbom(nginx.sbom_file).replace(b"3.3.0-r2", b"3.3.1-r1"),
+    request = PublishRequest(
+        name="nginx",
+        repository="registry.example.com/hardened/nginx",  # the demo image's, as every version's is
         digest=digest_of("nginx-1.26.1"),
         tags=("1.26.1", "latest"),
-        hardening=("stig", "non-root", "fips"),
+        sbom=demo_sbom(nginx.sbom_file).replace(b"3.3.0-r2", b"3.3.1-r1"),
+        architectures=("amd64",),
+        hardening_tags=("stig", "non-root", "fips"),
     )
+    async with runtime.db.transaction() as session:
+        await CatalogService(session, runtime.clock).publish(OPERATOR, request)
     await rescan(runtime.db, runtime.clock, image_name="nginx")
     async with signed_in_client(runtime, app, demo.tenant, Role.VIEWER) as viewer:
         newest = (await viewer.get(await _nginx_version(viewer))).text
