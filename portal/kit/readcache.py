@@ -19,7 +19,8 @@ stale too. Keys always hold the tenant (and role) the answer was made for; answe
 A feature that caches something, or whose writes change what others cache, declares its topic here
 (`Topic("name")`) and calls `changed(session, TOPIC)` wherever it writes that data; it reads through
 `runtime.read_cache.load(...)` or a route's `cached(TOPIC, ...)`. Topics in use: `CATALOG` (publish,
-unpublish, grant, revoke), `SCANS` (a scan recorded), `INTEL` (KEV or EPSS imported).
+unpublish, grant, revoke), `SCANS` (a scan recorded), `INTEL` (KEV or EPSS imported), `IDENTITIES` (an API
+key revoked, a user's role, active state or password changed: `auth.cache` forgets who callers are).
 """
 
 import asyncio
@@ -60,6 +61,7 @@ class Topic:
 CATALOG = Topic("catalog")
 SCANS = Topic("scans")
 INTEL = Topic("intel")
+IDENTITIES = Topic("identities")
 
 
 def changed(session: AsyncSession | Session, *topics: Topic) -> None:
