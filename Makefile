@@ -39,9 +39,13 @@ lock: $(UV)
 	$(UV) lock $(ARGS)
 	echo uv | $(UV) pip compile - --universal --generate-hashes --quiet -o requirements-uv.txt $(ARGS)
 
+# The demo's sign-in limit: mistyping a printed password twice should not lock a newcomer out for 15
+# minutes. `portal serve` prints the limit in force; a PORTAL_LOGIN_RATE_LIMIT of your own wins.
+DEMO_LOGIN_RATE_LIMIT ?= 30/minute
+
 run: $(RUN_STAMP)
 	$(BIN)/portal demo
-	$(BIN)/portal serve $(ARGS)
+	PORTAL_LOGIN_RATE_LIMIT="$${PORTAL_LOGIN_RATE_LIMIT:-$(DEMO_LOGIN_RATE_LIMIT)}" $(BIN)/portal serve $(ARGS)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check portal tests benchmarks

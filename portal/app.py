@@ -26,6 +26,7 @@ from portal.scanning.routes import router as scanning_router
 from portal.status.metrics import install_metrics
 from portal.status.routes import router as status_router
 from portal.users.routes import router as users_router
+from portal.vex.routes import router as vex_router
 from portal.watches.routes import router as watches_router
 from portal.web import install_web
 from portal.webhooks.payloads import document_webhooks
@@ -37,6 +38,7 @@ ROUTERS = (
     auth_router,
     catalog_router,
     scanning_router,
+    vex_router,
     watches_router,
     requests_router,
     webhooks_router,
@@ -49,6 +51,7 @@ ROUTERS = (
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     settings = settings or (runtime.settings if runtime else load_settings())
     runtime = runtime or Runtime.build(settings)
+    runtime.check_api_settings()
     configure_logging(settings.log_level, settings.log_json)
 
     @asynccontextmanager

@@ -126,6 +126,12 @@ class UnsupportedMediaType(PortalError):
     default_message = "The request body must be application/json."
 
 
+def _duration(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} seconds"
+    return f"{seconds} seconds (about {round(seconds / 60)} minutes)"
+
+
 class HeadersTooLarge(PortalError):
     status, code = 431, "REQUEST_HEADERS_TOO_LARGE"
     default_message = "The request's headers are too large."
@@ -136,7 +142,7 @@ class RateLimited(PortalError):
 
     def __init__(self, retry_after_seconds: int) -> None:
         super().__init__(
-            f"Too many requests; retry in {retry_after_seconds} seconds.",
+            f"Too many requests; retry in {_duration(retry_after_seconds)}.",
             headers={"Retry-After": str(retry_after_seconds)},
         )
 

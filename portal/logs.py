@@ -1,7 +1,13 @@
-"""Structured logs: JSON lines with the request id. Secrets never reach a log call."""
+"""Structured logs: JSON lines with the request id. Secrets never reach a log call.
+
+The portal's own lines go through structlog; uvicorn's (start, stop, a request that crashed) and any
+other library's warnings go through the standard library's logging, which `uvicorn_log_config` formats
+with the same processors, so that with `PORTAL_LOG_JSON` every line on stderr is one JSON object.
+"""
 
 import logging
 import sys
+from typing import Any
 
 import structlog
 
@@ -17,19 +23,52 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
+def _shared_processors() -> list[structlog.types.Processor]:
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+
+
 def configure_logging(level: str = "INFO", json: bool = True) -> None:
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
     )
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            renderer,
-        ],
+        processors=[*_shared_processors(), structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
         logger_factory=structlog.PrintLoggerFactory(_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
+
+
+def uvicorn_log_config(level: str) -> dict[str, Any]:
+    """A `logging.config.dictConfig` for uvicorn (its `log_config`): its lines, and every other library's
+    warnings, as the portal's JSON lines, with the logger's name (`uvicorn.error` for its start and stop)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": _json_formatter}},
+        "handlers": {"stderr": {"()": _stderr_handler, "formatter": "json"}},
+        "loggers": {
+            "uvicorn": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
+            "uvicorn.access": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
+        },
+        "root": {"handlers": ["stderr"], "level": "WARNING"},
+    }
+
+
+def _json_formatter() -> logging.Formatter:
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*_shared_processors(), structlog.stdlib.add_logger_name],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(),
+        ],
+    )
+
+
+def _stderr_handler() -> logging.Handler:
+    return logging.StreamHandler(_CurrentStderr())

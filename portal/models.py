@@ -15,6 +15,7 @@ from portal.scanning.models import FindingSet, Scan, VersionPackage
 from portal.tenants.models import Tenant
 from portal.users.activation import UserActivation
 from portal.users.models import User
+from portal.vex.models import FindingAnalysis, VexProduct, VexStatement
 from portal.watches.models import CveWatch
 from portal.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription, WorkerHeartbeat
 
@@ -31,6 +32,7 @@ __all__ = [
     "EpssScore",
     "FeatureRequest",
     "FeatureRequestChange",
+    "FindingAnalysis",
     "FindingSet",
     "Image",
     "ImageVersion",
@@ -45,6 +47,8 @@ __all__ = [
     "VersionHardeningTag",
     "VersionPackage",
     "VersionSbom",
+    "VexProduct",
+    "VexStatement",
     "Vulnerability",
     "WebhookAttempt",
     "WebhookDelivery",

@@ -1,7 +1,8 @@
 """The long-lived services one process needs, built once from the settings.
 
 The API, the worker and the command line each build one `Runtime`; request handlers reach it through
-`request.app.state.runtime`.
+`request.app.state.runtime`. What only serving the API needs (password hashing, access tokens, rate
+limits) is made on first use: a command that reads a table never imports JWT, argon2 or `limits`.
 """
 
 import asyncio
@@ -10,12 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from limits import RateLimitItem
-
 from portal.auth.cache import IdentityCache, LoadOnceCache
-from portal.auth.passwords import PasswordHasher
-from portal.auth.ratelimit import IPNetwork, RateLimiter, parse_limit, parse_networks
-from portal.auth.tokens import AccessTokenCodec
 from portal.config import Settings
 from portal.db import Database
 from portal.kit.clock import Clock, utcnow
@@ -23,6 +19,11 @@ from portal.kit.readcache import ReadCache
 from portal.kit.wakeup import CACHE_CHANNEL, JOBS_CHANNEL, OUTBOX_CHANNEL, SIGNALS_KEY, CommitSignal
 
 if TYPE_CHECKING:
+    from limits import RateLimitItem
+
+    from portal.auth.passwords import PasswordHasher
+    from portal.auth.ratelimit import IPNetwork, RateLimiter
+    from portal.auth.tokens import AccessTokenCodec
     from portal.kit.encryption import SecretBox
     from portal.kit.notify import NotificationListener
     from portal.metrics import Metrics
@@ -36,14 +37,9 @@ class Runtime:
     db: Database
     # Reads kept until their data changes (kit.readcache), and the status probe's last answer.
     read_cache: ReadCache
-    hasher: PasswordHasher
-    tokens: AccessTokenCodec
-    limiter: RateLimiter
-    login_limit: RateLimitItem
-    refresh_limit: RateLimitItem
-    api_key_limit: RateLimitItem
-    trusted_proxies: tuple[IPNetwork, ...]
     clock: Clock = field(default=utcnow)
+    # Keeps the rate-limit counters of two runtimes sharing one Redis apart (tests).
+    rate_limit_namespace: str = "portal"
     # Wake this process's workers when a commit queues jobs or webhook work (kit.wakeup).
     job_signal: CommitSignal = field(default_factory=lambda: CommitSignal(JOBS_CHANNEL))
     outbox_signal: CommitSignal = field(default_factory=lambda: CommitSignal(OUTBOX_CHANNEL))
@@ -72,6 +68,71 @@ class Runtime:
         self.listener = listener = NotificationListener(self.db.url, self.signals)
         self._stop_listening = asyncio.Event()
         self._listener = asyncio.create_task(listener.run(self._stop_listening), name="notify-listener")
+
+    @cached_property
+    def hasher(self) -> "PasswordHasher":
+        from portal.auth.passwords import PasswordHasher
+
+        settings = self.settings
+        return PasswordHasher(
+            settings.argon2_time_cost,
+            settings.argon2_memory_cost,
+            settings.argon2_parallelism,
+            settings.password_check_concurrency,
+        )
+
+    @cached_property
+    def tokens(self) -> "AccessTokenCodec":
+        from portal.auth.tokens import AccessTokenCodec
+
+        settings = self.settings
+        return AccessTokenCodec(
+            settings.effective_secret_key,
+            settings.jwt_issuer,
+            settings.jwt_audience,
+            settings.access_token_ttl_seconds,
+            self.clock,
+        )
+
+    @cached_property
+    def limiter(self) -> "RateLimiter":
+        from portal.auth.ratelimit import RateLimiter
+
+        settings = self.settings
+        return RateLimiter(
+            settings.redis_url,
+            self.rate_limit_namespace,
+            settings.rate_limit_timeout_seconds,
+            settings.rate_limit_ipv6_prefix,
+        )
+
+    @cached_property
+    def login_limit(self) -> "RateLimitItem":
+        from portal.auth.ratelimit import parse_limit
+
+        return parse_limit(self.settings.login_rate_limit)
+
+    @cached_property
+    def refresh_limit(self) -> "RateLimitItem":
+        from portal.auth.ratelimit import parse_limit
+
+        return parse_limit(self.settings.refresh_rate_limit)
+
+    @cached_property
+    def api_key_limit(self) -> "RateLimitItem":
+        from portal.auth.ratelimit import parse_limit
+
+        return parse_limit(self.settings.api_key_rate_limit)
+
+    @cached_property
+    def trusted_proxies(self) -> "tuple[IPNetwork, ...]":
+        from portal.auth.ratelimit import parse_networks
+
+        return parse_networks(self.settings.trusted_proxies)
+
+    def check_api_settings(self) -> None:
+        """Reads the API's settings now, so that a bad one stops the server at start, not a request."""
+        _ = (self.login_limit, self.refresh_limit, self.api_key_limit, self.trusted_proxies, self.tokens)
 
     @cached_property
     def metrics(self) -> "Metrics":
@@ -110,30 +171,8 @@ class Runtime:
             settings=settings,
             db=db,
             read_cache=read_cache,
-            hasher=PasswordHasher(
-                settings.argon2_time_cost,
-                settings.argon2_memory_cost,
-                settings.argon2_parallelism,
-                settings.password_check_concurrency,
-            ),
-            tokens=AccessTokenCodec(
-                settings.effective_secret_key,
-                settings.jwt_issuer,
-                settings.jwt_audience,
-                settings.access_token_ttl_seconds,
-                clock,
-            ),
-            limiter=RateLimiter(
-                settings.redis_url,
-                rate_limit_namespace,
-                settings.rate_limit_timeout_seconds,
-                settings.rate_limit_ipv6_prefix,
-            ),
-            login_limit=parse_limit(settings.login_rate_limit),
-            refresh_limit=parse_limit(settings.refresh_rate_limit),
-            api_key_limit=parse_limit(settings.api_key_rate_limit),
-            trusted_proxies=parse_networks(settings.trusted_proxies),
             clock=clock,
+            rate_limit_namespace=rate_limit_namespace,
             job_signal=signals[JOBS_CHANNEL],
             outbox_signal=signals[OUTBOX_CHANNEL],
             cache_signal=signals[CACHE_CHANNEL],

@@ -238,6 +238,22 @@ class AdvisoryRepository:
         # asyncpg may hand JSONB over already decoded
         return [(a, e, n, next(decoded) if isinstance(doc, str) else doc) for a, e, n, doc in rows]
 
+    async def group_identifiers(self, identifiers: Sequence[str]) -> set[str]:
+        """Every id of the alias groups these (upper-case) identifiers belong to."""
+        found: set[str] = set()
+        for chunk in _chunks(sorted(set(identifiers)), _WIDE):
+            statement = (
+                select(Vulnerability.id, Vulnerability.ids)
+                .join(Advisory, Advisory.vulnerability_id == Vulnerability.id)
+                .join(AdvisoryAlias, AdvisoryAlias.advisory_id == Advisory.id)
+                .where(AdvisoryAlias.identifier.in_(chunk))
+                .distinct()
+            )
+            for group_id, ids in await self.session.execute(statement):
+                found.add(group_id.upper())
+                found.update(i.upper() for i in (json.loads(ids) if isinstance(ids, str) else ids))
+        return found
+
     async def known_as(self, identifiers: Sequence[str]) -> dict[str, list[tuple[str, bool]]]:
         """identifier (upper case) -> [(advisory id, withdrawn)] of every advisory known by it."""
         found: dict[str, list[tuple[str, bool]]] = {}

@@ -165,6 +165,11 @@ class AdvisoryService:
         groups = await self.repository.group_ratings(sorted({f[0] for f in records.values() if f[0]}))
         return VulnerabilityFacts(records, groups)
 
+    async def alias_groups(self, identifiers: Sequence[str]) -> set[str]:
+        """The (upper-case) identifiers and every other id of the vulnerabilities they name."""
+        wanted = {i.upper() for i in identifiers}
+        return wanted | await self.repository.group_identifiers(sorted(wanted))
+
     async def known_as(self, identifiers: Sequence[str]) -> dict[str, list[tuple[str, bool]]]:
         """identifier (upper case) -> [(advisory id, withdrawn)] of every advisory known by it."""
         return await self.repository.known_as(identifiers)

@@ -18,6 +18,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from portal.config import Settings
 from portal.errors import HeadersTooLarge
+from portal.logs import uvicorn_log_config
 
 HttpImplementation = Literal["auto", "httptools", "h11"]
 
@@ -102,6 +103,8 @@ def _protocol(http: HttpImplementation, max_head_bytes: int) -> type[asyncio.Pro
 def uvicorn_config(
     app: Any, settings: Settings, host: str, port: int, *, http: HttpImplementation = "auto", **options: Any
 ) -> uvicorn.Config:
+    if settings.log_json:
+        options.setdefault("log_config", uvicorn_log_config(settings.log_level))
     return uvicorn.Config(
         app,
         host=host,

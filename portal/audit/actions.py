@@ -37,6 +37,7 @@ class AuditAction(StrEnum):
     # The catalog
     VERSION_PUBLISHED = "image.published"
     VERSION_UNPUBLISHED = "image.unpublished"
+    VERSION_REPUBLISHED = "image.republished"
     IMAGE_GRANTED = "image.granted"
     IMAGE_ACCESS_REVOKED = "image.revoked"
     # Vulnerability data and scans
@@ -44,11 +45,16 @@ class AuditAction(StrEnum):
     KEV_IMPORTED = "intel.kev_imported"
     EPSS_IMPORTED = "intel.epss_imported"
     SCAN_RUN = "scan.run"
+    VEX_IMPORTED = "vex.imported"
+    VEX_STATEMENT_ADDED = "vex.statement_added"
+    VEX_STATEMENT_REVOKED = "vex.statement_revoked"
     # A tenant's own objects
     FEATURE_REQUEST_FILED = "feature_request.filed"
     FEATURE_REQUEST_STATUS_SET = "feature_request.status_set"
     CVE_WATCH_CREATED = "cve_watch.created"
     CVE_WATCH_DELETED = "cve_watch.deleted"
+    FINDING_ANALYSIS_RECORDED = "finding_analysis.recorded"
+    FINDING_ANALYSIS_WITHDRAWN = "finding_analysis.withdrawn"
     WEBHOOK_CREATED = "webhook.created"
     WEBHOOK_UPDATED = "webhook.updated"
     WEBHOOK_DELETED = "webhook.deleted"
@@ -84,16 +90,22 @@ DESCRIPTIONS: dict[AuditAction, str] = {
     AuditAction.USER_PASSWORD_SET: "The operator set a user's password.",
     AuditAction.VERSION_PUBLISHED: "The operator published an image version.",
     AuditAction.VERSION_UNPUBLISHED: "The operator unpublished an image version.",
+    AuditAction.VERSION_REPUBLISHED: "The operator brought an unpublished image version back.",
     AuditAction.IMAGE_GRANTED: "The operator gave the tenant access to an image.",
     AuditAction.IMAGE_ACCESS_REVOKED: "The operator took away the tenant's access to an image.",
     AuditAction.ADVISORIES_IMPORTED: "The operator imported vulnerability advisories.",
     AuditAction.KEV_IMPORTED: "The operator imported CISA's KEV catalog.",
     AuditAction.EPSS_IMPORTED: "The operator imported FIRST's EPSS scores.",
     AuditAction.SCAN_RUN: "The operator ran a scan of published versions.",
+    AuditAction.VEX_IMPORTED: "The operator imported VEX documents (OpenVEX, CycloneDX).",
+    AuditAction.VEX_STATEMENT_ADDED: "The operator made a VEX statement about an image.",
+    AuditAction.VEX_STATEMENT_REVOKED: "The operator revoked a VEX statement.",
     AuditAction.FEATURE_REQUEST_FILED: "A feature request, package request or bug report was filed.",
     AuditAction.FEATURE_REQUEST_STATUS_SET: "The operator set a request's status.",
     AuditAction.CVE_WATCH_CREATED: "A CVE is now watched.",
     AuditAction.CVE_WATCH_DELETED: "A CVE watch was removed.",
+    AuditAction.FINDING_ANALYSIS_RECORDED: "A finding's analysis (triage) was recorded.",
+    AuditAction.FINDING_ANALYSIS_WITHDRAWN: "A finding's analysis (triage) was withdrawn.",
     AuditAction.WEBHOOK_CREATED: "A webhook subscription was created.",
     AuditAction.WEBHOOK_UPDATED: "A webhook subscription was changed.",
     AuditAction.WEBHOOK_DELETED: "A webhook subscription was deleted.",

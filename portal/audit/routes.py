@@ -8,12 +8,13 @@ from fastapi.responses import StreamingResponse
 
 from portal.api.dependencies import DbSession, RuntimeDep
 from portal.api.openapi import error_responses
+from portal.api.paging import TimePaging
 from portal.audit.actions import AuditAction
 from portal.audit.repository import AuditFilter
 from portal.audit.schemas import AuditEventOut, audit_event_out
 from portal.audit.service import AuditService, stream_events
 from portal.auth.guard import AdminActor, GuardedRoute
-from portal.kit.pagination import Page, PageParams, TimePaging
+from portal.kit.pagination import Page, PageParams
 from portal.kit.schema import NO_NUL_PATTERN, Rfc3339Input
 
 router = APIRouter(prefix="/api/audit-events", tags=["audit"], route_class=GuardedRoute)

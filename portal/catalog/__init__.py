@@ -1,12 +1,12 @@
 """The image catalog: images, their versions with SBOMs, and which tenants are entitled to which."""
 
+from portal.catalog.labels import PublishRequest
 from portal.catalog.models import Entitlement, Image, ImageVersion
 from portal.catalog.publishing import SbomRefused
 from portal.catalog.service import (
     CatalogService,
     ImageOverview,
     Published,
-    PublishRequest,
     VersionInventory,
 )
 

@@ -36,17 +36,33 @@ class CatalogRepository:
 
     # The operator's side: every image, published or not.
 
-    async def image_by_name(self, name: str) -> Image | None:
-        return (await self.session.execute(select(Image).where(Image.name == name))).scalar_one_or_none()
+    async def image_by_name(self, name: str, *, for_update: bool = False) -> Image | None:
+        """`for_update` holds the image's row until the transaction ends (PostgreSQL), so that two
+        publishes of one image move its tags one after the other."""
+        statement = select(Image).where(Image.name == name)
+        if for_update:
+            statement = statement.with_for_update()
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def image_by_id(self, image_id: str) -> Image | None:
+        return await self.session.get(Image, image_id)
 
     async def all_images(self) -> list[Image]:
         return list((await self.session.execute(select(Image).order_by(Image.name, Image.id))).scalars())
+
+    async def version_by_id(self, version_id: str) -> ImageVersion | None:
+        return await self.session.get(ImageVersion, version_id)
 
     async def version_by_digest(self, image_id: str, digest: str) -> ImageVersion | None:
         statement = select(ImageVersion).where(
             ImageVersion.image_id == image_id, ImageVersion.digest == digest
         )
         return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def versions_of(self, image_id: str) -> list[ImageVersion]:
+        """Every version of the image, published or not."""
+        statement = select(ImageVersion).where(ImageVersion.image_id == image_id).order_by(ImageVersion.id)
+        return list((await self.session.execute(statement)).scalars())
 
     async def versions_by_id(self, version_ids: Sequence[str]) -> dict[str, ImageVersion]:
         if not version_ids:

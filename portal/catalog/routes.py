@@ -8,19 +8,20 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 from portal.api.cached import cached
 from portal.api.dependencies import DbSession, RuntimeDep
 from portal.api.openapi import error_responses
+from portal.api.paging import NamePaging
+from portal.api.path_ids import PathId
 from portal.auth.guard import CurrentActor, GuardedRoute
 from portal.catalog.models import Image, ImageVersion
 from portal.catalog.repository import SbomFormat, StoredDocument
 from portal.catalog.schemas import ImageDetailOut, ImageOut, LatestScanOut, LatestVersionOut, VersionOut
 from portal.catalog.service import CatalogService
 from portal.kit.conditional import none_match, strong_etag
-from portal.kit.ids import PathId
-from portal.kit.pagination import NamePaging, Page, PageParams
-from portal.kit.readcache import CATALOG, INTEL, SCANS
+from portal.kit.pagination import Page, PageParams
+from portal.kit.readcache import CATALOG, INTEL, SCANS, VEX
 from portal.kit.schema import NO_NUL_PATTERN
 from portal.runtime import Runtime
 from portal.scanning.models import Scan
-from portal.scanning.service import ScanService, scan_summary
+from portal.scanning.service import ScanService
 
 router = APIRouter(prefix="/api/docker-images", tags=["images"], route_class=GuardedRoute)
 
@@ -86,29 +87,29 @@ async def list_images(
     summary="One image with its published versions, newest first",
     responses=error_responses(404),
 )
-@cached(CATALOG, SCANS, INTEL)
-async def get_image(image_id: PathId, actor: CurrentActor, db: DbSession) -> ImageDetailOut:
+@cached(CATALOG, SCANS, INTEL, VEX)
+async def get_image(
+    image_id: PathId, actor: CurrentActor, db: DbSession, runtime: RuntimeDep
+) -> ImageDetailOut:
     detail = await CatalogService(db).image_detail(actor.tenant_id, image_id)
-    scans = ScanService(db)
+    scans = ScanService(db, runtime.clock)
     latest = await scans.latest_scans([version.id for version in detail.versions])
-    kev = await scans.kev_counts(list(latest.values()))
+    summaries = await scans.summaries(actor.tenant_id, list(latest.values()))
     return ImageDetailOut(
         **_image_out(detail.image, detail.latest),
         versions=[
             VersionOut.model_validate(version).model_copy(
-                update={"latest_scan": _latest(latest.get(version.id), kev)}
+                update={"latest_scan": _latest(latest.get(version.id), summaries)}
             )
             for version in detail.versions
         ],
     )
 
 
-def _latest(scan: Scan | None, kev: dict[str, int]) -> LatestScanOut | None:
+def _latest(scan: Scan | None, summaries: dict[str, dict[str, int]]) -> LatestScanOut | None:
     if scan is None:
         return None
-    return LatestScanOut(
-        id=scan.id, scanned_at=scan.scanned_at, kev=kev.get(scan.id, 0), **scan_summary(scan)
-    )
+    return LatestScanOut(id=scan.id, scanned_at=scan.scanned_at, **summaries[scan.id])
 
 
 def _download_responses(media_type: str) -> dict[int | str, dict[str, Any]]:

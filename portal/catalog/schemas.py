@@ -19,6 +19,11 @@ class ScanSummaryOut(ApiModel):
         default=0,
         description="Findings of a vulnerability in CISA's KEV catalog as imported now (no rescan).",
     )
+    suppressed: int = Field(
+        default=0,
+        description="Findings a VEX statement or your analysis marks not_affected, fixed or false_positive: "
+        "counted here, not in the counts above.",
+    )
 
 
 class LatestScanOut(ScanSummaryOut):

@@ -2,56 +2,51 @@
 entitled to. Services never commit; the request or command boundary does."""
 
 import asyncio
-import re
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.audit import AuditAction, AuditTarget, record_audit
+from portal.audit.service import DetailValue
 from portal.auth.actor import Actor
-from portal.catalog.events import ImageVersionPublished
+from portal.catalog.diff import diff_inventories
+from portal.catalog.events import ImageVersionPublished, VersionChanges
+from portal.catalog.labels import (
+    MovedTag,
+    PublishRequest,
+    checked_request,
+    checked_tags,
+    refuse_known_digest,
+    repository_change,
+    take_tags,
+)
 from portal.catalog.models import Entitlement, Image, ImageVersion, VersionHardeningTag, VersionSbom
 from portal.catalog.publishing import read_sbom, render_documents
 from portal.catalog.repository import CatalogRepository, SbomFormat, StoredDocument
-from portal.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
+from portal.errors import Conflict, NotFound
 from portal.events import record_event
 from portal.kit.clock import Clock, utcnow
 from portal.kit.ids import is_uuid, new_id
 from portal.kit.pagination import PageParams, Slice
 from portal.kit.readcache import CATALOG, changed
-from portal.sbom import MAX_SBOM_BYTES, ComponentRef, ImageSubject, Inventory, inventory_components
+from portal.sbom import ComponentRef, ImageSubject, Inventory, inventory_components
 from portal.scanning.jobs import queue_version_scans
 from portal.tenants.service import TenantService
-
-DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
-_DIGEST = re.compile(DIGEST_PATTERN)
-# Docker's reference grammar: lower-case path components joined by separators.
-_IMAGE_NAME = re.compile(
-    r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$"
-)
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-_LABEL = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-
-
-@dataclass(frozen=True)
-class PublishRequest:
-    name: str
-    repository: str
-    digest: str
-    tags: tuple[str, ...]
-    sbom: bytes
-    architectures: tuple[str, ...] = ()
-    hardening_tags: tuple[str, ...] = ()
-    description: str | None = None
 
 
 @dataclass(frozen=True)
 class Published:
+    """A version that tenants see now. `moved_tags`: the tags it took from other versions of the image;
+    `previous_repository`: where the image was pulled from before this publish moved it."""
+
     image: Image
     version: ImageVersion
     created_image: bool
+    moved_tags: list[MovedTag] = field(default_factory=list)
+    previous_repository: str | None = None
+    republished: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,14 +82,26 @@ class CatalogService:
     # Operator: publishing and withdrawing versions.
 
     async def publish(self, actor: Actor, request: PublishRequest) -> Published:
-        request = _checked(request)
-        image = await self.repository.image_by_name(request.name)
-        if image is not None and await self.repository.version_by_digest(image.id, request.digest):
-            raise Conflict(f"Image {request.name} already has a version with digest {request.digest}.")
+        request = checked_request(request)
+        image = await self.repository.image_by_name(request.name, for_update=True)
+        others: list[ImageVersion] = []
+        previous_repository = None
+        if image is not None:
+            others = await self.repository.versions_of(image.id)
+            refuse_known_digest(image, others, request.digest)
+            if image.repository != request.repository:
+                if not request.move_repository:
+                    raise Conflict(repository_change(image, request.repository, len(others)))
+                previous_repository = image.repository
         inventory = await asyncio.to_thread(read_sbom, request.sbom)
 
         now = self.clock()
         created_image = image is None
+        previous = (
+            await self.repository.version_by_id(image.latest_version_id)
+            if image is not None and image.latest_version_id
+            else None
+        )
         if image is None:
             image = Image(name=request.name, created_at=now)
         image.repository = request.repository
@@ -123,6 +130,7 @@ class CatalogService:
         )
         rendered = await asyncio.to_thread(render_documents, subject, inventory)
 
+        moved = take_tags(version, others)
         try:
             if created_image:
                 self.repository.add(image)
@@ -149,9 +157,9 @@ class CatalogService:
                 f"Image {request.name} with digest {request.digest} was published meanwhile."
             ) from error
 
+        changes = await self._changes(version, inventory, previous)
         changed(self.session, CATALOG)
-        for tenant_id in await self.repository.entitled_tenant_ids(image.id):
-            record_event(self.session, tenant_id, _published_event(image, version), self.clock)
+        await self._announce(image, version, moved, republished=False, changes=changes)
         # The new version is scanned at once by the worker, not at the next `portal scan`.
         await queue_version_scans(self.session, [version.id], now)
         record_audit(
@@ -159,10 +167,53 @@ class CatalogService:
             actor,
             AuditAction.VERSION_PUBLISHED,
             _version_target(image, version),
-            details={"tags": list(version.tags)},
+            details=_audit_details(version, moved, previous_repository),
             clock=self.clock,
         )
-        return Published(image=image, version=version, created_image=created_image)
+        return Published(
+            image=image,
+            version=version,
+            created_image=created_image,
+            moved_tags=moved,
+            previous_repository=previous_repository,
+        )
+
+    async def republish(
+        self, actor: Actor, image_name: str, digest: str, tags: Sequence[str] | None = None
+    ) -> Published:
+        """Brings an unpublished version back: the same id, digest, SBOM and scans. Its tags are `tags`
+        when given, else those it kept; either way they move to it from the image's other versions."""
+        image = await self._image(image_name, for_update=True)
+        others = await self.repository.versions_of(image.id)
+        version = next((v for v in others if v.digest == digest), None)
+        if version is None:
+            raise NotFound(f"Image {image_name} has no version with digest {digest}.")
+        if version.unpublished_at is None:
+            raise Conflict(f"Version {digest} of {image_name} is published already (version {version.id}).")
+        if tags is not None:
+            version.tags = list(checked_tags(tags))
+        moved = take_tags(version, others)
+        now = self.clock()
+        version.unpublished_at = None
+        await self.session.flush()
+        newest = await self.repository.newest_published_version(image.id)
+        image.latest_version_id = newest.id if newest else None
+        image.updated_at = now
+        await self.session.flush()
+        changed(self.session, CATALOG)
+        await self._announce(image, version, moved, republished=True)
+        await queue_version_scans(self.session, [version.id], now)
+        record_audit(
+            self.session,
+            actor,
+            AuditAction.VERSION_REPUBLISHED,
+            _version_target(image, version),
+            details=_audit_details(version, moved, None),
+            clock=self.clock,
+        )
+        return Published(
+            image=image, version=version, created_image=False, moved_tags=moved, republished=True
+        )
 
     async def unpublish(self, actor: Actor, image_name: str, digest: str) -> ImageVersion:
         image = await self._image(image_name)
@@ -309,6 +360,32 @@ class CatalogService:
         stored = await self.repository.inventories(version_ids)
         return {version_id: inventory_components(data) for version_id, data in stored.items()}
 
+    async def _changes(
+        self, version: ImageVersion, inventory: Inventory, previous: ImageVersion | None
+    ) -> VersionChanges | None:
+        """What changed since the image's previous latest version (its packages and hardening tags: the
+        new version is not scanned yet)."""
+        changes = None
+        if previous is not None:
+            before = await self.inventory(previous.id)
+            if before is not None:
+                diff = diff_inventories(before, inventory, previous.hardening_tags, version.hardening_tags)
+                changes = VersionChanges(
+                    previous_version_id=previous.id,
+                    packages_added=len(diff.added),
+                    packages_removed=len(diff.removed),
+                    packages_changed=len(diff.changed),
+                    hardening_tags_added=diff.hardening_added,
+                    hardening_tags_removed=diff.hardening_removed,
+                )
+        return changes
+
+    async def image_by_name(self, name: str) -> Image | None:
+        return await self.repository.image_by_name(name)
+
+    async def image_by_id(self, image_id: str) -> Image | None:
+        return await self.repository.image_by_id(image_id) if is_uuid(image_id) else None
+
     async def entitled_tenant_ids(self, image_id: str) -> list[str]:
         return await self.repository.entitled_tenant_ids(image_id)
 
@@ -338,73 +415,36 @@ class CatalogService:
     async def published_version_ids(self) -> list[str]:
         return await self.repository.published_version_ids()
 
-    async def _image(self, name: str) -> Image:
-        image = await self.repository.image_by_name(name)
+    async def _announce(
+        self,
+        image: Image,
+        version: ImageVersion,
+        moved: list[MovedTag],
+        *,
+        republished: bool,
+        changes: VersionChanges | None = None,
+    ) -> None:
+        event = ImageVersionPublished.of(image, version, moved, republished=republished, changes=changes)
+        for tenant_id in await self.repository.entitled_tenant_ids(image.id):
+            record_event(self.session, tenant_id, event, self.clock)
+
+    async def _image(self, name: str, *, for_update: bool = False) -> Image:
+        image = await self.repository.image_by_name(name, for_update=for_update)
         if image is None:
             raise NotFound(f"No image {name!r}.")
         return image
 
 
-def _published_event(image: Image, version: ImageVersion) -> ImageVersionPublished:
-    return ImageVersionPublished(
-        image_id=image.id,
-        image_name=image.name,
-        version_id=version.id,
-        tags=list(version.tags),
-        digest=version.digest,
-        hardening_tags=list(version.hardening_tags),
-        published_at=version.published_at,
-    )
-
-
-def _checked(request: PublishRequest) -> PublishRequest:
-    """The request with its labels normalized, or a ValidationFailed naming every bad field."""
-    problems: list[ErrorDetail] = []
-
-    def bad(field: str, message: str) -> None:
-        problems.append(ErrorDetail(path=[field], message=message, code="invalid_format"))
-
-    name = request.name.strip()
-    if not (0 < len(name) <= 200 and _IMAGE_NAME.fullmatch(name)):
-        bad("name", f"{request.name!r} is not an image name (lower-case a-z, 0-9, '.', '_', '-', '/')")
-    repository = request.repository.strip()
-    if not repository or len(repository) > 500 or any(c.isspace() for c in repository):
-        bad("repository", f"{request.repository!r} is not a repository (e.g. registry.example.com/python)")
-    digest = request.digest.strip()
-    if not _DIGEST.fullmatch(digest):
-        bad("digest", f"{request.digest!r} is not a digest; expected sha256:<64 lower-case hex>")
-    if not request.tags:
-        bad("tags", "at least one tag is needed")
-    for tag in request.tags:
-        if not _TAG.fullmatch(tag):
-            bad("tags", f"{tag!r} is not a tag (A-Z, a-z, 0-9, '_', '.', '-'; at most 128)")
-    architectures = tuple(dict.fromkeys(a.strip().lower() for a in request.architectures))
-    for architecture in architectures:
-        if not _LABEL.fullmatch(architecture):
-            bad("architectures", f"{architecture!r} is not an architecture name")
-    hardening = tuple(dict.fromkeys(h.strip().lower() for h in request.hardening_tags))
-    for tag in hardening:
-        if not _LABEL.fullmatch(tag):
-            bad("hardeningTags", f"{tag!r} is not a hardening tag (a-z, 0-9, '.', '_', '-')")
-    description = request.description.strip() if request.description is not None else None
-    if description is not None and len(description) > 2000:
-        bad("description", "at most 2000 characters")
-    if len(request.sbom) > MAX_SBOM_BYTES:
-        bad("sbom", f"the SBOM is {len(request.sbom)} bytes; at most {MAX_SBOM_BYTES} are accepted")
-    if problems:
-        lines = "\n".join(f"  {p.path[0]}: {p.message}" for p in problems)
-        raise ValidationFailed(f"The version cannot be published:\n{lines}", details=problems)
-    return PublishRequest(
-        name=name,
-        repository=repository,
-        digest=digest,
-        tags=tuple(dict.fromkeys(request.tags)),
-        sbom=request.sbom,
-        architectures=architectures,
-        hardening_tags=hardening,
-        description=description,
-    )
-
-
 def _version_target(image: Image, version: ImageVersion) -> AuditTarget:
     return AuditTarget("image_version", version.id, f"{image.name}@{version.digest}")
+
+
+def _audit_details(
+    version: ImageVersion, moved: list[MovedTag], previous_repository: str | None
+) -> dict[str, DetailValue]:
+    details: dict[str, DetailValue] = {"tags": list(version.tags)}
+    if moved:
+        details["movedTags"] = [f"{m.tag} from {m.from_version.id}" for m in moved]
+    if previous_repository is not None:
+        details["previousRepository"] = previous_repository
+    return details

@@ -29,6 +29,9 @@ def findings(
     ),
     package: str | None = typer.Option(None, "--package", help="A part of the package's name or purl."),
     limit: int = typer.Option(50, "--limit", min=1, max=100000, help="At most this many findings."),
+    suppressed: bool = typer.Option(
+        False, "--suppressed", help="Also the findings a vendor VEX statement marks not_affected or fixed."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """The findings of a version's newest scan, as tenants read them (GET .../scans/{id}/findings)."""
@@ -38,13 +41,13 @@ def findings(
         if word not in SEVERITIES:
             raise typer.BadParameter(f"must be one of {', '.join(SEVERITIES)}", param_hint="--severity")
     order: SortOrder = "risk" if sort == "risk" else "severity"
-    filters = FindingFilters.of(list(severity or []), kev, fixable, epss_min, package)
+    filters = FindingFilters.of(list(severity or []), kev, fixable, epss_min, package, suppressed)
 
     async def work(runtime: Runtime, session: AsyncSession) -> tuple[str, str, Slice[Finding]]:
         service = ScanService(session, runtime.clock)
         chosen, scan = await service.operator_latest(image, version)
         page = await service.operator_findings(
-            scan, order=order, filters=filters, page=PageParams(limit=limit)
+            chosen, scan, order=order, filters=filters, page=PageParams(limit=limit)
         )
         return chosen.id, scan.id, page
 
@@ -62,6 +65,8 @@ def findings(
             signals.append(f"EPSS {item['epss']['score']:.3f}")
         score = f" {item['cvssScore']}" if item["cvssScore"] is not None else ""
         fix = f" -> {item['fixedVersion']}" if item["fixedVersion"] else ""
+        if item["vex"]:
+            signals.append(item["vex"]["status"])
         lines.append(
             f"  {item['vulnerabilityId']:<22} {item['severity']:<8}{score:<5} {' '.join(signals):<16} "
             f"{item['package']['name']} {item['package']['version'] or ''}{fix}"

@@ -41,9 +41,15 @@ def publish(
     architectures: list[str] = typer.Option([], "--arch", help="An architecture, e.g. amd64 (repeat)."),
     hardening: list[str] = typer.Option([], "--hardening", help="A hardening tag, e.g. fips (repeat)."),
     description: str | None = typer.Option(None, "--description", help="What the image is."),
+    move_repository: bool = typer.Option(
+        False,
+        "--move-repository",
+        help="Let --repository differ from the image's: every version of the image moves there.",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Publish an image version from the SBOM its build produced. Tenants granted the image see it."""
+    """Publish an image version from the SBOM its build produced. Tenants granted the image see it. Its
+    tags move to it from the image's other versions (a tag names one version at a time)."""
     request = PublishRequest(
         name=name,
         repository=repository,
@@ -53,6 +59,7 @@ def publish(
         architectures=tuple(architectures),
         hardening_tags=tuple(hardening),
         description=description,
+        move_repository=move_repository,
     )
 
     async def work(runtime: Runtime, session: AsyncSession) -> Published:
@@ -60,13 +67,71 @@ def publish(
 
     published = run_in_transaction(work)
     version = published.version
-    report(
-        as_json,
-        {"imageId": published.image.id, "versionId": version.id, "componentCount": version.component_count},
+    lines = [
         f"Published {published.image.name}:{','.join(version.tags)} ({version.digest}) with "
         f"{version.component_count} components from {version.source_format}; version {version.id}"
-        + (" (new image)" if published.created_image else ""),
-    )
+        + (" (new image)" if published.created_image else "")
+        + "; its scan is queued",
+        *_changes(published),
+    ]
+    report(as_json, _published_json(published), "\n".join(lines))
+
+
+@app.command("republish")
+def republish(
+    image: str = ImageOption,
+    digest: str = typer.Option(..., "--digest", help="The unpublished version's digest."),
+    tags: list[str] = typer.Option(
+        [], "--tag", help="Its tags from now on (repeat); without it, the tags it kept."
+    ),
+    as_json: bool = JsonOption,
+) -> None:
+    """Bring an unpublished version back: the same version, SBOM and scan history. Its tags move to it
+    from the image's other versions."""
+
+    async def work(runtime: Runtime, session: AsyncSession) -> Published:
+        return await CatalogService(session, runtime.clock).republish(operator(), image, digest, tags or None)
+
+    published = run_in_transaction(work)
+    version = published.version
+    lines = [
+        f"Republished {image}:{','.join(version.tags) or '(no tags)'} ({version.digest}); "
+        f"version {version.id}; its scan is queued",
+        *_changes(published),
+    ]
+    report(as_json, _published_json(published), "\n".join(lines))
+
+
+def _changes(published: Published) -> list[str]:
+    """What else a publish changed, a line each: the tags it moved, the repository it moved."""
+    lines = [
+        f"Moved tag {move.tag} from version {move.from_version.id} ({move.from_version.digest})"
+        + ("" if move.from_version.tags else ", which has no tags left")
+        for move in published.moved_tags
+    ]
+    if published.previous_repository is not None:
+        lines.append(
+            f"Moved {published.image.name} from {published.previous_repository} to "
+            f"{published.image.repository} (every version)"
+        )
+    return lines
+
+
+def _published_json(published: Published) -> dict[str, Any]:
+    version = published.version
+    return {
+        "imageId": published.image.id,
+        "versionId": version.id,
+        "componentCount": version.component_count,
+        "tags": version.tags,
+        "repository": published.image.repository,
+        "movedTags": [
+            {"tag": move.tag, "fromVersionId": move.from_version.id, "fromDigest": move.from_version.digest}
+            for move in published.moved_tags
+        ],
+        "previousRepository": published.previous_repository,
+        "republished": published.republished,
+    }
 
 
 @app.command("unpublish")
@@ -162,3 +227,44 @@ def list_images(as_json: bool = JsonOption) -> None:
             ", ".join(entry.tenants),
         )
     console.print(table)
+
+
+@app.command("diff")
+def diff(
+    image: str = typer.Argument(..., help="The image's name."),
+    before: str = typer.Argument(..., metavar="FROM", help="A tag or digest of the older version."),
+    after: str = typer.Argument(..., metavar="TO", help="A tag or digest of the newer version."),
+    as_json: bool = JsonOption,
+) -> None:
+    """What changed between two versions: packages added, removed and upgraded (from -> to),
+    vulnerabilities fixed, introduced and still open (latest scans, vendor VEX applied), hardening tags."""
+    from portal.scanning.diff import DiffService
+    from portal.scanning.schemas import diff_out
+
+    async def work(runtime: Runtime, session: AsyncSession) -> dict[str, Any]:
+        found = await DiffService(session, runtime.clock).for_operator(image, before, after)
+        return diff_out(found).model_dump(mode="json", by_alias=True)
+
+    out = run_in_transaction(work)
+    packages, vulnerabilities = out["packages"], out["vulnerabilities"]
+    lines = [f"{image} {before} -> {after}"]
+    lines += [f"  + {p['name']} {p['toVersion'] or ''}".rstrip() for p in packages["added"]]
+    lines += [f"  - {p['name']} {p['fromVersion'] or ''}".rstrip() for p in packages["removed"]]
+    lines += [f"  ~ {p['name']} {p['fromVersion']} -> {p['toVersion']}" for p in packages["changed"]]
+    tags = out["hardeningTags"]
+    lines += [f"  hardening + {tag}" for tag in tags["added"]] + [
+        f"  hardening - {tag}" for tag in tags["removed"]
+    ]
+    if vulnerabilities is None:
+        lines.append("  vulnerabilities: not both versions are scanned yet")
+    else:
+        for word, key in (("fixed", "fixed"), ("introduced", "introduced"), ("still open", "stillOpen")):
+            ids = [v["vulnerabilityId"] for v in vulnerabilities[key]]
+            lines.append(
+                f"  {len(ids)} {word}" + (f": {', '.join(ids)}" if ids and key != "stillOpen" else "")
+            )
+    counts = {key: len(packages[key]) for key in ("added", "removed", "changed")}
+    lines.append(
+        f"packages: {counts['added']} added, {counts['removed']} removed, {counts['changed']} changed"
+    )
+    report(as_json, out, "\n".join(lines))

@@ -26,6 +26,9 @@ class PortalCommands(LazyGroup):
         ),
         "scan": LazyCommand("portal.cli.scan:scan", "Scan published versions against the advisories."),
         "findings": LazyCommand("portal.cli.findings:findings", "The findings of a version's newest scan."),
+        "vex": LazyCommand(
+            "portal.cli.vex:app", "The vendor's VEX statements: import, add, list and revoke them."
+        ),
         "requests": LazyCommand(
             "portal.cli.requests:app", "Tenants' feature requests, package requests and bug reports."
         ),

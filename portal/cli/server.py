@@ -42,6 +42,8 @@ def serve(
     console.print(
         f"Web console: http://<tenant>.{settings.base_domain}:{port}/  (e.g. http://acme.{settings.base_domain}:{port}/)"
     )
+    console.print(sign_in_limit(settings), highlight=False)
+    warn_at_start(settings)
     uvicorn.Server(uvicorn_config("portal.app:create_app", settings, host, port, factory=True)).run()
 
 
@@ -52,6 +54,7 @@ def worker(no_migrate: bool = NoMigrate) -> None:
     settings = cli_settings()
     check_fleet_settings(settings, serving=False)
     _prepare_schema(no_migrate)
+    warn_at_start(settings)
 
     async def main() -> None:
         runtime = Runtime.build(settings)
@@ -101,4 +104,25 @@ def check_fleet_settings(settings: Settings, *, serving: bool) -> None:
             message="PORTAL_ENCRYPTION_KEY is not set: webhook signing secrets are encrypted with a key "
             f"kept in {settings.encryption_key_file}; every host must have the same one. Set "
             "PORTAL_ENCRYPTION_KEY (see `portal secrets`).",
+        )
+
+
+def sign_in_limit(settings: Settings) -> str:
+    """The login limit, said at start: a newcomer who mistypes a few times then knows why and what to set."""
+    kept = "in Redis" if settings.redis_url else "in this process's memory, reset when it restarts"
+    return (
+        f"Sign-ins: {settings.login_rate_limit} per client address (PORTAL_LOGIN_RATE_LIMIT); "
+        f"the counters are kept {kept}"
+    )
+
+
+def warn_at_start(settings: Settings) -> None:
+    """Logs a warning for each development setting left on, so that none reaches production unseen."""
+    configure_logging(settings.log_level, settings.log_json)
+    if settings.webhook_allow_private:
+        log.warning(
+            "webhook_private_targets_allowed",
+            setting="PORTAL_WEBHOOK_ALLOW_PRIVATE",
+            detail="webhooks may be sent to http:// URLs and to private addresses (this machine, its "
+            "network, cloud metadata): for development only",
         )

@@ -6,6 +6,7 @@ class EventType(StrEnum):
     SCAN_COMPLETED = "scan.completed"
     CVE_WATCH_MATCHED = "cve.watch.matched"
     CVE_WATCH_RESOLVED = "cve.watch.resolved"
+    VEX_PUBLISHED = "vex.published"
     FEATURE_REQUEST_CREATED = "feature_request.created"
     FEATURE_REQUEST_UPDATED = "feature_request.updated"
     WEBHOOK_TEST = "webhook.test"

@@ -5,16 +5,16 @@ A list declares its order once as a `Keyset` (sort columns, the last one unique,
 the position after the last row shown: its sort key, one field per column joined by `~`. Every field has
 a grammar a JSON schema can state (`CursorGrammar.pattern`), and every string the grammar allows is a
 position, so a client that follows the OpenAPI document never gets a cursor refused. Anything else
-(a NUL, a lone surrogate, a cursor of another list) is an invalid cursor, a 400.
+(a NUL, a lone surrogate, a cursor of another list) is an invalid cursor, a 400. The routes' query
+parameters for it are `portal.api.paging`'s, so that the services never import FastAPI.
 """
 
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from fastapi import Query
 from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, Select, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +22,11 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from portal.errors import ErrorDetail, ValidationFailed
 from portal.kit.ids import ID_TEXT
+
+if TYPE_CHECKING:
+    from portal.api.paging import NamePaging as NamePaging
+    from portal.api.paging import TimePaging as TimePaging
+    from portal.api.paging import page_params as page_params
 
 ItemT = TypeVar("ItemT")
 RowT = TypeVar("RowT")
@@ -188,27 +193,11 @@ async def every_item(fetch: Callable[[PageParams], Awaitable[Slice[ItemT]]]) -> 
         cursor = found.next_cursor
 
 
-def page_params(grammar: CursorGrammar) -> Callable[..., Awaitable[PageParams]]:
-    """The `limit` and `cursor` query parameters of a list whose cursors follow `grammar`."""
+def __getattr__(name: str) -> object:
+    # The query parameters moved to portal.api.paging (they need FastAPI, which the services, and so
+    # every CLI command, must not import); routes written against their old home still find them here.
+    if name in ("page_params", "TimePaging", "NamePaging"):
+        from portal.api import paging
 
-    # async, though it awaits nothing: FastAPI runs a plain function dependency in a worker thread.
-    async def params(
-        limit: Annotated[
-            int, Query(ge=1, le=MAX_LIMIT, description="Items per page (at most 200).")
-        ] = DEFAULT_LIMIT,
-        cursor: Annotated[
-            str | None,
-            Query(
-                pattern=grammar.pattern,
-                max_length=grammar.max_length,
-                description="The `nextCursor` of the previous page; leave it out for the first page.",
-            ),
-        ] = None,
-    ) -> PageParams:
-        return PageParams(limit=limit, cursor=cursor)
-
-    return params
-
-
-TimePaging = page_params(BY_TIME)
-NamePaging = page_params(BY_NAME)
+        return getattr(paging, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,8 +19,9 @@ stale too. Keys always hold the tenant (and role) the answer was made for; answe
 A feature that caches something, or whose writes change what others cache, declares its topic here
 (`Topic("name")`) and calls `changed(session, TOPIC)` wherever it writes that data; it reads through
 `runtime.read_cache.load(...)` or a route's `cached(TOPIC, ...)`. Topics in use: `CATALOG` (publish,
-unpublish, grant, revoke), `SCANS` (a scan recorded), `INTEL` (KEV or EPSS imported), `IDENTITIES` (an API
-key revoked, a user's role, active state or password changed: `auth.cache` forgets who callers are).
+unpublish, grant, revoke), `SCANS` (a scan recorded), `INTEL` (KEV or EPSS imported), `VEX` (a statement
+imported, added or revoked, an analysis recorded or withdrawn), `IDENTITIES` (an API key revoked, a
+user's role, active state or password changed: `auth.cache` forgets who callers are).
 """
 
 import asyncio
@@ -59,6 +60,8 @@ class Topic:
 
 
 CATALOG = Topic("catalog")
+# the vendor's VEX statements and tenants' analyses (`portal.vex`): what summaries count as suppressed
+VEX = Topic("vex")
 SCANS = Topic("scans")
 INTEL = Topic("intel")
 IDENTITIES = Topic("identities")

@@ -4,10 +4,11 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from portal.api.dependencies import DbSession, RuntimeDep
 from portal.api.openapi import error_responses
+from portal.api.paging import TimePaging
+from portal.api.path_ids import PathId
 from portal.auth.guard import CurrentActor, GuardedRoute, UserRoleActor
 from portal.auth.schemas import actor_out
-from portal.kit.ids import PathId
-from portal.kit.pagination import Page, PageParams, TimePaging
+from portal.kit.pagination import Page, PageParams
 from portal.requests.models import RequestStatus, RequestType
 from portal.requests.schemas import FeatureRequestIn, FeatureRequestOut, HistoryEntryOut, PackageIn
 from portal.requests.service import FeatureRequestService, NewRequest, RequestView

@@ -1,33 +1,56 @@
-"""The one rule for whether a vulnerability affects a version: the version's findings that name it.
+"""The one rule for whether a vulnerability affects a version: the version's findings that name it, less
+those a VEX verdict takes out.
 
-Watch status (`portal.watches`) and the events a scan writes (`cve.watch.matched` / `resolved`) both ask
-here, so they never disagree. A vulnerability is an alias group, so a CVE id finds a finding filed under
-its GHSA or PYSEC id too. A suppression (a vendor statement, a tenant's triage: not yet imported) is the
-one place such an input joins the rule: a finding it covers does not count.
+Watch status (`portal.watches`), the events a scan or a vendor statement writes (`cve.watch.matched` /
+`resolved`), the open counts of a summary and the findings a list shows all ask here, so they never
+disagree. A vulnerability is an alias group, so a CVE id finds a finding filed under its GHSA or PYSEC id
+too. A verdict (a vendor statement, a tenant's analysis: `portal.vex`) of `not_affected`, `fixed` or
+`false_positive` takes its finding out; `affected` and `under_investigation` leave it in.
 """
 
-from collections.abc import Iterable
-from typing import Protocol
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from portal.scanning.findings import FoundVulnerability
+from portal.vex.verdicts import Verdict
 
 
-class Suppression(Protocol):
-    def suppresses(self, finding: FoundVulnerability) -> bool: ...
+def affects(verdict: Verdict | None) -> bool:
+    """Whether a finding with this verdict (None: no statement speaks for it) counts as affecting."""
+    return verdict is None or not verdict.suppresses
 
 
-class _NothingSuppressed:
-    def suppresses(self, finding: FoundVulnerability) -> bool:
-        return False
+@dataclass(frozen=True)
+class Effect:
+    """What the findings that name one vulnerability say about the version."""
+
+    affecting: list[FoundVulnerability] = field(default_factory=list)
+    # the findings a verdict takes out, with it
+    suppressed: list[tuple[FoundVulnerability, Verdict]] = field(default_factory=list)
 
 
-NOTHING_SUPPRESSED: Suppression = _NothingSuppressed()
+def effect(
+    findings: Sequence[FoundVulnerability], identifier: str, verdicts: Sequence[Verdict | None] | None = None
+) -> Effect:
+    """How the vulnerability known as `identifier` stands in the version the findings belong to;
+    `verdicts`, when given, are the findings' own, in the same order."""
+    wanted = identifier.strip().upper()
+    result = Effect()
+    for number, finding in enumerate(findings):
+        if not finding.names(wanted):
+            continue
+        verdict = verdicts[number] if verdicts is not None else None
+        if affects(verdict):
+            result.affecting.append(finding)
+        else:
+            assert verdict is not None
+            result.suppressed.append((finding, verdict))
+    return result
 
 
 def affecting(
-    findings: Iterable[FoundVulnerability], identifier: str, suppression: Suppression = NOTHING_SUPPRESSED
+    findings: Sequence[FoundVulnerability], identifier: str, verdicts: Sequence[Verdict | None] | None = None
 ) -> list[FoundVulnerability]:
     """The findings by which the vulnerability known as `identifier` affects the version they belong to;
     empty when it does not affect it."""
-    wanted = identifier.strip().upper()
-    return [f for f in findings if f.names(wanted) and not suppression.suppresses(f)]
+    return effect(findings, identifier, verdicts).affecting

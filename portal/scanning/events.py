@@ -16,6 +16,11 @@ class ScanSummary(EventPayload):
     total: int
     fixable: int = Field(description="Findings with a fixed version known.")
     kev: int = Field(default=0, description="Findings of a vulnerability in CISA's KEV catalog at scan time.")
+    suppressed: int = Field(
+        default=0,
+        description="Findings a VEX statement or your analysis takes out (not_affected, fixed, "
+        "false_positive): counted here, not in the counts above.",
+    )
 
 
 class ScanCompleted(EventPayload):

@@ -9,8 +9,10 @@ have moved it meanwhile. Every number is a position (one past the last finding g
 
 A finding set never changes either, so what ordering and filtering read of each finding is prepared once
 per set (`FindingList`, kept by the process in `FindingLists`); a request reads only what may have changed
-since, the signals (`ListSignals`: which CVEs are in KEV, their EPSS scores), picks its page from the list
-sorted once per set and signals, and decodes only that page's findings.
+since, the signals (`ListSignals`: which CVEs are in KEV, their EPSS scores) and the VEX verdicts (one per
+finding, in the list's order), picks its page from the list sorted once per set and signals, and decodes
+only that page's findings. A finding a verdict takes out (`portal.scanning.affects`) is left out unless the
+filters ask.
 """
 
 import json
@@ -21,11 +23,14 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Literal
 
+from portal.api.paging import page_params
 from portal.intel.models import EpssScore, KevEntry
 from portal.intel.service import Signals
-from portal.kit.pagination import CursorGrammar, KeyKind, PageParams, page_params
+from portal.kit.pagination import CursorGrammar, KeyKind, PageParams
+from portal.scanning.affects import affects
 from portal.scanning.findings import FoundVulnerability, finding_from_row, finding_row, row_ids
 from portal.scanning.findings import lines_of as document_lines
+from portal.vex.verdicts import Verdict
 from portal.vulns.severity import SEVERITY_ORDER
 
 SortOrder = Literal["severity", "risk"]
@@ -43,6 +48,8 @@ class FindingFilters:
     epss_min: float | None = None
     # a case-insensitive part of the package's name or purl
     package: str | None = None
+    # also the findings a VEX verdict takes out (`portal.scanning.affects`)
+    suppressed: bool = False
 
     @classmethod
     def of(
@@ -52,19 +59,22 @@ class FindingFilters:
         fixable: bool | None,
         epss_min: float | None,
         package: str | None,
+        suppressed: bool = False,
     ) -> "FindingFilters":
         """From the query parameters or options: no severity named means every severity."""
-        return cls(frozenset(severity) if severity else None, kev, fixable, epss_min, package)
+        return cls(frozenset(severity) if severity else None, kev, fixable, epss_min, package, suppressed)
 
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """A finding with its exploitation signals (the strongest of its CVEs'), and its place in the scan."""
+    """A finding with its exploitation signals (the strongest of its CVEs'), what VEX says of it, and its
+    place in the scan."""
 
     found: FoundVulnerability
     kev: KevEntry | None
     epss: EpssScore | None
     position: int = 0
+    verdict: Verdict | None = None
 
 
 # A raw finding line's fields (`portal.scanning.findings.finding_line`).
@@ -89,6 +99,10 @@ class _Listed:
     fixable: bool
     package: str  # name and purl, lower case, for the package filter
     cves: tuple[str, ...]
+    # what VEX matches a finding by (`portal.vex.service.Subjects`): every id (upper case), the component
+    ids: frozenset[str]
+    purl: str | None
+    version: str | None
 
 
 def _listed(position: int, row: list[Any]) -> _Listed:
@@ -103,6 +117,9 @@ def _listed(position: int, row: list[Any]) -> _Listed:
         fixable=bool(row[_FIXED]),
         package=f"{row[_NAME]}\n{row[_PURL] or ''}".lower(),
         cves=tuple(row_cves(row)),
+        ids=frozenset(i.upper() for i in (row[1] if len(row) > 8 else row_ids(row))),
+        purl=row[_PURL],
+        version=row[_VERSION],
     )
 
 
@@ -151,9 +168,9 @@ class FindingList:
 
 class FindingLists:
     """The finding lists a process made lately (on `Runtime`), the most recently read kept first, up to
-    about `capacity` findings in all."""
+    about `capacity` findings in all (a prepared finding takes about 1.3 KB)."""
 
-    def __init__(self, capacity: int = 200_000) -> None:
+    def __init__(self, capacity: int = 50_000) -> None:
         self.capacity = capacity
         self._lists: OrderedDict[str, FindingList] = OrderedDict()
         self._size = 0
@@ -176,19 +193,27 @@ def needs_signals(order: SortOrder, filters: FindingFilters) -> bool:
     return order == "risk" or filters.kev is not None or filters.epss_min is not None
 
 
-def with_signals(findings: Sequence[FoundVulnerability], signals: Signals) -> list[Finding]:
-    """Whole findings with their signals (a scan's detail, and a list's page)."""
+def with_signals(
+    findings: Sequence[FoundVulnerability],
+    signals: Signals,
+    verdicts: Sequence[Verdict | None] | None = None,
+) -> list[Finding]:
+    """Whole findings with their signals, and their verdicts when given (a scan's detail, a list's page)."""
     found = []
     for position, finding in enumerate(findings):
         cves = row_cves(finding_row(finding))
         kev = next((signals.kev[c] for c in cves if c in signals.kev), None)
         scores = [signals.epss[c] for c in cves if c in signals.epss]
         epss = max(scores, key=lambda e: (e.score, e.cve_id)) if scores else None
-        found.append(Finding(finding, kev, epss, position))
+        found.append(Finding(finding, kev, epss, position, verdicts[position] if verdicts else None))
     return found
 
 
-def _keep(item: _Listed, signals: ListSignals | None, filters: FindingFilters) -> bool:
+def _keep(
+    item: _Listed, verdict: Verdict | None, signals: ListSignals | None, filters: FindingFilters
+) -> bool:
+    if not filters.suppressed and not affects(verdict):
+        return False
     if filters.severity is not None and item.severity not in filters.severity:
         return False
     if filters.fixable is not None and item.fixable != filters.fixable:
@@ -214,25 +239,27 @@ def _sort_key(item: _Listed, order: SortOrder, signals: ListSignals | None) -> t
 
 def page_positions(
     found: FindingList,
+    verdicts: Sequence[Verdict | None],
     signals: ListSignals | None,
     filters: FindingFilters,
     order: SortOrder,
     page: PageParams,
 ) -> tuple[list[int], str | None]:
     """The positions of one page of the list (filtered, in `order`, after the finding the cursor names),
-    and the cursor of the next page. Keys end with the position: the order is total."""
+    and the cursor of the next page; `verdicts` are the findings' own, in the list's order. Keys end with
+    the position: the order is total."""
     keyed = found.ordered(order, signals)
     start = 0
     if page.cursor is not None:
         (position,) = _GRAMMAR.decode(page.cursor)
         # a cursor past the end, or naming a finding the filters now leave out, ends the list
-        if position >= len(found) or not _keep(found.items[position], signals, filters):
+        if position >= len(found) or not _keep(found.items[position], verdicts[position], signals, filters):
             return [], None
         item = found.items[position]
         start = bisect_right(keyed, (_sort_key(item, order, signals), position))
     positions: list[int] = []
     for _, at in islice(keyed, start, None):
-        if _keep(found.items[at], signals, filters):
+        if _keep(found.items[at], verdicts[at], signals, filters):
             if len(positions) == page.limit:
                 return positions, _GRAMMAR.encode([positions[-1]])
             positions.append(at)

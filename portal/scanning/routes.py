@@ -7,26 +7,39 @@ from fastapi import APIRouter, Depends, Query
 from portal.api.cached import cached
 from portal.api.dependencies import DbSession, RuntimeDep
 from portal.api.openapi import error_responses
+from portal.api.paging import TimePaging
+from portal.api.path_ids import PathId
 from portal.auth.guard import CurrentActor, GuardedRoute
 from portal.catalog.schemas import ScanSummaryOut
-from portal.kit.ids import PathId
-from portal.kit.pagination import Page, PageParams, TimePaging
-from portal.kit.readcache import CATALOG, INTEL, SCANS
+from portal.kit.ids import ID_TEXT
+from portal.kit.pagination import Page, PageParams
+from portal.kit.readcache import CATALOG, INTEL, SCANS, VEX
 from portal.kit.schema import Rfc3339Input
+from portal.scanning.diff import DiffService
 from portal.scanning.listing import FINDINGS_PAGING, FindingFilters
 from portal.scanning.models import Scan
-from portal.scanning.schemas import FindingOut, ScanDetailOut, ScanOut, SeverityOut, finding_out
-from portal.scanning.service import ScanService, scan_summary
+from portal.scanning.schemas import (
+    DiffOut,
+    FindingOut,
+    ScanDetailOut,
+    ScanOut,
+    SeverityOut,
+    diff_out,
+    finding_out,
+)
+from portal.scanning.service import ScanService
+
+ID_PATTERN = f"^{ID_TEXT}$"
 
 router = APIRouter(prefix="/api/docker-images", tags=["scans"], route_class=GuardedRoute)
 
 
-def _scan_out(scan: Scan, kev: dict[str, int]) -> ScanOut:
+def _scan_out(scan: Scan, summaries: dict[str, dict[str, int]]) -> ScanOut:
     return ScanOut(
         id=scan.id,
         scanned_at=scan.scanned_at,
         feed_version=scan.feed_version,
-        summary=ScanSummaryOut(**scan_summary(scan), kev=kev.get(scan.id, 0)),
+        summary=ScanSummaryOut(**summaries[scan.id]),
     )
 
 
@@ -36,12 +49,13 @@ def _scan_out(scan: Scan, kev: dict[str, int]) -> ScanOut:
     summary="The version's scans, newest first",
     responses=error_responses(400, 404),
 )
-@cached(CATALOG, SCANS, INTEL)
+@cached(CATALOG, SCANS, INTEL, VEX)
 async def scan_history(
     image_id: PathId,
     version_id: PathId,
     actor: CurrentActor,
     db: DbSession,
+    runtime: RuntimeDep,
     page: Annotated[PageParams, Depends(TimePaging)],
     since: Annotated[
         Rfc3339Input | None,
@@ -52,27 +66,34 @@ async def scan_history(
         Query(alias="to", description="Only scans at or before this RFC 3339 time."),
     ] = None,
 ) -> Page[ScanOut]:
-    service = ScanService(db)
+    service = ScanService(db, runtime.clock)
     found = await service.history(actor.tenant_id, image_id, version_id, page, since=since, until=until)
-    kev = await service.kev_counts(found.items)
-    return Page[ScanOut](items=[_scan_out(scan, kev) for scan in found.items], next_cursor=found.next_cursor)
+    summaries = await service.summaries(actor.tenant_id, found.items)
+    return Page[ScanOut](
+        items=[_scan_out(scan, summaries) for scan in found.items], next_cursor=found.next_cursor
+    )
 
 
 @router.get(
     "/{image_id}/versions/{version_id}/scans/{scan_id}",
     response_model=ScanDetailOut,
-    summary="One scan of the version with all its findings",
+    summary="One scan of the version with all its findings (those VEX takes out included, with their vex)",
     responses=error_responses(404),
 )
 async def scan_detail(
-    image_id: PathId, version_id: PathId, scan_id: PathId, actor: CurrentActor, db: DbSession
+    image_id: PathId,
+    version_id: PathId,
+    scan_id: PathId,
+    actor: CurrentActor,
+    db: DbSession,
+    runtime: RuntimeDep,
 ) -> ScanDetailOut:
-    service = ScanService(db)
+    service = ScanService(db, runtime.clock)
     scan, findings = await service.scan_detail(actor.tenant_id, image_id, version_id, scan_id)
-    kev = await service.kev_counts([scan])
+    summaries = await service.summaries(actor.tenant_id, [scan])
     return ScanDetailOut(
-        **_scan_out(scan, kev).model_dump(),
-        findings=[finding_out(finding) for finding in await service.with_signals(findings)],
+        **_scan_out(scan, summaries).model_dump(),
+        findings=[finding_out(finding) for finding in findings],
     )
 
 
@@ -114,8 +135,17 @@ async def scan_findings(
             description="A case-insensitive part of the package name or purl.",
         ),
     ] = None,
+    include: Annotated[
+        list[Literal["suppressed"]] | None,
+        Query(
+            description="suppressed: also the findings a VEX statement or your analysis marks "
+            "not_affected, fixed or false_positive (hidden otherwise)."
+        ),
+    ] = None,
 ) -> Page[FindingOut]:
-    filters = FindingFilters.of(list(severity or []), kev, fixable, epss_min, package)
+    filters = FindingFilters.of(
+        list(severity or []), kev, fixable, epss_min, package, suppressed="suppressed" in (include or [])
+    )
     found = await ScanService(db, runtime.clock, runtime.finding_lists).findings_page(
         actor.tenant_id,
         image_id,
@@ -128,3 +158,29 @@ async def scan_findings(
     return Page[FindingOut](
         items=[finding_out(finding) for finding in found.items], next_cursor=found.next_cursor
     )
+
+
+@router.get(
+    "/{image_id}/diff",
+    response_model=DiffOut,
+    summary="What changed between two versions: packages, vulnerabilities, hardening tags",
+    description="Packages added, removed and changed (keyed by purl without version, so an upgrade reads "
+    "from -> to); vulnerabilities fixed, introduced and still open (latest scans, after VEX, by alias "
+    "group); hardening tags added and removed. Default: the version before the latest, and the latest.",
+    responses=error_responses(400, 404),
+)
+async def version_diff(
+    image_id: PathId,
+    actor: CurrentActor,
+    db: DbSession,
+    runtime: RuntimeDep,
+    before: Annotated[
+        str | None,
+        Query(alias="from", pattern=ID_PATTERN, description="A version id (default: the one before `to`)."),
+    ] = None,
+    after: Annotated[
+        str | None, Query(alias="to", pattern=ID_PATTERN, description="A version id (default: the latest).")
+    ] = None,
+) -> DiffOut:
+    diff = await DiffService(db, runtime.clock).for_tenant(actor.tenant_id, image_id, before, after)
+    return diff_out(diff)

@@ -21,9 +21,15 @@ from portal.events import record_event
 from portal.intel.service import IntelService
 from portal.kit.clock import Clock, utcnow
 from portal.kit.pagination import PageParams, Slice
-from portal.scanning.affects import affecting
+from portal.scanning.affects import affecting, affects
 from portal.scanning.events import ScanCompleted, ScanSummary
-from portal.scanning.findings import EncodedFindings, FoundVulnerability, encode_findings
+from portal.scanning.findings import (
+    SUMMARY_FIELDS,
+    EncodedFindings,
+    FoundVulnerability,
+    encode_findings,
+    summary_counts,
+)
 from portal.scanning.jobs import queue_version_scans
 from portal.scanning.listing import (
     Finding,
@@ -40,6 +46,8 @@ from portal.scanning.listing import (
 from portal.scanning.matching import Matcher, VersionFindings
 from portal.scanning.models import Scan
 from portal.scanning.repository import ScanRepository
+from portal.vex.service import Subjects, VexService
+from portal.vex.verdicts import Verdict
 from portal.watches.events import CveWatchMatched, CveWatchResolved, WatchedPackage
 
 
@@ -101,6 +109,16 @@ class _Pending:
         return self.before is None or self.before.findings_digest != self.encoded.digest
 
 
+def open_summary(summary: dict[str, int], taken_out: list[FoundVulnerability], kev: int) -> dict[str, int]:
+    """A scan's counts less the findings a VEX verdict takes out (counted apart as `suppressed`); `kev` is
+    how many of those are in the KEV catalog."""
+    less = dict(zip(SUMMARY_FIELDS, summary_counts(taken_out), strict=True))
+    return {
+        **{name: count - less.get(name, 0) for name, count in summary.items()},
+        "suppressed": len(taken_out),
+    } | ({"kev": summary["kev"] - kev} if "kev" in summary else {})
+
+
 def scan_summary(scan: Scan) -> dict[str, int]:
     return {
         "critical": scan.critical,
@@ -140,6 +158,7 @@ class ScanService:
         self.repository = ScanRepository(session)
         self.catalog = CatalogService(session, clock)
         self.advisories = AdvisoryService(session, clock)
+        self.vex = VexService(session, clock)
 
     # The operator's side: planning and running scans.
 
@@ -268,17 +287,32 @@ class ScanService:
         target, before = item.target, item.before
         image = target.image
         tenants = run.tenants_by_image[image.id]
-        previous: list[FoundVulnerability] | None = None
-        scanned = ScanCompleted(
-            image_id=image.id,
-            image_name=image.name,
-            version_id=target.version.id,
-            scan_id=result.scan_id,
-            summary=ScanSummary.model_validate(result.summary),
-            new_vulnerabilities=result.new,
-            resolved_vulnerabilities=result.resolved,
+        if not tenants:
+            return
+        now = await self.vex.verdicts_by_tenant(
+            tenants, image, target.version, Subjects.of_findings(item.found.findings)
         )
+        taken = {
+            tenant_id: [f for f, v in zip(item.found.findings, now[tenant_id], strict=True) if not affects(v)]
+            for tenant_id in tenants
+        }
+        out_cves = {c.upper() for found in taken.values() for f in found for c in f.cve_ids}
+        listed = await self._kev_listed(out_cves) if out_cves else set()
+        previous: list[FoundVulnerability] | None = None
+        earlier: dict[str, list[Verdict | None]] = {}
         for tenant_id in tenants:
+            verdicts, taken_out = now[tenant_id], taken[tenant_id]
+            kev_out = sum(1 for f in taken_out if any(c.upper() in listed for c in f.cve_ids))
+            summary = open_summary(result.summary, taken_out, kev_out)
+            scanned = ScanCompleted(
+                image_id=image.id,
+                image_name=image.name,
+                version_id=target.version.id,
+                scan_id=result.scan_id,
+                summary=ScanSummary.model_validate(summary),
+                new_vulnerabilities=result.new,
+                resolved_vulnerabilities=result.resolved,
+            )
             record_event(self.session, tenant_id, scanned, self.clock)
             if not item.changed:
                 continue  # the same findings as before: no watch can change
@@ -288,8 +322,11 @@ class ScanService:
                     if before is not None:
                         sets = await self.repository.findings([before.findings_digest])
                         previous = sets.get(before.findings_digest, [])
-                hits_now = affecting(item.found.findings, watch.cve_id)
-                hits_before = affecting(previous, watch.cve_id)
+                    earlier = await self.vex.verdicts_by_tenant(
+                        tenants, image, target.version, Subjects.of_findings(previous)
+                    )
+                hits_now = affecting(item.found.findings, watch.cve_id, verdicts)
+                hits_before = affecting(previous, watch.cve_id, earlier[tenant_id])
                 if bool(hits_now) == bool(hits_before):
                     continue
                 change = CveWatchMatched if hits_now else CveWatchResolved
@@ -322,14 +359,19 @@ class ScanService:
 
     async def scan_detail(
         self, tenant_id: str, image_id: str, version_id: str, scan_id: str
-    ) -> tuple[Scan, list[FoundVulnerability]]:
-        await self._visible_version(tenant_id, image_id, version_id)
+    ) -> tuple[Scan, list[Finding]]:
+        """A scan with every finding: its signals and what VEX says of it for the tenant (the findings a
+        verdict takes out included)."""
+        version = await self._visible_version(tenant_id, image_id, version_id)
         scan = await self.repository.scan(tenant_id, image_id, version_id, scan_id)
         if scan is None:
             raise NotFound("No such scan.")
         sets = await self.repository.findings([scan.findings_digest])
-        findings = sets.get(scan.findings_digest, [])
-        return scan, sorted(findings, key=FoundVulnerability.sort_key)
+        findings = sorted(sets.get(scan.findings_digest, []), key=FoundVulnerability.sort_key)
+        image = await self._image_of(version)
+        verdicts = await self.vex.verdicts(tenant_id, image, version, Subjects.of_findings(findings))
+        signals = await IntelService(self.session, self.clock).signals(c for f in findings for c in f.cve_ids)
+        return scan, with_signals(findings, signals, verdicts)
 
     async def findings_page(
         self,
@@ -342,16 +384,55 @@ class ScanService:
         filters: FindingFilters,
         page: PageParams,
     ) -> Slice[Finding]:
-        await self._visible_version(tenant_id, image_id, version_id)
+        version = await self._visible_version(tenant_id, image_id, version_id)
         scan = await self.repository.scan(tenant_id, image_id, version_id, scan_id)
         if scan is None:
             raise NotFound("No such scan.")
-        return await self.operator_findings(scan, order=order, filters=filters, page=page)
+        return await self._findings_page(tenant_id, version, scan, order=order, filters=filters, page=page)
+
+    async def _kev_listed(self, cve_ids: set[str]) -> set[str]:
+        """Those of these CVE ids in the KEV catalog as imported now."""
+        return set((await IntelService(self.session, self.clock).signals(cve_ids)).kev)
 
     async def with_signals(self, findings: list[FoundVulnerability]) -> list[Finding]:
         """The findings with the KEV entry and EPSS score of their CVEs, as imported now."""
         signals = await IntelService(self.session, self.clock).signals(c for f in findings for c in f.cve_ids)
         return with_signals(findings, signals)
+
+    async def summaries(self, tenant_id: str | None, scans: list[Scan]) -> dict[str, dict[str, int]]:
+        """scan id -> its open counts for the tenant (the vendor's view when none is given): the findings
+        a VEX verdict takes out counted apart as `suppressed`, and `kev` as imported now."""
+        kev = await self.kev_counts(scans)
+        found = {scan.id: {**scan_summary(scan), "kev": kev.get(scan.id, 0)} for scan in scans}
+        versions = {
+            version.id: (version, image)
+            for version, image in await self.catalog.published_with_images(
+                sorted({s.version_id for s in scans})
+            )
+        }
+        # without any statement or analysis that could speak, no scan's findings need opening
+        speaking = await self.vex.may_speak(tenant_id, sorted(versions))
+        taken: dict[tuple[str, str], list[FoundVulnerability]] = {}
+        for scan in scans:
+            key = (scan.version_id, scan.findings_digest)
+            if key not in taken:
+                taken[key] = []
+                if scan.version_id in speaking:
+                    version, image = versions[scan.version_id]
+                    findings = (await self.repository.findings([scan.findings_digest])).get(
+                        scan.findings_digest, []
+                    )
+                    verdicts = await self.vex.verdicts(
+                        tenant_id, image, version, Subjects.of_findings(findings)
+                    )
+                    taken[key] = [f for f, v in zip(findings, verdicts, strict=True) if not affects(v)]
+        every_cve = {c.upper() for out in taken.values() for f in out for c in f.cve_ids}
+        listed = await self._kev_listed(every_cve) if every_cve else set()
+        for scan in scans:
+            out = taken[(scan.version_id, scan.findings_digest)]
+            kev_out = sum(1 for f in out if any(c.upper() in listed for c in f.cve_ids))
+            found[scan.id] = open_summary(found[scan.id], out, kev_out)
+        return found
 
     async def kev_counts(self, scans: list[Scan]) -> dict[str, int]:
         """scan id -> how many of its findings are of a vulnerability in the KEV catalog now."""
@@ -379,21 +460,49 @@ class ScanService:
         return chosen, scan
 
     async def operator_findings(
-        self, scan: Scan, *, order: SortOrder, filters: FindingFilters, page: PageParams
+        self,
+        version: ImageVersion,
+        scan: Scan,
+        *,
+        order: SortOrder,
+        filters: FindingFilters,
+        page: PageParams,
     ) -> Slice[Finding]:
-        """A page of the scan's findings, with their KEV entries and EPSS scores as imported now."""
+        """The operator's view of a page of a scan's findings: the vendor's statements apply."""
+        return await self._findings_page(None, version, scan, order=order, filters=filters, page=page)
+
+    async def _findings_page(
+        self,
+        tenant_id: str | None,
+        version: ImageVersion,
+        scan: Scan,
+        *,
+        order: SortOrder,
+        filters: FindingFilters,
+        page: PageParams,
+    ) -> Slice[Finding]:
+        """A page of the scan's findings, with their KEV entries and EPSS scores as imported now and the
+        verdicts VEX gives them now (the tenant's, or the vendor's alone)."""
         if self.lists is not None:
             found = await self.lists.get(scan.findings_digest, self.repository.document)
         else:
             found = FindingList(await self.repository.document(scan.findings_digest))
+        subjects = Subjects()
+        for item in found.items:
+            subjects.add_upper(item.ids, item.purl, item.version)
+        verdicts = await self.vex.verdicts(tenant_id, await self._image_of(version), version, subjects)
         signals = None
         if needs_signals(order, filters):
             intel = IntelService(self.session, self.clock)
             signals = ListSignals(await intel.kev_ids(), await intel.epss_scores(found.cves))
-        positions, cursor = page_positions(found, signals, filters, order, page)
+        positions, cursor = page_positions(found, verdicts, signals, filters, order, page)
         shown = await self.with_signals(page_rows(found, positions))
         return Slice(
-            [Finding(f.found, f.kev, f.epss, at) for f, at in zip(shown, positions, strict=True)], cursor
+            [
+                Finding(f.found, f.kev, f.epss, at, verdicts[at])
+                for f, at in zip(shown, positions, strict=True)
+            ],
+            cursor,
         )
 
     async def latest_scans(self, version_ids: list[str]) -> dict[str, Scan]:
@@ -419,8 +528,40 @@ class ScanService:
         sets = await self.repository.findings([scan.findings_digest for scan in latest.values()], identifiers)
         return {version_id: sets.get(scan.findings_digest, []) for version_id, scan in latest.items()}
 
+    async def latest_finding_list(self, version_id: str) -> FindingList:
+        """The findings of the version's newest scan, prepared for lists (empty before its first scan)."""
+        scan = (await self.repository.latest_scans([version_id])).get(version_id)
+        if scan is None:
+            return FindingList(None)
+        if self.lists is not None:
+            return await self.lists.get(scan.findings_digest, self.repository.document)
+        return FindingList(await self.repository.document(scan.findings_digest))
+
+    async def latest_findings(self, version_id: str) -> list[FoundVulnerability]:
+        """The findings of the version's newest scan, most severe first (none before its first scan)."""
+        scan = (await self.repository.latest_scans([version_id])).get(version_id)
+        if scan is None:
+            return []
+        findings = (await self.repository.findings([scan.findings_digest])).get(scan.findings_digest, [])
+        return sorted(findings, key=FoundVulnerability.sort_key)
+
+    async def latest_findings_known_as(
+        self, version_ids: list[str], identifier: str
+    ) -> dict[str, list[FoundVulnerability]]:
+        """version id -> the findings of its latest scan known as `identifier` (upper case) by any id of
+        their vulnerability."""
+        wanted = await self.advisories.alias_groups([identifier])
+        found = await self.latest_findings_naming(version_ids, wanted)
+        return {version_id: [f for f in hits if f.names(identifier)] for version_id, hits in found.items()}
+
     async def ever_reported(self, version_ids: list[str], identifiers: list[str]) -> set[str]:
         return await self.repository.scans_naming(version_ids, identifiers)
+
+    async def _image_of(self, version: ImageVersion) -> Image:
+        image = await self.catalog.image_by_id(version.image_id)
+        if image is None:
+            raise NotFound("No such image.")
+        return image
 
     async def _visible_version(self, tenant_id: str, image_id: str, version_id: str) -> ImageVersion:
         version = await self.catalog.visible_version(tenant_id, image_id, version_id)

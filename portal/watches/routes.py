@@ -4,12 +4,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
-from portal.api.dependencies import DbSession
+from portal.api.dependencies import DbSession, RuntimeDep
 from portal.api.openapi import error_responses
+from portal.api.paging import TimePaging
+from portal.api.path_ids import PathId
 from portal.auth.guard import AdminActor, CurrentActor, GuardedRoute
 from portal.auth.schemas import actor_out
-from portal.kit.ids import PathId
-from portal.kit.pagination import Page, PageParams, TimePaging
+from portal.kit.pagination import Page, PageParams
+from portal.scanning.schemas import vex_out
 from portal.watches.schemas import (
     AffectedPackageOut,
     AffectedVersionOut,
@@ -48,6 +50,8 @@ def _watch_out(view: WatchView) -> CveWatchOut:
             for a in view.affected
         ],
         advisory_ids=view.advisory_ids,
+        justification=view.vex.justification if view.vex is not None else None,
+        vex=vex_out(view.vex) if view.vex is not None else None,
     )
 
 
@@ -58,9 +62,12 @@ def _watch_out(view: WatchView) -> CveWatchOut:
     responses=error_responses(400),
 )
 async def list_watches(
-    actor: CurrentActor, db: DbSession, page: Annotated[PageParams, Depends(TimePaging)]
+    actor: CurrentActor,
+    db: DbSession,
+    runtime: RuntimeDep,
+    page: Annotated[PageParams, Depends(TimePaging)],
 ) -> Page[CveWatchOut]:
-    found = await WatchService(db).page(actor.tenant_id, page)
+    found = await WatchService(db, runtime.clock).page(actor.tenant_id, page)
     return Page[CveWatchOut](items=[_watch_out(view) for view in found.items], next_cursor=found.next_cursor)
 
 
@@ -74,8 +81,10 @@ async def list_watches(
         **error_responses(400),
     },
 )
-async def watch_cve(body: CveWatchIn, actor: AdminActor, db: DbSession, response: Response) -> CveWatchOut:
-    view, created = await WatchService(db).watch(actor, body.cve_id, body.note)
+async def watch_cve(
+    body: CveWatchIn, actor: AdminActor, db: DbSession, response: Response, runtime: RuntimeDep
+) -> CveWatchOut:
+    view, created = await WatchService(db, runtime.clock).watch(actor, body.cve_id, body.note)
     if not created:
         response.status_code = 200
     return _watch_out(view)
@@ -88,6 +97,6 @@ async def watch_cve(body: CveWatchIn, actor: AdminActor, db: DbSession, response
     summary="Stop watching a CVE (admin)",
     responses=error_responses(404),
 )
-async def unwatch_cve(watch_id: PathId, actor: AdminActor, db: DbSession) -> Response:
-    await WatchService(db).unwatch(actor, watch_id)
+async def unwatch_cve(watch_id: PathId, actor: AdminActor, db: DbSession, runtime: RuntimeDep) -> Response:
+    await WatchService(db, runtime.clock).unwatch(actor, watch_id)
     return Response(status_code=204)

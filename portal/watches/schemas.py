@@ -5,6 +5,7 @@ from pydantic import Field
 
 from portal.auth.schemas import ActorOut
 from portal.kit.schema import ApiInput, ApiModel
+from portal.scanning.schemas import VexOut
 
 CVE_PATTERN = r"^[Cc][Vv][Ee]-[0-9]{4}-[0-9]{4,}$"
 WatchStatus = Literal["affected", "fixed", "not_affected", "unknown"]
@@ -39,9 +40,17 @@ class CveWatchOut(ApiModel):
     created_at: datetime
     created_by: ActorOut
     status: WatchStatus = Field(
-        description="affected: a latest scan of an entitled, published version has it; fixed: an earlier "
-        "scan had it, none now; not_affected: known to the advisories, hits nothing; unknown: in no "
-        "imported advisory."
+        description="affected: a latest scan of an entitled, published version has it (and no VEX "
+        "statement or analysis of yours takes it out); fixed: an earlier scan had it, none now; "
+        "not_affected: known to the advisories, hits nothing, or VEX takes out every finding of it (then "
+        "`vex` says why); unknown: in no imported advisory."
+    )
+    justification: str | None = Field(
+        description="When VEX makes the CVE not_affected: the justification of the latest verdict that does."
+    )
+    vex: VexOut | None = Field(
+        description="When VEX makes the CVE not_affected: the latest verdict that does (status, "
+        "justification, statement, source ...)."
     )
     affected: list[AffectedVersionOut]
     advisory_ids: list[str] = Field(description="The imported advisories (not withdrawn) that name the CVE.")

@@ -1,8 +1,8 @@
 """CVE watches: a tenant's list of CVE ids, each with its live status against the tenant's images.
 
 The status is computed when read, from the latest scans of the published versions of the images the
-tenant is entitled to, by the same rule the scan job uses to write the matched / resolved events
-(`portal.scanning.affects`).
+tenant is entitled to and what VEX says of their findings now, by the same rule the scan job and a vendor
+statement use to write the matched / resolved events (`portal.scanning.affects`).
 """
 
 from dataclasses import dataclass
@@ -17,8 +17,10 @@ from portal.catalog import CatalogService
 from portal.errors import NotFound
 from portal.kit.clock import Clock, utcnow
 from portal.kit.pagination import PageParams, Slice
-from portal.scanning.affects import affecting
+from portal.scanning.affects import effect
 from portal.scanning.service import ScanService, WatchedCve, watch_packages
+from portal.vex.service import Subjects, VexService
+from portal.vex.verdicts import Verdict
 from portal.watches.models import CveWatch
 from portal.watches.repository import WatchRepository
 
@@ -38,6 +40,8 @@ class WatchView:
     status: str
     affected: list[AffectedVersion]
     advisory_ids: list[str]
+    # when VEX takes out every finding of the CVE: the latest verdict that does
+    vex: Verdict | None = None
 
 
 class WatchService:
@@ -119,31 +123,43 @@ class WatchService:
         ]
         hits = await scans.latest_findings_naming([version.id for version, _ in visible], every_name)
         ever = await scans.ever_reported([version.id for version, _ in versions], sorted(every_name))
+        vex = VexService(self.session, self.clock)
+        verdicts: dict[str, list[Verdict | None]] = {}
+        for version, image in visible:
+            if hits.get(version.id):
+                verdicts[version.id] = await vex.verdicts(
+                    tenant_id, image, version, Subjects.of_findings(hits[version.id])
+                )
         views = []
         for watch in rows:
             affected = []
+            taken_out: list[Verdict] = []
             for version, image in visible:
-                found = affecting(hits.get(version.id, []), watch.cve_id)
-                if found:
+                found = effect(hits.get(version.id, []), watch.cve_id, verdicts.get(version.id))
+                taken_out.extend(verdict for _, verdict in found.suppressed)
+                if found.affecting:
                     affected.append(
                         AffectedVersion(
                             image_id=image.id,
                             image_name=image.name,
                             version_id=version.id,
                             tags=list(version.tags),
-                            packages=watch_packages(found),
+                            packages=watch_packages(found.affecting),
                         )
                     )
             advisory_ids = [
                 advisory_id for advisory_id, withdrawn in known.get(watch.cve_id, []) if not withdrawn
             ]
+            latest_verdict = max(taken_out, key=lambda v: v.timestamp) if taken_out else None
             if affected:
-                status = "affected"
+                status, latest_verdict = "affected", None
+            elif latest_verdict is not None:
+                status = "not_affected"
             elif names[watch.cve_id] & ever:
                 status = "fixed"
             elif advisory_ids:
                 status = "not_affected"
             else:
                 status = "unknown"
-            views.append(WatchView(watch, status, affected, advisory_ids))
+            views.append(WatchView(watch, status, affected, advisory_ids, latest_verdict))
         return views

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from portal.web.errors import install_page_errors
+from portal.web.pages.access import router as access_pages
 from portal.web.pages.audit import router as audit_pages
 from portal.web.pages.auth import router as auth_pages
 from portal.web.pages.catalog import router as catalog_pages
@@ -20,7 +21,15 @@ from portal.web.pages.webhooks import router as webhook_pages
 from portal.web.security import PageHeaders
 
 STATIC_DIR = Path(__file__).parent / "static"
-PAGE_ROUTERS = (auth_pages, catalog_pages, watch_pages, request_pages, webhook_pages, audit_pages)
+PAGE_ROUTERS = (
+    auth_pages,
+    catalog_pages,
+    watch_pages,
+    request_pages,
+    webhook_pages,
+    audit_pages,
+    access_pages,
+)
 
 
 def install_web(app: FastAPI) -> None:

@@ -12,6 +12,7 @@ from portal.catalog.events import ImageVersionPublished
 from portal.events import EventPayload, EventType
 from portal.requests.events import FeatureRequestCreated, FeatureRequestUpdated
 from portal.scanning.events import ScanCompleted
+from portal.vex.events import VexPublished
 from portal.watches.events import CveWatchMatched, CveWatchResolved
 from portal.webhooks.events import WebhookTest
 
@@ -22,6 +23,7 @@ EVENT_PAYLOADS: dict[EventType, type[EventPayload]] = {
         ScanCompleted,
         CveWatchMatched,
         CveWatchResolved,
+        VexPublished,
         FeatureRequestCreated,
         FeatureRequestUpdated,
         WebhookTest,

@@ -7,9 +7,10 @@ from fastapi.responses import JSONResponse
 
 from portal.api.dependencies import DbSession, RuntimeDep
 from portal.api.openapi import error_responses
+from portal.api.paging import TimePaging
+from portal.api.path_ids import PathId
 from portal.auth.guard import AdminActor, CurrentActor, GuardedRoute
-from portal.kit.ids import PathId
-from portal.kit.pagination import Page, PageParams, TimePaging
+from portal.kit.pagination import Page, PageParams
 from portal.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from portal.webhooks.schemas import (
     AttemptOut,

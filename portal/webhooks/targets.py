@@ -10,6 +10,7 @@ certificate verification all concern the hostname, and the connection pool is ke
 import asyncio
 import importlib.util
 import ipaddress
+import re
 import socket
 import ssl
 import sys
@@ -31,6 +32,16 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # Raw resolution: (host, port) -> address strings. Replaceable in tests; the check is always applied after it.
 Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+# What a refusal adds, so that whoever meets it on a laptop knows the one switch (and that it is one).
+DEVELOPMENT_SETTING = "PORTAL_WEBHOOK_ALLOW_PRIVATE=true"
+_PUBLIC_ONLY = (
+    f"webhooks go to public addresses only ({DEVELOPMENT_SETTING} on the portal allows others, "
+    "for development)"
+)
+# Names that never lead to a public address (RFC 6761, 6762, 8375; ICANN's `.internal`): refused when a
+# webhook is saved, before any lookup, as a private address literal is.
+_LOCAL_NAMES = ("localhost", "local", "internal", "home.arpa", "localdomain")
 
 _CGNAT = ipaddress.IPv4Network("100.64.0.0/10")
 _NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")
@@ -87,6 +98,9 @@ def _parse_ip(host: str) -> IPAddress | None:
         return None
 
 
+_HOST_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?")
+
+
 def check_url(url: str, allow_private: bool) -> None:
     """Refuse a target URL that can be judged without DNS: scheme, credentials, host, literal addresses."""
     try:
@@ -95,16 +109,34 @@ def check_url(url: str, allow_private: bool) -> None:
         raise TargetRefused(f"not a valid URL: {exc}") from None
     allowed = ("https", "http") if allow_private else ("https",)
     if parsed.scheme not in allowed:
+        if parsed.scheme == "http":
+            raise TargetRefused(
+                f"the URL must start with https:// ({DEVELOPMENT_SETTING} on the portal allows http://, "
+                "for development)"
+            )
         raise TargetRefused("the URL must start with https://")
     if parsed.userinfo:
         raise TargetRefused("the URL must not contain a user name or password")
     if not parsed.host:
         raise TargetRefused("the URL has no host")
     literal = _parse_ip(parsed.host)
-    if literal is not None and not allow_private:
+    # httpx reads more as a host than a host name or an address (a `*` after it): the OpenAPI document's
+    # grammar refuses that, and so does the service
+    if literal is None and _HOST_NAME.fullmatch(parsed.host) is None:
+        raise TargetRefused(f"{parsed.host!r} is not a host name")
+    if allow_private:
+        return
+    if literal is not None:
         reason = non_public_reason(literal)
         if reason is not None:
-            raise TargetRefused(f"{literal} is {reason}")
+            raise TargetRefused(f"{literal} is {reason}; {_PUBLIC_ONLY}")
+    elif _is_local_name(parsed.host):
+        raise TargetRefused(f"{parsed.host} is a local name, never a public address; {_PUBLIC_ONLY}")
+
+
+def _is_local_name(host: str) -> bool:
+    name = host.lower().rstrip(".")
+    return any(name == local or name.endswith("." + local) for local in _LOCAL_NAMES)
 
 
 async def system_resolver(host: str, port: int) -> list[str]:
@@ -134,7 +166,7 @@ async def resolve_public(
         for ip in addresses:
             reason = non_public_reason(ip)
             if reason is not None:
-                raise TargetRefused(f"{host} resolves to {ip}, {reason}")
+                raise TargetRefused(f"{host} resolves to {ip}, {reason}; {_PUBLIC_ONLY}")
     return addresses
 
 

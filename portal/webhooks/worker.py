@@ -18,6 +18,7 @@ import math
 import time
 from contextlib import suppress
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import httpx
 import structlog
@@ -34,6 +35,22 @@ from portal.webhooks.signing import sign
 from portal.webhooks.targets import build_client
 
 log = structlog.get_logger("portal.webhooks.worker")
+
+
+def log_attempt(delivery: ClaimedDelivery, result: AttemptResult) -> None:
+    """One line per attempt, so that an operator watching the server sees each delivery go out. Only the
+    target's host: a receiver's path or query may itself be a credential."""
+    log.info(
+        "webhook_attempt",
+        delivery=delivery.id,
+        webhook=delivery.subscription_id,
+        message_id=delivery.message_id,
+        host=urlsplit(delivery.url).hostname,
+        status=result.http_status,
+        duration_ms=result.latency_ms,
+        error=result.error,
+    )
+
 
 RECORD_BATCH = 500
 ERROR_BACKOFF_SECONDS = 1.0
@@ -189,6 +206,7 @@ class DeliveryWorker:
         except Exception as exc:  # a bug must cost one attempt, not the worker
             log.exception("attempt_failed", delivery=delivery.id)
             result = AttemptResult(None, 0, f"internal error: {type(exc).__name__}", "", None)
+        log_attempt(delivery, result)
         outcome = "succeeded" if result.succeeded else "gone" if result.gone else "failed"
         self.metrics.deliveries.labels(outcome).inc()
         return AttemptOutcome(delivery, at, result)

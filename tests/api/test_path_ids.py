@@ -7,6 +7,7 @@ import httpx
 from portal.kit.ids import new_id
 from portal.runtime import Runtime
 from portal.users.models import Role
+from portal.vex.schemas import VULNERABILITY_ID_PATTERN
 from tests.factories import make_caller
 from tests.webhooks.factories import make_subscription
 
@@ -26,6 +27,8 @@ async def test_a_malformed_path_id_is_not_found_on_every_database(
             ("GET", f"/api/docker-images/{some}/versions/{bad}/sbom/cyclonedx"),
             ("GET", f"/api/docker-images/{some}/versions/{bad}/scan-history"),
             ("GET", f"/api/docker-images/{some}/versions/{some}/scans/{bad}"),
+            ("GET", f"/api/docker-images/{bad}/versions/{some}/findings/CVE-2024-1/analysis"),
+            ("DELETE", f"/api/docker-images/{some}/versions/{some}/findings/{bad}/analysis"),
             ("DELETE", f"/api/cve-watches/{bad}"),
             ("GET", f"/api/feature-requests/{bad}"),
             ("GET", f"/api/webhooks/{bad}"),
@@ -62,7 +65,9 @@ async def test_every_path_id_declares_its_grammar(client: httpx.AsyncClient) -> 
     for path, operations in document["paths"].items():
         for operation in operations.values():
             for parameter in operation.get("parameters", []):
-                if parameter["in"] == "path":
+                if parameter["in"] == "path" and parameter["name"] == "vulnerability_id":
+                    assert parameter["schema"]["pattern"] == VULNERABILITY_ID_PATTERN, (path, parameter)
+                elif parameter["in"] == "path":
                     assert parameter["schema"].get("pattern", "").startswith("^[0-9a-f]{8}-"), (
                         path,
                         parameter,

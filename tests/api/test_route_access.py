@@ -22,7 +22,7 @@ def api_routes(routes: Sequence[BaseRoute]) -> Iterator[APIRoute]:
     """Every APIRoute of the JSON API, also those inside included routers (FastAPI keeps those as
     wrappers). The web console's pages are guarded by their session instead (tests/web/test_access.py)."""
     for route in routes:
-        if isinstance(route, APIRoute) and route.path.startswith("/api"):
+        if isinstance(route, APIRoute) and route.path.startswith("/api/"):
             yield route
         included = getattr(route, "original_router", None)
         if included is not None:

@@ -22,11 +22,14 @@ from fastapi import FastAPI
 from typer.core import TyperGroup
 from typer.testing import CliRunner
 
+from portal.advisories.service import AdvisoryService
 from portal.audit import AuditAction
 from portal.audit.models import AuditEvent
 from portal.auth.actor import ActorType
+from portal.background import job_handlers
 from portal.cli.main import app as cli_app
 from portal.config import Settings
+from portal.jobs.runner import JobWorker
 from portal.kit.clock import rfc3339
 from portal.requests.models import RequestType
 from portal.requests.service import FeatureRequestService, NewRequest
@@ -34,7 +37,7 @@ from portal.runtime import Runtime
 from portal.users.models import Role
 from tests.advisories.factories import osv_record, write_folder
 from tests.audit.probe import AuditProbe
-from tests.catalog.factories import digest_of, grant, publish, small_sbom
+from tests.catalog.factories import digest_of, grant, publish, small_sbom, unpublish
 from tests.factories import Caller, make_caller, make_key_caller, make_tenant
 from tests.operator import operator_cli, run_async
 
@@ -178,6 +181,32 @@ async def _redeliver(w: ApiWorld) -> Expected:
     return Expected(AuditAction.WEBHOOK_REDELIVERED, delivery["id"])
 
 
+async def _scanned_finding(w: ApiWorld) -> str:
+    """The base path of a version of an image the admin's tenant sees, scanned with one finding."""
+    async with w.runtime.db.transaction() as session:
+        await AdvisoryService(session, w.runtime.clock).import_records(
+            [("audit", osv_record("PYSEC-2099-2", "demo-lib", aliases=("CVE-2099-2",)))]
+        )
+    published = await publish(w.runtime, "audited", sbom=small_sbom(("demo-lib", "1.0.0")))
+    await grant(w.runtime, w.admin.tenant, "audited")
+    await JobWorker(w.runtime, job_handlers(w.runtime)).run_due()
+    return f"/api/docker-images/{published.image.id}/versions/{published.version.id}"
+
+
+async def _record_analysis(w: ApiWorld) -> Expected:
+    base = await _scanned_finding(w)
+    recorded = await w.write("PUT", f"{base}/findings/CVE-2099-2/analysis", {"state": "in_triage"})
+    return Expected(AuditAction.FINDING_ANALYSIS_RECORDED, recorded.json()["id"])
+
+
+async def _withdraw_analysis(w: ApiWorld) -> Expected:
+    base = await _scanned_finding(w)
+    await w.setup("PUT", f"{base}/findings/CVE-2099-2/analysis", {"state": "in_triage"})
+    await w.write("DELETE", f"{base}/findings/CVE-2099-2/analysis")
+    (entry, *_) = (await w.setup("GET", f"{base}/findings/CVE-2099-2/analysis"))["items"]
+    return Expected(AuditAction.FINDING_ANALYSIS_WITHDRAWN, entry["id"])
+
+
 async def _create_key(w: ApiWorld) -> Expected:
     body = {"name": "ci", "role": "viewer", "expiresAt": rfc3339(w.runtime.clock() + timedelta(days=7))}
     created = await w.write("POST", "/api/api-keys", body)
@@ -229,6 +258,12 @@ API_WRITES: dict[str, ApiScenario] = {
     "POST /api/webhooks/{webhook_id}/rotate-secret": _rotate_secret,
     "POST /api/webhooks/{webhook_id}/test": _test_webhook,
     "POST /api/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver": _redeliver,
+    "PUT /api/docker-images/{image_id}/versions/{version_id}/findings/{vulnerability_id}/analysis": (
+        _record_analysis
+    ),
+    "DELETE /api/docker-images/{image_id}/versions/{version_id}/findings/{vulnerability_id}/analysis": (
+        _withdraw_analysis
+    ),
 }
 
 
@@ -387,6 +422,13 @@ async def _images_unpublish(w: CliWorld) -> Expected:
     return _operator(AuditAction.VERSION_UNPUBLISHED, done["versionId"])
 
 
+async def _images_republish(w: CliWorld) -> Expected:
+    published = await publish(w.runtime, "audited")
+    await unpublish(w.runtime, "audited", published.version.digest)
+    done = await w.write("images", "republish", "--image", "audited", "--digest", published.version.digest)
+    return _operator(AuditAction.VERSION_REPUBLISHED, done["versionId"])
+
+
 async def _images_grant(w: CliWorld) -> Expected:
     published = await publish(w.runtime, "audited")
     slug = await w.tenant_slug()
@@ -445,6 +487,48 @@ async def _requests_set_status(w: CliWorld) -> Expected:
     return _operator(AuditAction.FEATURE_REQUEST_STATUS_SET, view.request.id)
 
 
+def _openvex_file(w: CliWorld) -> Path:
+    path = w.folder / "vendor.openvex.json"
+    document = {
+        "@context": "https://openvex.dev/ns/v0.2.0",
+        "@id": "https://vendor.example/vex/audit",
+        "author": "Vendor",
+        "timestamp": "2025-01-01T00:00:00Z",
+        "version": 1,
+        "statements": [
+            {
+                "vulnerability": {"name": "CVE-2099-3"},
+                "products": [{"@id": "pkg:pypi/requests"}],
+                "status": "not_affected",
+                "justification": "vulnerable_code_not_present",
+            }
+        ],
+    }
+    path.write_text(json.dumps(document))
+    return path
+
+
+async def _vex_import(w: CliWorld) -> Expected:
+    await w.write("vex", "import", str(_openvex_file(w)))
+    return _operator(AuditAction.VEX_IMPORTED, None)
+
+
+VEX_ADD = ("vex", "add", "--image", "audited", "--all-versions", "--vulnerability", "CVE-2099-3")
+
+
+async def _vex_add(w: CliWorld) -> Expected:
+    await publish(w.runtime, "audited")
+    added = await w.write(*VEX_ADD, "--status", "under_investigation")
+    return _operator(AuditAction.VEX_STATEMENT_ADDED, added["id"])
+
+
+async def _vex_revoke(w: CliWorld) -> Expected:
+    await publish(w.runtime, "audited")
+    added = json.loads(await run_async(w.cli, *VEX_ADD, "--status", "under_investigation", "--json"))
+    await w.write("vex", "revoke", added["id"])
+    return _operator(AuditAction.VEX_STATEMENT_REVOKED, added["id"])
+
+
 async def _api_keys_revoke(w: CliWorld) -> Expected:
     caller = await make_key_caller(w.runtime, httpx.AsyncClient(), Role.USER)
     await w.write("api-keys", "revoke", caller.api_key[:12], "--tenant", caller.tenant.slug)
@@ -466,6 +550,7 @@ CLI_WRITES: dict[str, CliScenario] = {
     "users set-password": _user_change("users", "set-password", action=AuditAction.USER_PASSWORD_SET),
     "images publish": _images_publish,
     "images unpublish": _images_unpublish,
+    "images republish": _images_republish,
     "images grant": _images_grant,
     "images revoke": _images_revoke,
     "advisories import": _advisories_import,
@@ -474,6 +559,9 @@ CLI_WRITES: dict[str, CliScenario] = {
     "scan": _scan,
     "requests set-status": _requests_set_status,
     "secrets rotate": _secrets_rotate,
+    "vex import": _vex_import,
+    "vex add": _vex_add,
+    "vex revoke": _vex_revoke,
 }
 
 CLI_READS = {
@@ -482,9 +570,11 @@ CLI_READS = {
     "tenants list",
     "users list",
     "images list",
+    "images diff",
     "requests list",
     "requests show",
     "findings",
+    "vex list",
     "audit list",
     "secrets new-key",
 }

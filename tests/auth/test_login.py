@@ -35,6 +35,7 @@ async def test_login_returns_tokens_user_and_tenant(runtime: Runtime, client: ht
 
 async def test_every_failed_login_looks_the_same(runtime: Runtime, app: FastAPI) -> None:
     tenant = await make_tenant(runtime, "acme")
+    await make_tenant(runtime, "globex")
     _, password = await make_user(runtime, tenant, Role.USER, "alice@acme.example")
     _disabled, disabled_password = await make_user(runtime, tenant, Role.USER, "bob@acme.example")
     async with runtime.db.transaction() as session:
@@ -45,6 +46,8 @@ async def test_every_failed_login_looks_the_same(runtime: Runtime, app: FastAPI)
         ("acme", "nobody@acme.example", password),
         ("acme", "bob@acme.example", disabled_password),
         ("no-such-tenant", "alice@acme.example", password),
+        # a tenant that exists, but not hers: a wrong X-Tenant is a wrong password (docs/access.md)
+        ("globex", "alice@acme.example", password),
     ]
     answers = []
     for index, (slug, email, pw) in enumerate(attempts):
@@ -77,6 +80,8 @@ async def test_sixth_login_attempt_is_rate_limited(runtime: Runtime, client: htt
     assert sixth.status_code == 429
     assert sixth.json()["error"] == "RATE_LIMITED"
     assert 0 < int(sixth.headers["Retry-After"]) <= 15 * 60
+    # the message says when, in seconds and, past a minute and a half, in minutes too
+    assert f"retry in {sixth.headers['Retry-After']} seconds (about " in sixth.json()["message"]
 
 
 async def test_forwarded_for_counts_only_behind_a_trusted_proxy(tmp_path: object, settings: Settings) -> None:

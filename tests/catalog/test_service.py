@@ -56,6 +56,17 @@ async def test_publishing_records_one_event_per_entitled_tenant(runtime: Runtime
         "digest": digest_of("v2"),
         "hardeningTags": ["fips"],
         "publishedAt": event.data["publishedAt"],
+        # the same SBOM as v1; the hardening tags changed
+        "changes": {
+            "previousVersionId": event.data["changes"]["previousVersionId"],
+            "packagesAdded": 0,
+            "packagesRemoved": 0,
+            "packagesChanged": 0,
+            "hardeningTagsAdded": ["fips"],
+            "hardeningTagsRemoved": ["non-root"],
+        },
+        "movedTags": [],
+        "republished": False,
     }
     assert event.data["publishedAt"].endswith("Z")
 

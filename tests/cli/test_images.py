@@ -69,7 +69,16 @@ async def test_every_fixture_sbom_publishes(settings: Settings, runtime: Runtime
 
         assert (path.name, result.exit_code) == (path.name, 0), result.output
         printed = json.loads(result.stdout)
-        assert set(printed) == {"imageId", "versionId", "componentCount"}
+        assert set(printed) == {
+            "imageId",
+            "versionId",
+            "componentCount",
+            "tags",
+            "repository",
+            "movedTags",
+            "previousRepository",
+            "republished",
+        }
         assert printed["componentCount"] == len(parse_sbom(path.read_bytes()).components)
     count = len(_fixtures("sboms"))
     assert await _stored_rows(runtime) == (count, count, count)
@@ -165,3 +174,57 @@ async def test_grant_revoke_list_and_unpublish(settings: Settings, runtime: Runt
     revoked_again = await portal(settings, "images", "revoke", "--tenant", tenant.slug, "--image", "python")
     assert revoked.exit_code == 0 and "Revoked python from globex" in revoked.stdout
     assert revoked_again.exit_code == 1 and "has no grant" in revoked_again.stderr
+
+
+async def test_publish_says_which_tags_moved_and_refuses_a_silent_repository_change(
+    settings: Settings, tmp_path: Path
+) -> None:
+    sbom = tmp_path / "sbom.cdx.json"
+    sbom.write_bytes(small_sbom())
+    first = json.loads((await portal(settings, *_publish_args(sbom, digest=digest_of("1")), "--json")).stdout)
+
+    second = await portal(settings, *_publish_args(sbom, digest=digest_of("2")))
+    elsewhere = [*_publish_args(sbom, digest=digest_of("3")), "--repository", "mirror.example.com/python"]
+    refused = await portal(settings, *elsewhere)
+    moved = await portal(settings, *elsewhere, "--move-repository", "--json")
+
+    assert second.exit_code == 0, second.output
+    for tag in ("3.12", "latest"):
+        assert (
+            f"Moved tag {tag} from version {first['versionId']} ({digest_of('1')}), which has no tags left"
+            in (second.stdout)
+        )
+    assert refused.exit_code == 1
+    assert "Image python is pulled from registry.example.com/python" in refused.stderr
+    assert "--move-repository" in refused.stderr and refused.stdout == ""
+    assert moved.exit_code == 0, moved.output
+    answer = json.loads(moved.stdout)
+    assert (answer["repository"], answer["previousRepository"]) == (
+        "mirror.example.com/python",
+        "registry.example.com/python",
+    )
+    assert [m["tag"] for m in answer["movedTags"]] == ["3.12", "latest"]
+    [item] = json.loads((await portal(settings, "images", "list", "--json")).stdout)["items"]
+    assert item["repository"] == "mirror.example.com/python"
+
+
+async def test_an_unpublished_version_comes_back_with_republish(settings: Settings, tmp_path: Path) -> None:
+    sbom = tmp_path / "sbom.cdx.json"
+    sbom.write_bytes(small_sbom())
+    digest = digest_of("back")
+    assert (await portal(settings, *_publish_args(sbom, digest=digest))).exit_code == 0
+    assert (
+        await portal(settings, "images", "unpublish", "--image", "python", "--digest", digest)
+    ).exit_code == 0
+
+    again = await portal(settings, *_publish_args(sbom, digest=digest))
+    back = await portal(settings, "images", "republish", "--image", "python", "--digest", digest)
+    twice = await portal(settings, "images", "republish", "--image", "python", "--digest", digest)
+
+    assert again.exit_code == 1
+    assert f"`portal images republish --image python --digest {digest}`" in again.stderr
+    assert back.exit_code == 0, back.output
+    assert f"Republished python:3.12,latest ({digest})" in back.stdout
+    assert twice.exit_code == 1 and "is published already" in twice.stderr
+    [item] = json.loads((await portal(settings, "images", "list", "--json")).stdout)["items"]
+    assert (item["publishedVersions"], item["latestVersion"]["digest"]) == (1, digest)

@@ -52,6 +52,7 @@ async def test_each_scan_appends_to_the_history_with_new_and_resolved_ids_in_its
         "total": 2,
         "fixable": 1,
         "kev": 0,
+        "suppressed": 0,
     }
     detail = (await client.get(f"{base}/scans/{first['id']}", headers=admin.headers)).json()
     package = {"name": "demo-lib", "version": "1.0.0", "purl": "pkg:pypi/demo-lib@1.0.0"}
@@ -70,6 +71,7 @@ async def test_each_scan_appends_to_the_history_with_new_and_resolved_ids_in_its
             "kev": None,
             "epss": None,
             "status": "affected",
+            "vex": None,
         },
         {
             "vulnerabilityId": "TEST-2024-2",
@@ -84,6 +86,7 @@ async def test_each_scan_appends_to_the_history_with_new_and_resolved_ids_in_its
             "kev": None,
             "epss": None,
             "status": "affected",
+            "vex": None,
         },
     ]
     completed = await events(runtime, admin.tenant.id, EventType.SCAN_COMPLETED)

@@ -44,6 +44,8 @@ async def test_a_watch_is_stored_upper_case_and_watching_again_answers_the_exist
         "status": "unknown",
         "affected": [],
         "advisoryIds": [],
+        "justification": None,
+        "vex": None,
     }
     second = await client.post("/api/cve-watches", headers=admin.headers, json={"cveId": "CVE-2024-12345"})
     listed = (await client.get("/api/cve-watches", headers=admin.headers)).json()

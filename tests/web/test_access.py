@@ -13,7 +13,7 @@ from portal.users.models import Role
 from tests.factories import make_tenant
 from tests.web.console import console_client, signed_in_client
 
-SIGN_IN_PAGES = {"/login"}
+SIGN_IN_PAGES = {"/login", "/activate"}
 
 
 def _routes(routes: Sequence[BaseRoute]) -> Iterator[APIRoute]:
@@ -28,7 +28,7 @@ def _routes(routes: Sequence[BaseRoute]) -> Iterator[APIRoute]:
 def page_operations(app: FastAPI) -> list[tuple[str, str]]:
     operations = []
     for route in _routes(app.routes):
-        if route.path.startswith("/api"):
+        if route.path.startswith("/api/"):
             continue
         path = route.path_format
         for name in route.param_convertors:

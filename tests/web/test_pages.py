@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from portal.catalog import CatalogService
 from portal.runtime import Runtime
 from portal.users.models import Role
-from tests.catalog.factories import publish
+from tests.catalog.factories import grant, publish
 from tests.factories import OPERATOR, make_caller, make_tenant
 from tests.web.conftest import DemoTenant
 from tests.web.console import console_client, sign_in
@@ -105,3 +105,18 @@ async def test_pages_forbid_framing_and_inline_script(runtime: Runtime, viewer: 
         assert " on" not in "".join(re.findall(r"<[a-z]+ [^>]*>", answer.text)).replace(" one", "")
     api = await viewer.get("/api/status")
     assert "content-security-policy" not in api.headers
+
+
+async def test_a_version_whose_tags_moved_away_is_named_by_its_digest(
+    runtime: Runtime, demo: DemoTenant, viewer: httpx.AsyncClient
+) -> None:
+    old = await publish(runtime, "moving", tags=("latest",))
+    new = await publish(runtime, "moving", tags=("2", "latest"))
+    await grant(runtime, demo.tenant, "moving")
+
+    image = (await viewer.get(f"/images/{old.image.id}")).text
+    untagged = (await viewer.get(f"/images/{old.image.id}/versions/{old.version.id}")).text
+
+    assert f'versions/{new.version.id}">2, latest</a>' in image
+    assert f'versions/{old.version.id}">untagged {old.version.digest[7:19]}</a>' in image
+    assert f"<title>moving {old.version.digest[7:19]}" in untagged

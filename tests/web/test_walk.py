@@ -148,6 +148,16 @@ class Walk:
         assert any(request.headers.get("webhook-id") for request in receiver.requests)
         self.seen("webhook-deliveries")
 
+    def admin_pages(self) -> None:
+        for link, page, form in (
+            ("Users", "users", "#invite-form"),
+            ("API keys", "api-keys", "#key-form"),
+            ("Audit log", "audit", "table.audit"),
+        ):
+            self.click_link(link)
+            self.browser.wait_for(form)
+            self.seen(page)
+
     def sign_out(self) -> None:
         self.click(".who button[type=submit]")
         self.browser.wait_for("#email")
@@ -176,6 +186,7 @@ async def test_every_role_walks_the_console(
             if role == Role.ADMIN:
                 walk.add_and_remove_a_watch()
                 walk.create_a_webhook_and_see_a_delivery(http_receiver)
+                walk.admin_pages()
             walk.sign_out()
             violations += walk.violations
     assert browser.console_errors() == []

@@ -112,9 +112,36 @@ async def test_validation_names_the_field(
 
 async def test_a_refused_url_says_why(client: httpx.AsyncClient, admin: Caller) -> None:
     plain = (await create(client, admin, url="http://hooks.example.com/")).json()
-    assert plain["details"][0]["message"] == "the URL must start with https://"
+    assert plain["details"][0]["message"] == (
+        "the URL must start with https:// (PORTAL_WEBHOOK_ALLOW_PRIVATE=true on the portal allows "
+        "http://, for development)"
+    )
     metadata = (await create(client, admin, url="https://169.254.169.254/latest")).json()
     assert "link-local" in metadata["message"] and "metadata" in metadata["details"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://localhost/hook",
+        "https://LOCALHOST.:8443/",
+        "https://hooks.localhost/",
+        "https://printer.local/",
+        "https://ci.internal/hook",
+        "https://nas.home.arpa/",
+        "https://127.0.0.1:8080/",
+        "https://192.168.1.10/",
+    ],
+)
+async def test_a_local_target_is_refused_when_saved_naming_the_development_setting(
+    client: httpx.AsyncClient, admin: Caller, url: str
+) -> None:
+    response = await create(client, admin, url=url)
+
+    assert response.status_code == 400, response.text
+    assert "PORTAL_WEBHOOK_ALLOW_PRIVATE=true" in response.json()["message"]
+    assert response.json()["details"][0]["path"] == ["url"]
+    assert (await client.get("/api/webhooks", headers=admin.headers)).json()["items"] == []
 
 
 async def test_put_changes_only_what_it_is_given(client: httpx.AsyncClient, admin: Caller) -> None:

@@ -132,5 +132,6 @@ async def test_metadata_address_is_refused() -> None:
         result = await send(client, "https://metadata.example.com/latest", {}, BODY)
     assert result.error == (
         "target refused: metadata.example.com resolves to 169.254.169.254, "
-        "a link-local address (this includes cloud metadata services)"
+        "a link-local address (this includes cloud metadata services); webhooks go to public addresses "
+        "only (PORTAL_WEBHOOK_ALLOW_PRIVATE=true on the portal allows others, for development)"
     )

@@ -289,7 +289,10 @@ async def test_a_refused_target_is_a_failed_attempt_with_the_reason(
     await DeliveryWorker(strict).deliver_due()
     (delivery,) = await deliveries(client, admin, hook["id"])
     assert delivery["status"] == "pending"
-    assert delivery["attempts"][0]["error"] == "target refused: the URL must start with https://"
+    assert delivery["attempts"][0]["error"] == (
+        "target refused: the URL must start with https:// (PORTAL_WEBHOOK_ALLOW_PRIVATE=true on the "
+        "portal allows http://, for development)"
+    )
     assert scripted_receiver.requests == []
 
 

@@ -6,10 +6,10 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from portal.api.dependencies import DbSession, RuntimeDep
+from portal.api.path_ids import PathId
 from portal.catalog.routes import sbom_response
 from portal.catalog.service import CatalogService
 from portal.errors import NotFound
-from portal.kit.ids import PathId
 from portal.kit.pagination import PageParams
 from portal.kit.schema import NO_NUL_PATTERN
 from portal.scanning.listing import FindingFilters
@@ -97,7 +97,7 @@ async def version(
     chosen = next((v for v in detail.versions if v.id == version_id), None)
     if chosen is None:
         raise NotFound("No such image version.")
-    scans = ScanService(db)
+    scans = ScanService(db, page.runtime.clock, page.runtime.finding_lists)
     history = await scans.history(tenant_id, image_id, version_id, PageParams(SCANS_CHARTED))
     kev_counts = await scans.kev_counts(history.items)
     filters = FindingFilters.of(list(severity or []), _yes_no(kev), _yes_no(fixable), None, package or None)

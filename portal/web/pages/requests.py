@@ -7,9 +7,9 @@ from pydantic import TypeAdapter
 from starlette.responses import RedirectResponse, Response
 
 from portal.api.dependencies import DbSession
+from portal.api.path_ids import PathId
 from portal.catalog.service import CatalogService
 from portal.errors import NotFound
-from portal.kit.ids import PathId
 from portal.kit.pagination import MAX_LIMIT, PageParams
 from portal.kit.schema import NO_NUL_PATTERN
 from portal.requests.models import RequestStatus, RequestType

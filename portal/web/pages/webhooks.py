@@ -9,9 +9,9 @@ from pydantic import TypeAdapter
 from starlette.responses import RedirectResponse, Response
 
 from portal.api.dependencies import DbSession
+from portal.api.path_ids import PathId
 from portal.errors import Conflict, ValidationFailed
 from portal.events import EventType
-from portal.kit.ids import PathId
 from portal.kit.pagination import PageParams
 from portal.kit.schema import NO_NUL_PATTERN
 from portal.users.models import Role

@@ -1,0 +1,94 @@
+"""A version's VEX for download: the verdicts of its latest scan's findings, rendered (`portal.vex.render`)
+with a strong ETag, so a client that holds the current document gets 304."""
+
+import hashlib
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.catalog import CatalogService
+from portal.errors import NotFound
+from portal.kit.clock import Clock, utcnow
+from portal.sbom import ImageSubject
+from portal.sbom.image import image_purl
+from portal.scanning.listing import FindingLists, page_rows
+from portal.scanning.service import ScanService
+from portal.vex.render import VersionVex, render_cyclonedx_vdr, render_cyclonedx_vex, render_openvex
+from portal.vex.service import Subjects, VexService
+
+ExportFormat = Literal["openvex", "cyclonedx", "cyclonedx-vdr"]
+_RENDER = {
+    "openvex": render_openvex,
+    "cyclonedx": render_cyclonedx_vex,
+    "cyclonedx-vdr": render_cyclonedx_vdr,
+}
+
+
+@dataclass(frozen=True)
+class VexDocument:
+    content: bytes
+    sha256: str
+    image_name: str
+    label: str
+
+
+class VexExports:
+    def __init__(
+        self, session: AsyncSession, clock: Clock = utcnow, lists: FindingLists | None = None
+    ) -> None:
+        self.catalog = CatalogService(session, clock)
+        self.scans = ScanService(session, clock, lists)
+        self.vex = VexService(session, clock)
+
+    async def document(
+        self, tenant_id: str, image_id: str, version_id: str, kind: ExportFormat, *, include_tenant: bool
+    ) -> VexDocument:
+        """The version's VEX as `kind`: the vendor's statements, and the tenant's analyses too when
+        `include_tenant` (then they win, as in the findings)."""
+        version = await self.catalog.visible_version(tenant_id, image_id, version_id)
+        image = await self.catalog.image_by_id(image_id)
+        if version is None or image is None:
+            raise NotFound("No such image version.")
+        found = await self.scans.latest_finding_list(version.id)
+        subjects = Subjects()
+        for item in found.items:
+            subjects.add_upper(item.ids, item.purl, item.version)
+        verdicts = await self.vex.verdicts(tenant_id if include_tenant else None, image, version, subjects)
+        # a VEX names only the findings a verdict speaks for: only those are decoded
+        positions = range(len(found)) if kind == "cyclonedx-vdr" else [i for i, v in enumerate(verdicts) if v]
+        findings = page_rows(found, positions)
+        verdicts = [verdicts[i] for i in positions]
+        # OpenVEX names components by purl; CycloneDX by bom-ref in the version's SBOM
+        inventory = await self.catalog.inventory(version.id) if kind != "openvex" else None
+        root = image_purl(
+            ImageSubject(
+                name=image.name,
+                repository=image.repository,
+                digest=version.digest,
+                tags=tuple(version.tags),
+                architectures=tuple(version.architectures),
+                published_at=version.published_at,
+                version_id=version.id,
+            )
+        )
+        bom_refs: dict[str, str] = {}
+        for component in inventory.components if inventory is not None else ():
+            if component.purl:
+                # the SBOM renames a component whose ref is the image's purl (`render_cyclonedx`)
+                bom_refs.setdefault(
+                    component.purl, component.ref if component.ref != root else f"component:{root}"
+                )
+        content = _RENDER[kind](
+            VersionVex(
+                version_id=version.id,
+                image_purl=root,
+                published_at=version.published_at,
+                author="Portal",
+                findings=findings,
+                verdicts=verdicts,
+                bom_refs=bom_refs,
+            )
+        )
+        label = version.tags[0] if version.tags else version.digest.removeprefix("sha256:")[:12]
+        return VexDocument(content, hashlib.sha256(content).hexdigest(), image.name, label)

@@ -1,0 +1,254 @@
+"""What VEX says about a version's findings (the verdicts every read of findings shows), and tenants'
+analyses of their findings (their triage).
+
+The verdicts are read, never stored: a statement imported or revoked, an analysis recorded or expired,
+changes every finding it speaks for at once, without a rescan.
+"""
+
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.audit import AuditAction, AuditTarget, record_audit
+from portal.auth.actor import Actor
+from portal.catalog import CatalogService, Image, ImageVersion
+from portal.errors import NotFound
+from portal.kit.clock import Clock, utcnow
+from portal.kit.pagination import PageParams, Slice
+from portal.kit.readcache import VEX, changed
+from portal.scanning.findings import FoundVulnerability, row_ids
+from portal.vex.models import FindingAnalysis
+from portal.vex.products import PurlKey, image_names, purl_key, same_version
+from portal.vex.repository import VexRepository
+from portal.vex.verdicts import ANALYSIS_STATUS, Analysis, Candidate, Subject, Verdict, VersionFacts, decide
+
+ANALYSIS_STATES = tuple(ANALYSIS_STATUS)
+ANALYSIS_JUSTIFICATIONS = (
+    "code_not_present",
+    "code_not_reachable",
+    "requires_configuration",
+    "requires_dependency",
+    "requires_environment",
+    "protected_by_compiler",
+    "protected_at_runtime",
+    "protected_at_perimeter",
+    "protected_by_mitigating_control",
+)
+ANALYSIS_RESPONSES = ("can_not_fix", "will_not_fix", "update", "rollback", "workaround_available")
+
+
+class Subjects:
+    """Findings as VEX matches them, each purl read once (a version repeats a purl in many findings)."""
+
+    def __init__(self) -> None:
+        self._keys: dict[str, PurlKey | None] = {}
+        self.items: list[Subject] = []
+
+    def _key(self, purl: str | None) -> PurlKey | None:
+        if purl is None:
+            return None
+        if purl not in self._keys:
+            self._keys[purl] = purl_key(purl)
+        return self._keys[purl]
+
+    def add(self, ids: Iterable[str], purl: str | None, version: str | None) -> None:
+        self.add_upper(frozenset(i.upper() for i in ids), purl, version)
+
+    def add_upper(self, ids: frozenset[str], purl: str | None, version: str | None) -> None:
+        """A finding whose ids are upper case already."""
+        key = self._key(purl)
+        self.items.append(
+            Subject(
+                ids,
+                key.key if key is not None else None,
+                (key.version if key is not None else None) or version,
+            )
+        )
+
+    @classmethod
+    def of_findings(cls, findings: Sequence[FoundVulnerability]) -> "Subjects":
+        subjects = cls()
+        for finding in findings:
+            subjects.add(finding.ids, finding.package_purl, finding.package_version)
+        return subjects
+
+    @classmethod
+    def of_rows(cls, rows: Sequence[list[Any]]) -> "Subjects":
+        """From raw finding lines (`portal.scanning.findings.finding_row`)."""
+        subjects = cls()
+        for row in rows:
+            # lines written since alias groups hold every id at [1]; older ones only the aliases
+            subjects.add(row[1] if len(row) > 8 else row_ids(row), row[6], row[5])
+        return subjects
+
+    @property
+    def component_keys(self) -> set[str]:
+        return {s.component_key for s in self.items if s.component_key is not None}
+
+
+@dataclass(frozen=True)
+class AnalysisInput:
+    state: str
+    justification: str | None
+    detail: str | None
+    response: tuple[str, ...]
+    expires_at: datetime | None
+
+
+class VexService:
+    def __init__(self, session: AsyncSession, clock: Clock = utcnow) -> None:
+        self.session = session
+        self.clock = clock
+        self.repository = VexRepository(session)
+        self.catalog = CatalogService(session, clock)
+
+    async def verdicts(
+        self,
+        tenant_id: str | None,
+        image: Image,
+        version: ImageVersion,
+        subjects: Subjects,
+    ) -> list[Verdict | None]:
+        """Each finding's verdict for the tenant (its analyses, then the vendor's statements); the
+        vendor's alone when no tenant is given."""
+        candidates = await self.repository.candidates(image_names(image.name), subjects.component_keys)
+        analyses = await self.current_analyses(tenant_id, [version.id]) if tenant_id is not None else {}
+        facts = VersionFacts(image_names(image.name), version.digest, await self._holds(version, candidates))
+        return decide(subjects.items, candidates, facts, analyses.get(version.id, []))
+
+    async def may_speak(self, tenant_id: str | None, version_ids: Sequence[str]) -> set[str]:
+        """Those of these versions for which some verdict may exist: all of them while any vendor
+        statement stands, else those the tenant has an analysis of."""
+        if not version_ids or await self.repository.any_statement():
+            return set(version_ids)
+        if tenant_id is None:
+            return set()
+        return {v for v, found in (await self.current_analyses(tenant_id, version_ids)).items() if found}
+
+    async def verdicts_by_tenant(
+        self,
+        tenant_ids: Sequence[str],
+        image: Image,
+        version: ImageVersion,
+        subjects: Subjects,
+        *,
+        leave_out: Collection[str] = (),
+        with_revoked: Collection[str] = (),
+    ) -> dict[str, list[Verdict | None]]:
+        """tenant id -> each finding's verdict for that tenant: the statements read once, the analyses of
+        every tenant in one query (a scan's events). `leave_out` and `with_revoked` name statements to
+        read as if they were not made, or not revoked: what the verdicts were before a change."""
+        candidates = (
+            await self.repository.candidates(
+                image_names(image.name), subjects.component_keys, with_revoked=list(with_revoked)
+            )
+            if with_revoked or await self.repository.any_statement()
+            else []
+        )
+        if leave_out:
+            candidates = [c for c in candidates if c.statement_id not in leave_out]
+        facts = VersionFacts(image_names(image.name), version.digest, await self._holds(version, candidates))
+        vendor = decide(subjects.items, candidates, facts)
+        analyses = await self.repository.analyses_of_every_tenant(version.id)
+        found: dict[str, list[Verdict | None]] = {}
+        for tenant_id in tenant_ids:
+            own = _in_force(analyses.get(tenant_id, []), self.clock()).get(version.id, [])
+            found[tenant_id] = decide(subjects.items, candidates, facts, own) if own else vendor
+        return found
+
+    async def _holds(
+        self, version: ImageVersion, candidates: list[Candidate]
+    ) -> Callable[[str, str | None], bool]:
+        if not any(c.container_key is not None for c in candidates):
+            return lambda key, wanted: False
+        inventory = await self.catalog.inventory(version.id)
+        held: dict[str, list[str | None]] = {}
+        for component in inventory.components if inventory is not None else ():
+            key = purl_key(component.purl) if component.purl else None
+            if key is not None:
+                held.setdefault(key.key, []).append(key.version or component.version)
+        return lambda key, wanted: any(same_version(wanted, v) for v in held.get(key, ()))
+
+    # Tenants' analyses.
+
+    async def current_analyses(self, tenant_id: str, version_ids: Sequence[str]) -> dict[str, list[Analysis]]:
+        """version id -> the tenant's analyses in force now (not withdrawn, not expired)."""
+        return _in_force(await self.repository.analyses(tenant_id, version_ids), self.clock())
+
+    async def record_analysis(
+        self, actor: Actor, version_id: str, vulnerability_id: str, analysis: AnalysisInput
+    ) -> FindingAnalysis:
+        """A new entry of the tenant's analysis of a vulnerability (by the id its findings show) in a
+        version (the caller checked the tenant sees it): from now on, the analysis."""
+        return await self._entry(actor, version_id, vulnerability_id, analysis)
+
+    async def withdraw_analysis(
+        self, actor: Actor, version_id: str, vulnerability_id: str
+    ) -> FindingAnalysis:
+        """Withdraws the analysis in force of a vulnerability (by any of the ids it was filed under)."""
+        current = (await self.current_analyses(actor.tenant_id, [version_id])).get(version_id, [])
+        entry = next((a for a in current if a.vulnerability_id == vulnerability_id), None)
+        if entry is None:
+            raise NotFound(f"No analysis of {vulnerability_id} in force for this version.")
+        return await self._entry(actor, version_id, entry.vulnerability_id, None)
+
+    async def _entry(
+        self, actor: Actor, version_id: str, vulnerability_id: str, analysis: AnalysisInput | None
+    ) -> FindingAnalysis:
+        entry = FindingAnalysis(
+            tenant_id=actor.tenant_id,
+            version_id=version_id,
+            vulnerability_id=vulnerability_id.upper(),
+            state=analysis.state if analysis else None,
+            justification=analysis.justification if analysis else None,
+            detail=analysis.detail if analysis else None,
+            response=list(analysis.response) if analysis else [],
+            expires_at=analysis.expires_at if analysis else None,
+            recorded_at=self.clock(),
+        )
+        entry.set_created_by(actor.ref)
+        self.repository.add_analysis(entry)
+        await self.session.flush()
+        changed(self.session, VEX)
+        record_audit(
+            self.session,
+            actor,
+            AuditAction.FINDING_ANALYSIS_RECORDED if analysis else AuditAction.FINDING_ANALYSIS_WITHDRAWN,
+            AuditTarget("finding_analysis", entry.id, entry.vulnerability_id),
+            details={"versionId": version_id, "state": entry.state},
+            clock=self.clock,
+        )
+        return entry
+
+    async def analysis_history(
+        self, tenant_id: str, version_id: str, vulnerability_id: str, page: PageParams
+    ) -> Slice[FindingAnalysis]:
+        """Every entry of the tenant's analysis of a vulnerability in a version (the caller checked the
+        tenant sees it), newest first."""
+        return await self.repository.analysis_history(tenant_id, version_id, vulnerability_id.upper(), page)
+
+
+def _in_force(entries: Sequence[FindingAnalysis], now: datetime) -> dict[str, list[Analysis]]:
+    """version id -> the analyses in force at `now` among these entries (oldest first): each
+    vulnerability's newest entry, unless it withdraws the analysis or has expired."""
+    latest: dict[tuple[str, str], FindingAnalysis] = {}
+    for entry in entries:
+        latest[(entry.version_id, entry.vulnerability_id)] = entry
+    found: dict[str, list[Analysis]] = {}
+    for (version_id, vulnerability_id), entry in latest.items():
+        if entry.state is None or (entry.expires_at is not None and entry.expires_at <= now):
+            continue
+        found.setdefault(version_id, []).append(
+            Analysis(
+                vulnerability_id,
+                entry.state,
+                entry.justification,
+                entry.detail,
+                tuple(entry.response),
+                entry.recorded_at,
+            )
+        )
+    return found
