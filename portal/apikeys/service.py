@@ -18,7 +18,7 @@ from portal.apikeys.repository import ApiKeyRepository
 from portal.apikeys.secrets import SHOWN_PREFIX_LENGTH, digest, new_api_key, well_formed
 from portal.audit import AuditAction, AuditTarget, record_audit
 from portal.auth.actor import Actor, ActorType, Origin
-from portal.auth.cache import CachedApiKey
+from portal.auth.cache import CachedApiKey, current_identities
 from portal.errors import (
     DetailCode,
     ErrorDetail,
@@ -30,6 +30,7 @@ from portal.errors import (
 )
 from portal.kit.ids import is_uuid
 from portal.kit.pagination import PageParams, Slice
+from portal.kit.readcache import IDENTITIES, changed
 from portal.runtime import Runtime
 from portal.users.models import Role
 
@@ -107,6 +108,7 @@ class ApiKeyService:
             key.revoked_at = self.clock()
             await self.session.flush()
             self._audit(actor, AuditAction.API_KEY_REVOKED, key)
+            changed(self.session, IDENTITIES)
         self.runtime.identities.forget_api_key(key.secret_hash)
         return key
 
@@ -127,11 +129,12 @@ async def resolve_api_key(runtime: Runtime, secret: str, tenant_slug: str, origi
     if not well_formed(secret):
         raise Unauthorized("This is not an API key the portal issued.")
     secret_hash = digest(secret)
-    cache = runtime.identities.api_keys
+    # Before anything else: a digest no key has never gains one, whatever changed since.
+    if runtime.identities.unknown_api_keys.get(secret_hash, UNKNOWN_KEY_SECONDS):
+        raise Unauthorized("Unknown API key.")
+    cache = (await current_identities(runtime)).api_keys
     cached = cache.get(secret_hash, runtime.settings.auth_cache_seconds)
     if cached is None:
-        if runtime.identities.unknown_api_keys.get(secret_hash, UNKNOWN_KEY_SECONDS):
-            raise Unauthorized("Unknown API key.")
         cached = await cache.load_once(secret_hash, lambda: _load_key(runtime, secret_hash))
     if cached.revoked:
         raise Unauthorized("This API key was revoked.")
@@ -150,6 +153,7 @@ async def resolve_api_key(runtime: Runtime, secret: str, tenant_slug: str, origi
 
 
 async def _load_key(runtime: Runtime, secret_hash: str) -> CachedApiKey:
+    generation = runtime.identities.api_keys.generation
     async with runtime.db.sessions() as session:
         found = await ApiKeyRepository(session).with_owner_by_digest(secret_hash)
     if found is None:
@@ -169,7 +173,7 @@ async def _load_key(runtime: Runtime, secret_hash: str) -> CachedApiKey:
     cached = CachedApiKey(
         actor=actor, expires_at=key.expires_at, revoked=key.revoked_at is not None, owner_active=owner.active
     )
-    runtime.identities.remember_api_key(secret_hash, owner.id, cached)
+    runtime.identities.remember_api_key(secret_hash, owner.id, cached, generation)
     return cached
 
 

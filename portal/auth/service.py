@@ -11,7 +11,7 @@ from portal.apikeys.service import resolve_api_key
 from portal.audit import AuditAction, AuditOutcome, AuditTarget, record_audit, record_refused
 from portal.auth.actor import Actor, Origin
 from portal.auth.browser_sessions import BrowserSessionRepository
-from portal.auth.cache import CachedUser
+from portal.auth.cache import CachedUser, current_identities
 from portal.auth.refresh_tokens import RefreshToken, RefreshTokenRepository, hash_refresh_token
 from portal.errors import (
     InvalidCredentials,
@@ -269,7 +269,7 @@ async def resolve_actor(runtime: Runtime, credential: str, tenant_slug: str, ori
 
 async def user_actor(runtime: Runtime, user_id: str, tenant_id: str) -> CachedUser:
     """The user as it acts now (role, active), from the cache while it is fresh."""
-    users = runtime.identities.users
+    users = (await current_identities(runtime)).users
     cached = users.get(user_id, runtime.settings.auth_cache_seconds)
     if cached is None or cached.actor.tenant_id != tenant_id:
         cached = await users.load_once(user_id, lambda: _load_user(runtime, user_id, tenant_id))
@@ -277,6 +277,7 @@ async def user_actor(runtime: Runtime, user_id: str, tenant_id: str) -> CachedUs
 
 
 async def _load_user(runtime: Runtime, user_id: str, tenant_id: str) -> CachedUser:
+    generation = runtime.identities.users.generation
     async with runtime.db.sessions() as session:
         statement = scoped(select(User, Tenant), User, tenant_id).join(Tenant, Tenant.id == User.tenant_id)
         row = (await session.execute(statement.where(User.id == user_id))).one_or_none()
@@ -287,5 +288,5 @@ async def _load_user(runtime: Runtime, user_id: str, tenant_id: str) -> CachedUs
         actor=Actor.user(user.id, user.email, Role(user.role), tenant.ref),
         active=user.active,
     )
-    runtime.identities.users.put(user.id, cached)
+    runtime.identities.users.put(user.id, cached, generation)
     return cached

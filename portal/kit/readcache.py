@@ -20,7 +20,8 @@ A feature that caches something, or whose writes change what others cache, decla
 (`Topic("name")`) and calls `changed(session, TOPIC)` wherever it writes that data; it reads through
 `runtime.read_cache.load(...)` or a route's `cached(TOPIC, ...)`. Topics in use: `CATALOG` (publish,
 unpublish, grant, revoke), `SCANS` (a scan recorded), `INTEL` (KEV or EPSS imported), `VEX` (a statement
-imported, added or revoked, an analysis recorded or withdrawn).
+imported, added or revoked, an analysis recorded or withdrawn), `IDENTITIES` (an API key revoked, a
+user's role, active state or password changed: `auth.cache` forgets who callers are).
 """
 
 import asyncio
@@ -63,6 +64,7 @@ CATALOG = Topic("catalog")
 VEX = Topic("vex")
 SCANS = Topic("scans")
 INTEL = Topic("intel")
+IDENTITIES = Topic("identities")
 
 
 def changed(session: AsyncSession | Session, *topics: Topic) -> None:

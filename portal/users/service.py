@@ -16,6 +16,7 @@ from portal.auth.browser_sessions import BrowserSessionRepository
 from portal.auth.refresh_tokens import RefreshTokenRepository
 from portal.errors import Conflict, Forbidden, InvalidActivationToken, NotFound, ValidationFailed
 from portal.kit.pagination import PageParams, Slice
+from portal.kit.readcache import IDENTITIES, changed
 from portal.runtime import Runtime
 from portal.tenants.repository import TenantRepository
 from portal.users.activation import (
@@ -217,6 +218,7 @@ class UserService:
             await self.refresh_tokens.revoke_for_user(user.tenant_id, user.id, self.clock())
             await self.browser_sessions.end_for_user(user.tenant_id, user.id)
         self.runtime.identities.forget_user(user.id)
+        changed(self.session, IDENTITIES)
         await self.session.flush()
 
     def _audit(
