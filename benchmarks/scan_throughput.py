@@ -55,6 +55,7 @@ from portal.jobs.runner import JobWorker
 from portal.migrations import upgrade
 from portal.runtime import Runtime
 from portal.scanning.models import Scan
+from portal.scanning.runs import ScanRunner
 from portal.scanning.service import ScanService
 from portal.scanning.tasks import rescan
 from portal.tenants.service import TenantService
@@ -231,7 +232,7 @@ async def rescan_on_import(runtime: Runtime, pool: list[tuple[str, str, str]], t
     timer = Timer()
     async with runtime.db.transaction() as session:
         report = await AdvisoryService(session, runtime.clock).import_sources([folder])
-        queued = await ScanService(session, runtime.clock).queue_rescans(report.changed_packages)
+        queued = await ScanRunner(session, runtime.clock).queue_rescans(report.changed_packages)
     imported_s = timer.seconds
     await worker.run_due()
     total_s = timer.seconds
