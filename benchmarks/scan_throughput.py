@@ -47,7 +47,7 @@ from portal.advisories.models import AdvisoryAlias
 from portal.advisories.service import AdvisoryService
 from portal.auth.actor import Actor
 from portal.background import job_handlers
-from portal.catalog import CatalogService, PublishRequest
+from portal.catalog import CatalogService, PublishingService, PublishRequest
 from portal.config import Settings
 from portal.intel.service import IntelService
 from portal.jobs import Job
@@ -144,7 +144,7 @@ def cyclonedx(components: list[tuple[str, str, str]]) -> bytes:
 
 async def publish(runtime: Runtime, name: str, index: int, components: list[tuple[str, str, str]]) -> str:
     async with runtime.db.transaction() as session:
-        published = await CatalogService(session).publish(
+        published = await PublishingService(session).publish(
             OPERATOR,
             PublishRequest(
                 name=name,
