@@ -11,9 +11,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.api.errors import error_response
 from portal.errors import HeadersTooLarge, PayloadTooLarge, RequestTimeout
+from portal.logs import get_logger
 from portal.metrics import UNMATCHED
 
-log = structlog.get_logger("portal.access")
+log = get_logger("portal.access")
 
 BODY_TOO_LARGE = "portal.body_too_large"
 BODY_TIMED_OUT = "portal.body_timed_out"
