@@ -25,9 +25,12 @@ _REVISION_FILE = re.compile(r"^(\d{4})_\w+\.py$")
 
 
 def alembic_config(url: str) -> Config:
+    import sys
+
     from alembic.config import Config
 
-    config = Config()
+    # Alembic's default is the sys.stdout of when it was first imported, which may be gone since.
+    config = Config(stdout=sys.stdout)
     config.set_main_option("script_location", str(HERE))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
