@@ -68,4 +68,4 @@ def test_help_shows_option_names_not_type_tags(settings: Settings) -> None:
     assert "--role [viewer|user|admin]" in run(portal, "users", "create", "--help")
     diff = run(portal, "images", "diff", "--help")
     assert "images diff [OPTIONS] IMAGE FROM TO\n" in diff
-    assert "  FROM  A tag or digest of the older version." in diff
+    assert "  FROM   A tag or digest of the older version." in diff
