@@ -165,7 +165,7 @@ class Runtime:
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_max_overflow,
         )
-        read_cache = ReadCache(db, settings.read_cache_seconds, settings.read_cache_mb * 1024 * 1024)
+        read_cache = ReadCache(db, settings.read_cache_seconds, settings.read_cache_mb * 1024 * 1024, clock)
         signals[CACHE_CHANNEL].subscribe(read_cache.expire)
         return cls(
             settings=settings,

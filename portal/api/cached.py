@@ -3,7 +3,8 @@
 A read route marks itself `@cached(TOPIC, ...)`, naming what its answer is made of; `GuardedRoute` then
 serves a caller's repeated request from memory once access is checked, without running the handler. The
 key holds the caller's tenant and role, the path and the query string, so one tenant never sees what was
-made for another. Only 200 answers are kept.
+made for another. Only 200 answers are kept, each until its data changes or, if what it was made of
+expires (`portal.kit.readcache.lasts_until`), until then.
 """
 
 from collections.abc import Callable, Coroutine
@@ -13,7 +14,7 @@ from typing import Any, TypeVar
 from fastapi import Request, Response
 
 from portal.auth.actor import Actor
-from portal.kit.readcache import Topic
+from portal.kit.readcache import Topic, computing
 from portal.runtime import Runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -56,8 +57,9 @@ async def cached_answer(
     found = cache.get(key, revisions)
     if isinstance(found, CachedAnswer):
         return Response(content=found.body, media_type=found.media_type)
-    response = await handler(request)
+    with computing() as deadline:
+        response = await handler(request)
     body = getattr(response, "body", None)
     if response.status_code == 200 and isinstance(body, bytes) and not response.background:
-        cache.put(key, revisions, CachedAnswer(body, response.media_type), len(body))
+        cache.put(key, revisions, CachedAnswer(body, response.media_type), len(body), deadline.moment)
     return response

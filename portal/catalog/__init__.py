@@ -9,8 +9,9 @@ from portal.kit.exports import lazy_exports
 if TYPE_CHECKING:
     from portal.catalog.labels import PublishRequest
     from portal.catalog.models import Entitlement, Image, ImageVersion
-    from portal.catalog.publishing import SbomRefused
-    from portal.catalog.service import CatalogService, ImageOverview, Published, VersionInventory
+    from portal.catalog.publishing import Published, PublishingService
+    from portal.catalog.rendering import SbomRefused
+    from portal.catalog.service import CatalogService, ImageOverview, VersionInventory
 
 __all__ = [
     "CatalogService",
@@ -20,6 +21,7 @@ __all__ = [
     "ImageVersion",
     "PublishRequest",
     "Published",
+    "PublishingService",
     "SbomRefused",
     "VersionInventory",
 ]
@@ -28,7 +30,8 @@ __getattr__ = lazy_exports(
     {
         "labels": ["PublishRequest"],
         "models": ["Entitlement", "Image", "ImageVersion"],
-        "publishing": ["SbomRefused"],
-        "service": ["CatalogService", "ImageOverview", "Published", "VersionInventory"],
+        "publishing": ["Published", "PublishingService"],
+        "rendering": ["SbomRefused"],
+        "service": ["CatalogService", "ImageOverview", "VersionInventory"],
     },
 )

@@ -16,6 +16,11 @@ milliseconds), and never outlives one made by the same process at all. An answer
 revisions read *before* it was computed, so a change committed while it was being computed makes it
 stale too. Keys always hold the tenant (and role) the answer was made for; answers never cross tenants.
 
+Some answers go stale by time alone: one made of a tenant's analysis that expires at noon is wrong after
+noon though nothing was written. What computes such an answer calls `lasts_until(moment)` (by the
+runtime's clock); the answer being computed, and every answer made of it, is then served no later than
+that moment.
+
 A feature that caches something, or whose writes change what others cache, declares its topic here
 (`Topic("name")`) and calls `changed(session, TOPIC)` wherever it writes that data; it reads through
 `runtime.read_cache.load(...)` or a route's `cached(TOPIC, ...)`. Topics in use: `CATALOG` (publish,
@@ -27,8 +32,11 @@ user's role, active state or password changed: `auth.cache` forgets who callers 
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import BigInteger, String, event, select
@@ -36,6 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from portal.db import Base, Database, upsert_for
+from portal.kit.clock import Clock, utcnow
 from portal.kit.wakeup import CACHE_CHANNEL, mark
 
 V = TypeVar("V")
@@ -92,11 +101,48 @@ def _rolled_back(session: Session, _previous: object) -> None:
     session.info.pop(_CHANGED, None)
 
 
+@dataclass(slots=True)
+class Deadline:
+    """The earliest moment at which what is being computed goes stale by time alone (None: never)."""
+
+    moment: datetime | None = None
+
+    def note(self, moment: datetime | None) -> None:
+        if moment is not None and (self.moment is None or moment < self.moment):
+            self.moment = moment
+
+
+# The deadline of the answer being computed in this task, if one is (see `computing`).
+_DEADLINE: ContextVar[Deadline | None] = ContextVar("portal_cache_deadline", default=None)
+
+
+def lasts_until(moment: datetime | None) -> None:
+    """What is being computed now holds only until `moment` (the runtime's clock): a cached answer made
+    of it is served no later."""
+    deadline = _DEADLINE.get()
+    if deadline is not None:
+        deadline.note(moment)
+
+
+@contextmanager
+def computing() -> Iterator[Deadline]:
+    """A scope computing one answer: collects the deadlines noted in it, and passes them on to the
+    answer (if any) being computed around it."""
+    deadline = Deadline()
+    token = _DEADLINE.set(deadline)
+    try:
+        yield deadline
+    finally:
+        _DEADLINE.reset(token)
+        lasts_until(deadline.moment)
+
+
 @dataclass(frozen=True, slots=True)
 class _Entry:
     revisions: tuple[int, ...]
     value: Any
     size: int
+    until: datetime | None = None
 
 
 @dataclass
@@ -106,8 +152,9 @@ class CacheStats:
 
 
 class ReadCache:
-    def __init__(self, db: Database, max_age_seconds: float, max_bytes: int) -> None:
+    def __init__(self, db: Database, max_age_seconds: float, max_bytes: int, clock: Clock = utcnow) -> None:
         self.db = db
+        self.clock = clock
         self.max_age = max_age_seconds
         self.max_bytes = max_bytes
         self.stats = CacheStats()
@@ -134,8 +181,14 @@ class ReadCache:
         return tuple(self._revisions.get(topic.name, 0) for topic in topics)
 
     def get(self, key: Hashable, revisions: tuple[int, ...]) -> Any | None:
+        """The answer kept for `key` if made at these revisions and not past its deadline; a hit inside
+        `computing()` passes its deadline on."""
         entry = self._entries.get(key)
-        hit = entry is not None and entry.revisions == revisions
+        hit = (
+            entry is not None
+            and entry.revisions == revisions
+            and (entry.until is None or self.clock() < entry.until)
+        )
         if self.on_lookup is not None:
             self.on_lookup(hit)
         if not hit or entry is None:
@@ -143,15 +196,18 @@ class ReadCache:
             return None
         self._entries.move_to_end(key)
         self.stats.hits += 1
+        lasts_until(entry.until)
         return entry.value
 
-    def put(self, key: Hashable, revisions: tuple[int, ...], value: Any, size: int) -> None:
+    def put(
+        self, key: Hashable, revisions: tuple[int, ...], value: Any, size: int, until: datetime | None = None
+    ) -> None:
         if size > self.max_bytes // 4:
             return  # one answer may not push out everything else
         old = self._entries.pop(key, None)
         if old is not None:
             self._bytes -= old.size
-        self._entries[key] = _Entry(revisions, value, size)
+        self._entries[key] = _Entry(revisions, value, size, until)
         self._bytes += size
         while self._bytes > self.max_bytes:
             _key, evicted = self._entries.popitem(last=False)
@@ -175,7 +231,9 @@ class ReadCache:
             pending = asyncio.ensure_future(self._compute(key, revisions, compute, size))
             self._loading[(key, revisions)] = pending
             pending.add_done_callback(lambda _done: self._loading.pop((key, revisions), None))
-        computed: V = await asyncio.shield(pending)
+        computed: V
+        computed, until = await asyncio.shield(pending)
+        lasts_until(until)
         return computed
 
     async def _compute(
@@ -184,11 +242,12 @@ class ReadCache:
         revisions: tuple[int, ...],
         compute: Callable[[], Awaitable[V]],
         size: Callable[[V], int],
-    ) -> V:
-        value = await compute()
+    ) -> tuple[V, datetime | None]:
+        with computing() as deadline:
+            value = await compute()
         if value is not None:
-            self.put(key, revisions, value, size(value))
-        return value
+            self.put(key, revisions, value, size(value), deadline.moment)
+        return value, deadline.moment
 
     def _stale(self) -> bool:
         return self._generation != self._read_generation or time.monotonic() - self._read_at > self.max_age

@@ -18,7 +18,7 @@ from portal.catalog import CatalogService, Image, ImageVersion
 from portal.errors import NotFound
 from portal.kit.clock import Clock, utcnow
 from portal.kit.pagination import PageParams, Slice
-from portal.kit.readcache import VEX, changed
+from portal.kit.readcache import VEX, changed, lasts_until
 from portal.scanning.findings import FoundVulnerability, row_ids
 from portal.vex.models import FindingAnalysis
 from portal.vex.products import PurlKey, image_names, purl_key, same_version
@@ -155,7 +155,7 @@ class VexService:
         analyses = await self.repository.analyses_of_every_tenant(version.id)
         found: dict[str, list[Verdict | None]] = {}
         for tenant_id in tenant_ids:
-            own = _in_force(analyses.get(tenant_id, []), self.clock()).get(version.id, [])
+            own = _in_force(analyses.get(tenant_id, []), self.clock())[0].get(version.id, [])
             found[tenant_id] = decide(subjects.items, candidates, facts, own) if own else vendor
         return found
 
@@ -175,8 +175,11 @@ class VexService:
     # Tenants' analyses.
 
     async def current_analyses(self, tenant_id: str, version_ids: Sequence[str]) -> dict[str, list[Analysis]]:
-        """version id -> the tenant's analyses in force now (not withdrawn, not expired)."""
-        return _in_force(await self.repository.analyses(tenant_id, version_ids), self.clock())
+        """version id -> the tenant's analyses in force now (not withdrawn, not expired). What is made of
+        them is cached no longer than the first of them expires."""
+        found, expiry = _in_force(await self.repository.analyses(tenant_id, version_ids), self.clock())
+        lasts_until(expiry)
+        return found
 
     async def record_analysis(
         self, actor: Actor, version_id: str, vulnerability_id: str, analysis: AnalysisInput
@@ -231,16 +234,22 @@ class VexService:
         return await self.repository.analysis_history(tenant_id, version_id, vulnerability_id.upper(), page)
 
 
-def _in_force(entries: Sequence[FindingAnalysis], now: datetime) -> dict[str, list[Analysis]]:
+def _in_force(
+    entries: Sequence[FindingAnalysis], now: datetime
+) -> tuple[dict[str, list[Analysis]], datetime | None]:
     """version id -> the analyses in force at `now` among these entries (oldest first): each
-    vulnerability's newest entry, unless it withdraws the analysis or has expired."""
+    vulnerability's newest entry, unless it withdraws the analysis or has expired; and when the first of
+    them expires (None: none does)."""
     latest: dict[tuple[str, str], FindingAnalysis] = {}
     for entry in entries:
         latest[(entry.version_id, entry.vulnerability_id)] = entry
     found: dict[str, list[Analysis]] = {}
+    expiry: datetime | None = None
     for (version_id, vulnerability_id), entry in latest.items():
         if entry.state is None or (entry.expires_at is not None and entry.expires_at <= now):
             continue
+        if entry.expires_at is not None and (expiry is None or entry.expires_at < expiry):
+            expiry = entry.expires_at
         found.setdefault(version_id, []).append(
             Analysis(
                 vulnerability_id,
@@ -251,4 +260,4 @@ def _in_force(entries: Sequence[FindingAnalysis], now: datetime) -> dict[str, li
                 entry.recorded_at,
             )
         )
-    return found
+    return found, expiry

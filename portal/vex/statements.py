@@ -31,8 +31,8 @@ from portal.kit.pagination import PageParams, Slice
 from portal.kit.readcache import VEX, changed
 from portal.sbom import ImageSubject
 from portal.sbom.image import image_purl
-from portal.scanning.affects import affecting
-from portal.scanning.service import ScanService, watch_packages
+from portal.scanning.affects import affecting, watch_packages
+from portal.scanning.service import ScanService
 from portal.vex.documents import (
     JUSTIFICATIONS,
     STATUSES,

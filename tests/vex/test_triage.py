@@ -146,3 +146,59 @@ async def test_an_analysis_speaks_for_its_tenant_only_keeps_its_history_and_expi
     assert (await client.put(analysis, headers=admin.headers, json=expiring)).status_code == 200
     (finding,) = await _findings(client, admin.headers, base, scan_id)
     assert (finding["status"], finding["vex"]) == ("affected", None)
+
+
+async def test_cached_summaries_stop_counting_an_analysis_when_it_expires(
+    settings: Settings, clocked: tuple[Runtime, httpx.AsyncClient], moving: list[datetime], tmp_path: Path
+) -> None:
+    """Image detail and scan history are served from the read cache: an analysis expiring writes nothing,
+    yet their counts change when the clock passes it."""
+    runtime, client = clocked
+    now = moving[0]
+    published = await publish(runtime, "demo", sbom=small_sbom(("demo-lib", "1.0.0")))
+    admin = await make_caller(runtime, client, Role.ADMIN)
+    viewer = await make_caller(runtime, client, Role.VIEWER, admin.tenant)
+    await grant(runtime, admin.tenant, "demo")
+    await import_advisories(
+        settings, write_folder(tmp_path / "feed", osv_record("TEST-2024-1", aliases=("CVE-2024-10001",)))
+    )
+    await scan(settings)
+    image = f"/api/docker-images/{published.image.id}"
+    base = f"{image}/versions/{published.version.id}"
+
+    async def counts() -> tuple[tuple[int, int], tuple[int, int]]:
+        history = (await client.get(f"{base}/scan-history", headers=viewer.headers)).json()
+        detail = (await client.get(image, headers=viewer.headers)).json()
+        summary, latest = history["items"][0]["summary"], detail["versions"][0]["latestScan"]
+        return (summary["total"], summary["suppressed"]), (latest["total"], latest["suppressed"])
+
+    assert await counts() == ((1, 0), (1, 0))
+    body = {
+        "state": "false_positive",
+        "justification": None,
+        "detail": "Not our parser.",
+        "response": [],
+        "expiresAt": (now + timedelta(hours=2)).isoformat(),
+    }
+    analysis = f"{base}/findings/CVE-2024-10001/analysis"
+    assert (await client.put(analysis, headers=admin.headers, json=body)).status_code == 200
+    # read twice: the second answer comes from the cache
+    assert await counts() == ((0, 1), (0, 1))
+    assert await counts() == ((0, 1), (0, 1))
+    hits = runtime.read_cache.stats.hits
+
+    moving[0] = now + timedelta(hours=1)
+    _reissue(runtime, admin, viewer)
+    assert await counts() == ((0, 1), (0, 1))
+    assert runtime.read_cache.stats.hits > hits  # still served from the cache before the expiry
+
+    moving[0] = now + timedelta(hours=2, seconds=1)
+    _reissue(runtime, admin, viewer)
+    assert await counts() == ((1, 0), (1, 0))
+    (finding,) = await _findings(client, viewer.headers, f"{base}", (await _scan_id(client, viewer, base)))
+    assert (finding["status"], finding["vex"]) == ("affected", None)
+
+
+async def _scan_id(client: httpx.AsyncClient, caller: Caller, base: str) -> str:
+    scan_id: str = (await client.get(f"{base}/scan-history", headers=caller.headers)).json()["items"][0]["id"]
+    return scan_id
