@@ -27,7 +27,6 @@ from portal.events import record_event
 from portal.kit.clock import Clock, utcnow
 from portal.kit.ids import is_uuid, new_id
 from portal.kit.imports import ImportCounts
-from portal.kit.pagination import PageParams, Slice
 from portal.kit.readcache import VEX, changed
 from portal.sbom import ImageSubject
 from portal.sbom.image import image_purl
@@ -44,7 +43,7 @@ from portal.vex.documents import (
 )
 from portal.vex.events import VexPublished, VexStatementSummary
 from portal.vex.models import VexStatement
-from portal.vex.products import BOM_LINK, image_names, product_rows
+from portal.vex.products import BOM_LINK, product_rows
 from portal.vex.repository import VexRepository
 from portal.vex.service import Subjects, VexService
 from portal.vex.verdicts import EPOCH, Verdict
@@ -145,22 +144,6 @@ class VexStatements:
             clock=self.clock,
         )
         return statement
-
-    async def page(
-        self,
-        page: PageParams,
-        *,
-        vulnerability: str | None = None,
-        image: str | None = None,
-        include_revoked: bool = False,
-    ) -> Slice[VexStatement]:
-        """Newest first: every statement, or those of a vulnerability, or those naming an image."""
-        return await self.repository.page(
-            page,
-            vulnerability=vulnerability,
-            image_names=image_names(image) if image is not None else None,
-            include_revoked=include_revoked,
-        )
 
     async def revoke(self, actor: Actor, statement_id: str) -> VexStatement:
         statement = await self.repository.statement(statement_id) if is_uuid(statement_id) else None

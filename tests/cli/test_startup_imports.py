@@ -56,12 +56,19 @@ SIMPLE_COMMANDS = [
     ("--help",),
     ("tenants", "list", "--json"),
     ("users", "list", "--tenant", "globex"),
+    ("images", "list"),
+    ("images", "grant", "--tenant", "globex", "--image", "python"),
+    ("images", "revoke", "--tenant", "globex", "--image", "python"),
+    ("images", "publish", "--help"),
+    ("requests", "list"),
+    ("vex", "list"),
     ("api-keys", "list", "--tenant", "globex"),
     ("audit", "list", "--limit", "5"),
+    ("findings", "--image", "python"),
     ("db", "status"),
 ]
 # On PostgreSQL (slower to set up) the same rule, checked on fewer commands.
-SIMPLE_ON_POSTGRESQL = [("tenants", "list", "--json"), ("users", "list", "--tenant", "globex")]
+SIMPLE_ON_POSTGRESQL = [("tenants", "list", "--json"), ("images", "list"), ("vex", "list")]
 
 
 def _loaded(settings: Settings, args: tuple[str, ...], heavy: list[str]) -> list[str]:
