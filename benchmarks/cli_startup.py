@@ -6,7 +6,7 @@ the runs, with the fastest beside it, and the median CPU time (user + system) th
 busy machine the wall time grows with the load (printed) while the CPU time stays close to what an idle
 machine's wall time would be. The first line is the floor: a bare Python importing only the libraries
 every command needs (Typer, pydantic-settings, SQLAlchemy's asyncio ORM with aiosqlite, rich); a
-command's ratio to it holds better than its seconds when other processes share the machine.
+command's CPU time over the floor's holds better than its seconds when other processes share the machine.
 
 Python caches each module's bytecode on first import, so a user's second run of any command no longer
 compiles anything: the figures are taken that way, after one warm-up run, with PYTHONDONTWRITEBYTECODE
@@ -101,10 +101,11 @@ def main() -> None:
         run((*publish, "--tag", "1", "--digest", "sha256:" + "ab" * 32, "--sbom", str(sbom)), env, folder)
         run(("scan",), env, folder)  # the findings command reads the version's newest scan
         floor = [run(("-c", FLOOR), env, folder, sys.executable) for _ in range(runs + 1)][1:]
-        floor_wall = statistics.median(wall for wall, _cpu in floor)
+        floor_cpu = statistics.median(cpu for _wall, cpu in floor)
         print(
-            f"  {'floor: python importing the libraries every command needs':<59} median {floor_wall:5.2f} s"
-            f"  fastest {min(floor)[0]:5.2f} s  cpu {statistics.median(cpu for _wall, cpu in floor):5.2f} s"
+            f"  {'floor: python importing the libraries every command needs':<59} "
+            f"median {statistics.median(wall for wall, _cpu in floor):5.2f} s"
+            f"  fastest {min(floor)[0]:5.2f} s  cpu {floor_cpu:5.2f} s"
         )
         for args in COMMANDS:
             run(args, env, folder)  # warm-up: the first run writes the bytecode it will reuse
@@ -114,7 +115,7 @@ def main() -> None:
             verdict = "ok" if wall < TARGET_S else "OVER TARGET"
             print(
                 f"  portal {' '.join(args):<52} median {wall:5.2f} s  fastest {min(samples)[0]:5.2f} s"
-                f"  cpu {cpu:5.2f} s  x{wall / floor_wall:4.2f} floor  [{verdict}, target < {TARGET_S} s]"
+                f"  cpu {cpu:5.2f} s = floor x{cpu / floor_cpu:4.2f}  [{verdict}, target < {TARGET_S} s]"
             )
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
