@@ -239,6 +239,26 @@ class ReadCache:
         lasts_until(until)
         return computed
 
+    async def load_here(
+        self,
+        key: Hashable,
+        topics: tuple[Topic, ...],
+        compute: Callable[[], Awaitable[V]],
+        size: Callable[[V], int] = lambda _value: 1024,
+    ) -> V:
+        """As `load`, but computed in the caller's own task, so `compute` may use the caller's database
+        session; two callers that miss at once compute it each."""
+        revisions = await self.revisions(topics)
+        found = self.get(key, revisions)
+        if found is not None:
+            value: V = found
+            return value
+        with computing() as deadline:
+            value = await compute()
+        if value is not None:
+            self.put(key, revisions, value, size(value), deadline.moment)
+        return value
+
     async def _compute(
         self,
         key: Hashable,

@@ -8,7 +8,7 @@ changes every finding it speaks for at once, without a rescan.
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,7 +18,7 @@ from portal.catalog import CatalogService, Image, ImageVersion
 from portal.errors import NotFound
 from portal.kit.clock import Clock, utcnow
 from portal.kit.pagination import PageParams, Slice
-from portal.kit.readcache import VEX, changed, lasts_until
+from portal.kit.readcache import VEX, ReadCache, changed, lasts_until
 from portal.scanning.findings import FoundVulnerability, row_ids
 from portal.vex.models import FindingAnalysis
 from portal.vex.products import PurlKey, image_names, purl_key, same_version
@@ -38,6 +38,17 @@ ANALYSIS_JUSTIFICATIONS = (
     "protected_by_mitigating_control",
 )
 ANALYSIS_RESPONSES = ("can_not_fix", "will_not_fix", "update", "rollback", "workaround_available")
+
+
+class Listed(Protocol):
+    """A finding as a prepared list holds it (`portal.scanning.listing.FindingList`)."""
+
+    @property
+    def ids(self) -> frozenset[str]: ...  # upper case
+    @property
+    def purl(self) -> str | None: ...
+    @property
+    def version(self) -> str | None: ...
 
 
 class Subjects:
@@ -76,6 +87,13 @@ class Subjects:
         return subjects
 
     @classmethod
+    def of_listed(cls, items: Iterable[Listed]) -> "Subjects":
+        subjects = cls()
+        for item in items:
+            subjects.add_upper(item.ids, item.purl, item.version)
+        return subjects
+
+    @classmethod
     def of_rows(cls, rows: Sequence[list[Any]]) -> "Subjects":
         """From raw finding lines (`portal.scanning.findings.finding_row`)."""
         subjects = cls()
@@ -99,11 +117,34 @@ class AnalysisInput:
 
 
 class VexService:
-    def __init__(self, session: AsyncSession, clock: Clock = utcnow) -> None:
+    def __init__(self, session: AsyncSession, clock: Clock = utcnow, cache: ReadCache | None = None) -> None:
         self.session = session
         self.clock = clock
+        # the process's read cache (`Runtime.read_cache`): a scan's verdicts are kept there when given
+        self.cache = cache
         self.repository = VexRepository(session)
         self.catalog = CatalogService(session, clock)
+
+    async def scan_verdicts(
+        self,
+        tenant_id: str | None,
+        image: Image,
+        version: ImageVersion,
+        digest: str,
+        subjects: Callable[[], Subjects],
+    ) -> list[Verdict | None]:
+        """`verdicts` of the findings of a scan (`digest`: its findings document's, `subjects`: makes
+        them), kept in the read cache until a statement or analysis changes, or one they count expires:
+        every page, filter and order of a list, and every export, reads them once."""
+
+        async def compute() -> list[Verdict | None]:
+            return await self.verdicts(tenant_id, image, version, subjects())
+
+        if self.cache is None:
+            return await compute()
+        key = ("vex-verdicts", tenant_id, version.id, digest)
+        # a slot per finding; the verdicts themselves are shared by every finding a statement speaks for
+        return await self.cache.load_here(key, (VEX,), compute, size=lambda found: 16 * len(found) + 4096)
 
     async def verdicts(
         self,
