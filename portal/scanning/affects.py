@@ -54,3 +54,19 @@ def affecting(
     """The findings by which the vulnerability known as `identifier` affects the version they belong to;
     empty when it does not affect it."""
     return effect(findings, identifier, verdicts).affecting
+
+
+def watch_packages(findings: list[FoundVulnerability]) -> list[dict[str, str | None]]:
+    packages: dict[tuple[str, str | None, str | None], dict[str, str | None]] = {}
+    for finding in findings:
+        key = (finding.package_name, finding.package_version, finding.package_purl)
+        packages.setdefault(
+            key,
+            {
+                "name": finding.package_name,
+                "version": finding.package_version,
+                "purl": finding.package_purl,
+                "fixedVersion": finding.fixed_version,
+            },
+        )
+    return [packages[key] for key in sorted(packages, key=lambda k: (k[0], k[1] or "", k[2] or ""))]

@@ -22,7 +22,7 @@ from portal.intel.service import IntelService
 from portal.kit.clock import Clock, utcnow
 from portal.kit.pagination import PageParams, Slice
 from portal.kit.readcache import INTEL, ReadCache
-from portal.scanning.affects import affecting, affects
+from portal.scanning.affects import affects
 from portal.scanning.events import ScanCompleted, ScanSummary
 from portal.scanning.findings import (
     SUMMARY_FIELDS,
@@ -47,9 +47,8 @@ from portal.scanning.listing import (
 from portal.scanning.matching import Matcher, VersionFindings
 from portal.scanning.models import Scan
 from portal.scanning.repository import ScanRepository
-from portal.vex.service import Subjects, VexService
+from portal.vex.service import Judged, Subjects, VexService
 from portal.vex.verdicts import Verdict
-from portal.watches.events import CveWatchMatched, CveWatchResolved, WatchedPackage
 
 
 @dataclass(frozen=True)
@@ -130,22 +129,6 @@ def scan_summary(scan: Scan) -> dict[str, int]:
         "total": scan.total,
         "fixable": scan.fixable,
     }
-
-
-def watch_packages(findings: list[FoundVulnerability]) -> list[dict[str, str | None]]:
-    packages: dict[tuple[str, str | None, str | None], dict[str, str | None]] = {}
-    for finding in findings:
-        key = (finding.package_name, finding.package_version, finding.package_purl)
-        packages.setdefault(
-            key,
-            {
-                "name": finding.package_name,
-                "version": finding.package_version,
-                "purl": finding.package_purl,
-                "fixedVersion": finding.fixed_version,
-            },
-        )
-    return [packages[key] for key in sorted(packages, key=lambda k: (k[0], k[1] or "", k[2] or ""))]
 
 
 def _signals_size(signals: ListSignals) -> int:
@@ -326,33 +309,25 @@ class ScanService:
                 resolved_vulnerabilities=result.resolved,
             )
             record_event(self.session, tenant_id, scanned, self.clock)
-            if not item.changed:
+            watches = run.watches.get(tenant_id, [])
+            if not item.changed or not watches:
                 continue  # the same findings as before: no watch can change
-            for watch in run.watches.get(tenant_id, []):
-                if previous is None:
-                    previous = []
-                    if before is not None:
-                        sets = await self.repository.findings([before.findings_digest])
-                        previous = sets.get(before.findings_digest, [])
-                    earlier = await self.vex.verdicts_by_tenant(
-                        tenants, image, target.version, Subjects.of_findings(previous)
-                    )
-                hits_now = affecting(item.found.findings, watch.cve_id, verdicts)
-                hits_before = affecting(previous, watch.cve_id, earlier[tenant_id])
-                if bool(hits_now) == bool(hits_before):
-                    continue
-                change = CveWatchMatched if hits_now else CveWatchResolved
-                payload = change(
-                    watch_id=watch.watch_id,
-                    cve_id=watch.cve_id,
-                    image_id=image.id,
-                    image_name=image.name,
-                    version_id=target.version.id,
-                    packages=[
-                        WatchedPackage.model_validate(p) for p in watch_packages(hits_now or hits_before)
-                    ],
+            if previous is None:
+                previous = []
+                if before is not None:
+                    sets = await self.repository.findings([before.findings_digest])
+                    previous = sets.get(before.findings_digest, [])
+                earlier = await self.vex.verdicts_by_tenant(
+                    tenants, image, target.version, Subjects.of_findings(previous)
                 )
-                record_event(self.session, tenant_id, payload, self.clock)
+            self.vex.record_watch_changes(
+                tenant_id,
+                watches,
+                image,
+                target.version,
+                now=Judged(item.found.findings, verdicts),
+                was=Judged(previous, earlier[tenant_id]),
+            )
 
     # The tenant's side: the history of a version it may see.
 

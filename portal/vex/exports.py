@@ -16,10 +16,9 @@ from portal.catalog import CatalogService, Image, ImageVersion
 from portal.errors import NotFound
 from portal.kit.clock import Clock, utcnow
 from portal.kit.readcache import CATALOG, SCANS, VEX, ReadCache
-from portal.sbom import ImageSubject
-from portal.sbom.image import image_purl
 from portal.scanning.listing import FindingLists, page_rows
 from portal.scanning.service import ScanService
+from portal.vex.products import version_purl
 from portal.vex.render import VersionVex, render_cyclonedx_vdr, render_cyclonedx_vex, render_openvex
 from portal.vex.service import Subjects, VexService
 
@@ -89,17 +88,7 @@ class VexExports:
         spoken = [verdicts[i] for i in positions]
         # OpenVEX names components by purl; CycloneDX by bom-ref in the version's SBOM
         inventory = await self.catalog.inventory(version.id) if kind != "openvex" else None
-        root = image_purl(
-            ImageSubject(
-                name=image.name,
-                repository=image.repository,
-                digest=version.digest,
-                tags=tuple(version.tags),
-                architectures=tuple(version.architectures),
-                published_at=version.published_at,
-                version_id=version.id,
-            )
-        )
+        root = version_purl(image, version)
         bom_refs: dict[str, str] = {}
         for component in inventory.components if inventory is not None else ():
             if component.purl:

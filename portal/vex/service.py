@@ -16,14 +16,17 @@ from portal.audit import AuditAction, AuditTarget, record_audit
 from portal.auth.actor import Actor
 from portal.catalog import CatalogService, Image, ImageVersion
 from portal.errors import NotFound
+from portal.events import record_event
 from portal.kit.clock import Clock, utcnow
 from portal.kit.pagination import PageParams, Slice
 from portal.kit.readcache import VEX, ReadCache, changed, lasts_until
+from portal.scanning.affects import affecting, watch_packages
 from portal.scanning.findings import FoundVulnerability, row_ids
 from portal.vex.models import FindingAnalysis
 from portal.vex.products import PurlKey, image_names, purl_key, same_version
 from portal.vex.repository import VexRepository
 from portal.vex.verdicts import ANALYSIS_STATUS, Analysis, Candidate, Subject, Verdict, VersionFacts, decide
+from portal.watches.events import CveWatchMatched, CveWatchResolved, WatchedPackage
 
 ANALYSIS_STATES = tuple(ANALYSIS_STATUS)
 ANALYSIS_JUSTIFICATIONS = (
@@ -105,6 +108,23 @@ class Subjects:
     @property
     def component_keys(self) -> set[str]:
         return {s.component_key for s in self.items if s.component_key is not None}
+
+
+class Watched(Protocol):
+    """A tenant's CVE watch as a scan or a change of statements checks it."""
+
+    @property
+    def watch_id(self) -> str: ...
+    @property
+    def cve_id(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A version's findings (as one scan found them) with their verdicts for one tenant, in order."""
+
+    findings: Sequence[FoundVulnerability]
+    verdicts: Sequence[Verdict | None]
 
 
 @dataclass(frozen=True)
@@ -199,6 +219,35 @@ class VexService:
             own = _in_force(analyses.get(tenant_id, []), self.clock())[0].get(version.id, [])
             found[tenant_id] = decide(subjects.items, candidates, facts, own) if own else vendor
         return found
+
+    def record_watch_changes(
+        self,
+        tenant_id: str,
+        watches: Iterable[Watched],
+        image: Image,
+        version: ImageVersion,
+        *,
+        now: Judged,
+        was: Judged,
+    ) -> None:
+        """`cve.watch.matched` or `resolved` for each of the tenant's watched CVEs that now affects the
+        version and did not, or the other way round (`portal.scanning.affects`): what a scan and a change
+        of the vendor's statements both tell, decided here alone."""
+        for watch in watches:
+            hits_now = affecting(now.findings, watch.cve_id, now.verdicts)
+            hits_before = affecting(was.findings, watch.cve_id, was.verdicts)
+            if bool(hits_now) == bool(hits_before):
+                continue
+            change = CveWatchMatched if hits_now else CveWatchResolved
+            payload = change(
+                watch_id=watch.watch_id,
+                cve_id=watch.cve_id,
+                image_id=image.id,
+                image_name=image.name,
+                version_id=version.id,
+                packages=[WatchedPackage.model_validate(p) for p in watch_packages(hits_now or hits_before)],
+            )
+            record_event(self.session, tenant_id, payload, self.clock)
 
     async def _holds(
         self, version: ImageVersion, candidates: list[Candidate]
