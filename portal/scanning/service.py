@@ -503,7 +503,7 @@ class ScanService:
 
         if self.cache is None:
             return await read()
-        return await self.cache.load_here(("list-signals", digest), (INTEL,), read, _signals_size)
+        return await self.cache.load(("list-signals", digest), (INTEL,), read, _signals_size, in_caller=True)
 
     async def latest_scans(self, version_ids: list[str]) -> dict[str, Scan]:
         """version id -> its newest scan (for the catalog's `latestScan`)."""

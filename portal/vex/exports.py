@@ -68,8 +68,12 @@ class VexExports:
         if self.cache is None:
             return await render()
         key = ("vex-document", speaker, version.id, kind)
-        return await self.cache.load_here(
-            key, (CATALOG, SCANS, VEX), render, size=lambda document: len(document.content) + 1024
+        return await self.cache.load(
+            key,
+            (CATALOG, SCANS, VEX),
+            render,
+            size=lambda document: len(document.content) + 1024,
+            in_caller=True,
         )
 
     async def _render(

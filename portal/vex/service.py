@@ -164,7 +164,9 @@ class VexService:
             return await compute()
         key = ("vex-verdicts", tenant_id, version.id, digest)
         # a slot per finding; the verdicts themselves are shared by every finding a statement speaks for
-        return await self.cache.load_here(key, (VEX,), compute, size=lambda found: 16 * len(found) + 4096)
+        return await self.cache.load(
+            key, (VEX,), compute, size=lambda found: 16 * len(found) + 4096, in_caller=True
+        )
 
     async def verdicts(
         self,
