@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._machine import machine_line
 from benchmarks.catalog_publish import free_port, percentile, wait_until_up
 from portal.auth.actor import Actor
-from portal.catalog import CatalogService, PublishRequest
+from portal.catalog import CatalogService, PublishingService, PublishRequest
 from portal.config import Settings
 from portal.demo.catalog import DEMO_IMAGES, demo_sbom
 from portal.demo.seed import run_demo
@@ -54,7 +54,7 @@ async def prepare(settings: Settings) -> tuple[str, str]:
             for index in range(IMAGES - len(DEMO_IMAGES)):
                 demo = DEMO_IMAGES[index % len(DEMO_IMAGES)]
                 name = f"{demo.name}-copy-{index:03d}"
-                await catalog.publish(
+                await PublishingService(session).publish(
                     OPERATOR,
                     PublishRequest(
                         name=name,

@@ -47,7 +47,7 @@ from portal.advisories.models import AdvisoryAlias
 from portal.advisories.service import AdvisoryService
 from portal.auth.actor import Actor
 from portal.background import job_handlers
-from portal.catalog import CatalogService, PublishRequest
+from portal.catalog import CatalogService, PublishingService, PublishRequest
 from portal.config import Settings
 from portal.intel.service import IntelService
 from portal.jobs import Job
@@ -55,6 +55,7 @@ from portal.jobs.runner import JobWorker
 from portal.migrations import upgrade
 from portal.runtime import Runtime
 from portal.scanning.models import Scan
+from portal.scanning.runs import ScanRunner
 from portal.scanning.service import ScanService
 from portal.scanning.tasks import rescan
 from portal.tenants.service import TenantService
@@ -143,7 +144,7 @@ def cyclonedx(components: list[tuple[str, str, str]]) -> bytes:
 
 async def publish(runtime: Runtime, name: str, index: int, components: list[tuple[str, str, str]]) -> str:
     async with runtime.db.transaction() as session:
-        published = await CatalogService(session).publish(
+        published = await PublishingService(session).publish(
             OPERATOR,
             PublishRequest(
                 name=name,
@@ -231,7 +232,7 @@ async def rescan_on_import(runtime: Runtime, pool: list[tuple[str, str, str]], t
     timer = Timer()
     async with runtime.db.transaction() as session:
         report = await AdvisoryService(session, runtime.clock).import_sources([folder])
-        queued = await ScanService(session, runtime.clock).queue_rescans(report.changed_packages)
+        queued = await ScanRunner(session, runtime.clock).queue_rescans(report.changed_packages)
     imported_s = timer.seconds
     await worker.run_due()
     total_s = timer.seconds

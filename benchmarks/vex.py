@@ -35,7 +35,7 @@ from benchmarks.catalog_publish import free_port, percentile, wait_until_up
 from portal.advisories.service import AdvisoryService
 from portal.auth.actor import Actor
 from portal.background import job_handlers
-from portal.catalog import CatalogService, PublishRequest
+from portal.catalog import CatalogService, PublishingService, PublishRequest
 from portal.config import Settings
 from portal.jobs.runner import JobWorker
 from portal.migrations import upgrade
@@ -155,7 +155,7 @@ async def big_version(runtime: Runtime, folder: Path) -> tuple[str, str, str, in
         records = [("bench", _advisory(i, a)) for i in range(VULNERABLE) for a in range(ADVISORIES_EACH)]
         await AdvisoryService(session, runtime.clock).import_records(records)
     async with runtime.db.transaction() as session:
-        published = await CatalogService(session).publish(
+        published = await PublishingService(session).publish(
             OPERATOR,
             PublishRequest(
                 name="big",

@@ -2,13 +2,9 @@
 
 from portal.catalog.labels import PublishRequest
 from portal.catalog.models import Entitlement, Image, ImageVersion
-from portal.catalog.publishing import SbomRefused
-from portal.catalog.service import (
-    CatalogService,
-    ImageOverview,
-    Published,
-    VersionInventory,
-)
+from portal.catalog.publishing import Published, PublishingService
+from portal.catalog.rendering import SbomRefused
+from portal.catalog.service import CatalogService, ImageOverview, VersionInventory
 
 __all__ = [
     "CatalogService",
@@ -18,6 +14,7 @@ __all__ = [
     "ImageVersion",
     "PublishRequest",
     "Published",
+    "PublishingService",
     "SbomRefused",
     "VersionInventory",
 ]

@@ -1,73 +1,263 @@
-"""Turning an uploaded SBOM into what the catalog keeps: the inventory and both rendered documents.
+"""Publishing: the operator publishes a version of an image from its SBOM, withdraws it, and brings it back.
+Tenants entitled to the image hear of each (re)publish through its event; the worker scans the version
+at once. Services never commit; the request or command boundary does."""
 
-CPU-bound (about a quarter of a second for 5,000 components), so the service runs it off the event loop.
-"""
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
-import hashlib
-import json
-from dataclasses import dataclass
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.errors import ErrorDetail, ValidationFailed
-from portal.sbom import ImageSubject, Inventory, SbomError, parse_sbom, render_cyclonedx, render_spdx
-from portal.sbom.schemas import cyclonedx_validator
+from portal.audit import AuditAction, AuditTarget, record_audit
+from portal.audit.service import DetailValue
+from portal.auth.actor import Actor
+from portal.catalog.diff import diff_inventories
+from portal.catalog.events import ImageVersionPublished, VersionChanges
+from portal.catalog.labels import (
+    MovedTag,
+    PublishRequest,
+    checked_request,
+    checked_tags,
+    refuse_known_digest,
+    repository_change,
+    take_tags,
+)
+from portal.catalog.models import Image, ImageVersion, VersionHardeningTag, VersionSbom
+from portal.catalog.rendering import read_sbom, render_documents
+from portal.catalog.repository import CatalogRepository
+from portal.catalog.service import CatalogService
+from portal.errors import Conflict, NotFound
+from portal.events import record_event
+from portal.kit.clock import Clock, utcnow
+from portal.kit.ids import new_id
+from portal.kit.readcache import CATALOG, changed
+from portal.sbom import ImageSubject, Inventory
+from portal.scanning.jobs import queue_version_scans
 
-_SHOWN_PROBLEMS = 100
+
+@dataclass(frozen=True)
+class Published:
+    """A version that tenants see now. `moved_tags`: the tags it took from other versions of the image;
+    `previous_repository`: where the image was pulled from before this publish moved it."""
+
+    image: Image
+    version: ImageVersion
+    created_image: bool
+    moved_tags: list[MovedTag] = field(default_factory=list)
+    previous_repository: str | None = None
+    republished: bool = False
 
 
-class SbomRefused(ValidationFailed):
-    """An SBOM the portal will not publish; the message names every problem's path and reason."""
+class PublishingService:
+    def __init__(self, session: AsyncSession, clock: Clock = utcnow) -> None:
+        self.session = session
+        self.repository = CatalogRepository(session)
+        self.catalog = CatalogService(session, clock)
+        self.clock = clock
 
-    def __init__(self, error: SbomError) -> None:
-        problems = error.problems[:_SHOWN_PROBLEMS]
-        lines = [f"  {p.path}: {p.reason}" for p in problems]
-        if len(error.problems) > len(problems):
-            lines.append(f"  (and {len(error.problems) - len(problems)} more)")
-        count = len(error.problems)
-        super().__init__(
-            f"The SBOM was refused ({count} problem{'s' if count != 1 else ''}):\n" + "\n".join(lines),
-            details=[
-                ErrorDetail(path=["sbom", p.path], message=p.reason, code="invalid_format") for p in problems
-            ],
+    async def publish(self, actor: Actor, request: PublishRequest) -> Published:
+        request = checked_request(request)
+        image = await self.repository.image_by_name(request.name, for_update=True)
+        others: list[ImageVersion] = []
+        previous_repository = None
+        if image is not None:
+            others = await self.repository.versions_of(image.id)
+            refuse_known_digest(image, others, request.digest)
+            if image.repository != request.repository:
+                if not request.move_repository:
+                    raise Conflict(repository_change(image, request.repository, len(others)))
+                previous_repository = image.repository
+        inventory = await asyncio.to_thread(read_sbom, request.sbom)
+
+        now = self.clock()
+        created_image = image is None
+        previous = (
+            await self.repository.version_by_id(image.latest_version_id)
+            if image is not None and image.latest_version_id
+            else None
         )
-        self.problems = error.problems
+        if image is None:
+            image = Image(name=request.name, created_at=now)
+        image.repository = request.repository
+        if request.description is not None:
+            image.description = request.description or None
+        image.updated_at = now
+        version = ImageVersion(
+            id=new_id(),
+            digest=request.digest,
+            tags=list(request.tags),
+            architectures=list(request.architectures),
+            hardening_tags=list(request.hardening_tags),
+            component_count=len(inventory.components),
+            source_format=inventory.source_format,
+            published_at=now,
+            unpublished_at=None,
+        )
+        subject = ImageSubject(
+            name=request.name,
+            repository=request.repository,
+            digest=request.digest,
+            tags=request.tags,
+            architectures=request.architectures,
+            published_at=now,
+            version_id=version.id,
+        )
+        rendered = await asyncio.to_thread(render_documents, subject, inventory)
+
+        moved = take_tags(version, others)
+        try:
+            if created_image:
+                self.repository.add(image)
+                await self.session.flush()
+            version.image_id = image.id
+            self.repository.add(version)
+            await self.session.flush()
+            self.repository.add(
+                VersionSbom(
+                    version_id=version.id,
+                    inventory=rendered.inventory_json,
+                    spdx=rendered.spdx,
+                    spdx_sha256=rendered.spdx_sha256,
+                    cyclonedx=rendered.cyclonedx,
+                    cyclonedx_sha256=rendered.cyclonedx_sha256,
+                ),
+                *(VersionHardeningTag(version_id=version.id, tag=tag) for tag in request.hardening_tags),
+            )
+            image.latest_version_id = version.id
+            await self.session.flush()
+        except IntegrityError as error:
+            # Another publish of the same name or digest won the race.
+            raise Conflict(
+                f"Image {request.name} with digest {request.digest} was published meanwhile."
+            ) from error
+
+        changes = await self._changes(version, inventory, previous)
+        changed(self.session, CATALOG)
+        await self._announce(image, version, moved, republished=False, changes=changes)
+        # The new version is scanned at once by the worker, not at the next `portal scan`.
+        await queue_version_scans(self.session, [version.id], now)
+        record_audit(
+            self.session,
+            actor,
+            AuditAction.VERSION_PUBLISHED,
+            _version_target(image, version),
+            details=_audit_details(version, moved, previous_repository),
+            clock=self.clock,
+        )
+        return Published(
+            image=image,
+            version=version,
+            created_image=created_image,
+            moved_tags=moved,
+            previous_repository=previous_repository,
+        )
+
+    async def republish(
+        self, actor: Actor, image_name: str, digest: str, tags: Sequence[str] | None = None
+    ) -> Published:
+        """Brings an unpublished version back: the same id, digest, SBOM and scans. Its tags are `tags`
+        when given, else those it kept; either way they move to it from the image's other versions."""
+        image = await self.catalog.image_named(image_name, for_update=True)
+        others = await self.repository.versions_of(image.id)
+        version = next((v for v in others if v.digest == digest), None)
+        if version is None:
+            raise NotFound(f"Image {image_name} has no version with digest {digest}.")
+        if version.unpublished_at is None:
+            raise Conflict(f"Version {digest} of {image_name} is published already (version {version.id}).")
+        if tags is not None:
+            version.tags = list(checked_tags(tags))
+        moved = take_tags(version, others)
+        now = self.clock()
+        version.unpublished_at = None
+        await self.session.flush()
+        newest = await self.repository.newest_published_version(image.id)
+        image.latest_version_id = newest.id if newest else None
+        image.updated_at = now
+        await self.session.flush()
+        changed(self.session, CATALOG)
+        await self._announce(image, version, moved, republished=True)
+        await queue_version_scans(self.session, [version.id], now)
+        record_audit(
+            self.session,
+            actor,
+            AuditAction.VERSION_REPUBLISHED,
+            _version_target(image, version),
+            details=_audit_details(version, moved, None),
+            clock=self.clock,
+        )
+        return Published(
+            image=image, version=version, created_image=False, moved_tags=moved, republished=True
+        )
+
+    async def unpublish(self, actor: Actor, image_name: str, digest: str) -> ImageVersion:
+        image = await self.catalog.image_named(image_name)
+        version = await self.repository.version_by_digest(image.id, digest)
+        if version is None:
+            raise NotFound(f"Image {image_name} has no version with digest {digest}.")
+        if version.unpublished_at is not None:
+            raise Conflict(f"Version {digest} of {image_name} is already unpublished.")
+        now = self.clock()
+        version.unpublished_at = now
+        changed(self.session, CATALOG)
+        await self.session.flush()
+        newest = await self.repository.newest_published_version(image.id)
+        image.latest_version_id = newest.id if newest else None
+        image.updated_at = now
+        await self.session.flush()
+        record_audit(
+            self.session,
+            actor,
+            AuditAction.VERSION_UNPUBLISHED,
+            _version_target(image, version),
+            clock=self.clock,
+        )
+        return version
+
+    async def _changes(
+        self, version: ImageVersion, inventory: Inventory, previous: ImageVersion | None
+    ) -> VersionChanges | None:
+        """What changed since the image's previous latest version (its packages and hardening tags: the
+        new version is not scanned yet)."""
+        changes = None
+        if previous is not None:
+            before = await self.catalog.inventory(previous.id)
+            if before is not None:
+                diff = diff_inventories(before, inventory, previous.hardening_tags, version.hardening_tags)
+                changes = VersionChanges(
+                    previous_version_id=previous.id,
+                    packages_added=len(diff.added),
+                    packages_removed=len(diff.removed),
+                    packages_changed=len(diff.changed),
+                    hardening_tags_added=diff.hardening_added,
+                    hardening_tags_removed=diff.hardening_removed,
+                )
+        return changes
+
+    async def _announce(
+        self,
+        image: Image,
+        version: ImageVersion,
+        moved: list[MovedTag],
+        *,
+        republished: bool,
+        changes: VersionChanges | None = None,
+    ) -> None:
+        event = ImageVersionPublished.of(image, version, moved, republished=republished, changes=changes)
+        for tenant_id in await self.repository.entitled_tenant_ids(image.id):
+            record_event(self.session, tenant_id, event, self.clock)
 
 
-@dataclass(frozen=True, slots=True)
-class RenderedSbom:
-    inventory_json: bytes
-    spdx: bytes
-    spdx_sha256: str
-    cyclonedx: bytes
-    cyclonedx_sha256: str
+def _version_target(image: Image, version: ImageVersion) -> AuditTarget:
+    return AuditTarget("image_version", version.id, f"{image.name}@{version.digest}")
 
 
-def read_sbom(data: bytes) -> Inventory:
-    try:
-        return parse_sbom(data)
-    except SbomError as error:
-        raise SbomRefused(error) from None
-
-
-def render_documents(subject: ImageSubject, inventory: Inventory) -> RenderedSbom:
-    spdx = render_spdx(subject, inventory)
-    cyclonedx = render_cyclonedx(subject, inventory)
-    _check_rendered(spdx, cyclonedx)
-    return RenderedSbom(
-        inventory_json=inventory.to_json(),
-        spdx=spdx,
-        spdx_sha256=hashlib.sha256(spdx).hexdigest(),
-        cyclonedx=cyclonedx,
-        cyclonedx_sha256=hashlib.sha256(cyclonedx).hexdigest(),
-    )
-
-
-def _check_rendered(spdx: bytes, cyclonedx: bytes) -> None:
-    # Cheap guards on the request path: the official CycloneDX 1.5 schema (jsonschema-rs) and our own
-    # SPDX reader. The libraries' full validators are too slow at this size; the tests run them.
-    errors = [e.message for e in cyclonedx_validator("1.5").iter_errors(json.loads(cyclonedx))]
-    if errors:
-        raise RuntimeError(f"rendered CycloneDX fails its schema: {errors[:3]}")
-    try:
-        parse_sbom(spdx)
-    except SbomError as error:
-        raise RuntimeError(f"rendered SPDX is not readable: {error}") from error
+def _audit_details(
+    version: ImageVersion, moved: list[MovedTag], previous_repository: str | None
+) -> dict[str, DetailValue]:
+    details: dict[str, DetailValue] = {"tags": list(version.tags)}
+    if moved:
+        details["movedTags"] = [f"{m.tag} from {m.from_version.id}" for m in moved]
+    if previous_repository is not None:
+        details["previousRepository"] = previous_repository
+    return details

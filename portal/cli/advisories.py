@@ -9,7 +9,7 @@ from portal.audit import AuditAction, record_audit
 from portal.cli.context import JsonOption, errors, fail, operator, record_import, report, run_in_transaction
 from portal.cli.progress import progress_bar
 from portal.runtime import Runtime
-from portal.scanning.service import ScanService
+from portal.scanning.runs import ScanRunner
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
@@ -38,7 +38,7 @@ def import_advisories(
         with progress_bar("Importing advisories", total) as advance:
             imported = await AdvisoryService(session, runtime.clock).import_sources(paths, advance)
         record_import(runtime, "advisories", started)
-        queued = await ScanService(session, runtime.clock).queue_rescans(imported.changed_packages)
+        queued = await ScanRunner(session, runtime.clock).queue_rescans(imported.changed_packages)
         record_audit(
             session,
             operator(),

@@ -5,7 +5,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.catalog import CatalogService, ImageOverview, Published, PublishRequest
+from portal.catalog import CatalogService, ImageOverview, Published, PublishingService, PublishRequest
 from portal.catalog.models import ImageVersion
 from portal.cli.context import JsonOption, console, fail, operator, report, run_in_transaction
 from portal.kit.clock import rfc3339
@@ -63,7 +63,7 @@ def publish(
     )
 
     async def work(runtime: Runtime, session: AsyncSession) -> Published:
-        return await CatalogService(session, runtime.clock).publish(operator(), request)
+        return await PublishingService(session, runtime.clock).publish(operator(), request)
 
     published = run_in_transaction(work)
     version = published.version
@@ -90,7 +90,9 @@ def republish(
     from the image's other versions."""
 
     async def work(runtime: Runtime, session: AsyncSession) -> Published:
-        return await CatalogService(session, runtime.clock).republish(operator(), image, digest, tags or None)
+        return await PublishingService(session, runtime.clock).republish(
+            operator(), image, digest, tags or None
+        )
 
     published = run_in_transaction(work)
     version = published.version
@@ -143,7 +145,7 @@ def unpublish(
     """Withdraw a version: tenants no longer see it; its record and scans stay."""
 
     async def work(runtime: Runtime, session: AsyncSession) -> ImageVersion:
-        return await CatalogService(session, runtime.clock).unpublish(operator(), image, digest)
+        return await PublishingService(session, runtime.clock).unpublish(operator(), image, digest)
 
     version = run_in_transaction(work)
     report(

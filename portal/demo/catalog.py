@@ -8,7 +8,7 @@ from importlib import resources
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.auth.actor import Actor
-from portal.catalog import CatalogService, PublishRequest
+from portal.catalog import CatalogService, PublishingService, PublishRequest
 from portal.catalog.repository import CatalogRepository
 from portal.runtime import Runtime
 
@@ -79,7 +79,7 @@ async def seed_demo_catalog(
     for demo in DEMO_IMAGES:
         image = await repository.image_by_name(demo.name)
         if image is None or await repository.version_by_digest(image.id, demo.digest) is None:
-            await catalog.publish(
+            await PublishingService(session, runtime.clock).publish(
                 actor,
                 PublishRequest(
                     name=demo.name,

@@ -49,6 +49,11 @@ class IntelService:
         wanted = sorted({cve.upper() for cve in cve_ids})
         return Signals(await self.repository.kev(wanted), await self.repository.epss(wanted))
 
+    async def kev_listed(self, cve_ids: Iterable[str]) -> set[str]:
+        """Those of these CVE ids (upper-cased) in the KEV catalog as imported now."""
+        wanted = sorted({cve.upper() for cve in cve_ids})
+        return set(await self.repository.kev(wanted)) if wanted else set()
+
     async def kev_ids(self) -> frozenset[str]:
         """Every CVE id in the KEV catalog (about a thousand: cheaper read whole than asked for by id)."""
         return await self.repository.kev_ids()

@@ -90,7 +90,7 @@ def _format_time(moment: datetime) -> str:
 TIME = KeyKind(r"[0-9]{1,16}", 16, _parse_time, _format_time)
 # The canonical form `kit.ids.new_id` writes; compared as text, like the id columns.
 ID = KeyKind(ID_TEXT, 36, str, str)
-# An image name's characters (catalog.service checks the full grammar when publishing).
+# An image name's characters (catalog.labels checks the full grammar when publishing).
 NAME = KeyKind(r"[a-z0-9._/-]{1,200}", 200, str, str)
 
 

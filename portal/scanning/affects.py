@@ -57,6 +57,7 @@ def affecting(
 
 
 def watch_packages(findings: list[FoundVulnerability]) -> list[dict[str, str | None]]:
+    """The packages of the findings by which a CVE affects a version, as a watch event names them."""
     packages: dict[tuple[str, str | None, str | None], dict[str, str | None]] = {}
     for finding in findings:
         key = (finding.package_name, finding.package_version, finding.package_purl)

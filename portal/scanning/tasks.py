@@ -18,7 +18,7 @@ from portal.kit.clock import Clock, utcnow
 from portal.runtime import Runtime
 from portal.scanning.index import KeptMatcher
 from portal.scanning.matching import Matcher
-from portal.scanning.service import RunContext, ScanService, VersionScanned
+from portal.scanning.runs import RunContext, ScanRunner, VersionScanned
 from portal.watches.service import WatchService
 
 BATCH_SIZE = 50
@@ -76,7 +76,7 @@ async def rescan(
     started = time.perf_counter()
     requested_at = clock()
     async with db.transaction() as session:
-        service = ScanService(session, clock)
+        service = ScanRunner(session, clock)
         targets = await service.targets(image_name, requested_at)
         feed_version = await service.feed_version()
         watches = await WatchService(session, clock).watched_by_tenant()
@@ -88,7 +88,7 @@ async def rescan(
     for start in range(0, len(targets), batch_size):
         batch = targets[start : start + batch_size]
         async with db.transaction() as session, kept.lock:
-            service = ScanService(session, clock)
+            service = ScanRunner(session, clock)
             run.matcher = await kept.current(service.advisories)
             result = await service.scan_batch(run, batch)
         report.versions.extend(result.scanned)
@@ -115,7 +115,7 @@ class ScanJobs:
         self.kept = runtime.kept_matcher
 
     async def __call__(self, session: AsyncSession, jobs: list[ClaimedJob]) -> None:
-        service = ScanService(session, self.clock)
+        service = ScanRunner(session, self.clock)
         requested: dict[str, datetime] = {}
         for job in jobs:
             version_id = str(job.payload.get("versionId", ""))

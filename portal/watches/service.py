@@ -18,7 +18,8 @@ from portal.errors import NotFound
 from portal.kit.clock import Clock, utcnow
 from portal.kit.pagination import PageParams, Slice
 from portal.scanning.affects import effect, watch_packages
-from portal.scanning.service import ScanService, WatchedCve
+from portal.scanning.runs import WatchedCve
+from portal.scanning.service import ScanService
 from portal.vex.service import Subjects, VexService
 from portal.vex.verdicts import Verdict
 from portal.watches.models import CveWatch

@@ -5,7 +5,7 @@ import json
 import secrets
 from typing import Any
 
-from portal.catalog import CatalogService, Published, PublishRequest
+from portal.catalog import CatalogService, Published, PublishingService, PublishRequest
 from portal.runtime import Runtime
 from portal.tenants.models import Tenant
 from tests.factories import OPERATOR
@@ -55,7 +55,7 @@ async def publish(
         description=description,
     )
     async with runtime.db.transaction() as session:
-        return await CatalogService(session, runtime.clock).publish(OPERATOR, request)
+        return await PublishingService(session, runtime.clock).publish(OPERATOR, request)
 
 
 async def grant(runtime: Runtime, tenant: Tenant, image_name: str) -> None:
@@ -70,4 +70,4 @@ async def revoke(runtime: Runtime, tenant: Tenant, image_name: str) -> None:
 
 async def unpublish(runtime: Runtime, image_name: str, digest: str) -> None:
     async with runtime.db.transaction() as session:
-        await CatalogService(session, runtime.clock).unpublish(OPERATOR, image_name, digest)
+        await PublishingService(session, runtime.clock).unpublish(OPERATOR, image_name, digest)

@@ -1,7 +1,7 @@
 import pytest
 from sqlalchemy import select
 
-from portal.catalog import CatalogService, PublishRequest
+from portal.catalog import CatalogService, PublishingService, PublishRequest
 from portal.catalog.models import Image, ImageVersion
 from portal.errors import Conflict, ValidationFailed
 from portal.events import EventType, OutboxEvent
@@ -90,7 +90,7 @@ async def test_every_bad_field_of_a_publish_is_named(runtime: Runtime) -> None:
     )
     async with runtime.db.transaction() as session:
         with pytest.raises(ValidationFailed) as refused:
-            await CatalogService(session).publish(OPERATOR, request)
+            await PublishingService(session).publish(OPERATOR, request)
     assert [d.path for d in refused.value.details or []] == [
         ["name"],
         ["repository"],

@@ -5,7 +5,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from portal.catalog import CatalogService, Image, ImageVersion, Published, PublishRequest
+from portal.catalog import Image, ImageVersion, Published, PublishingService, PublishRequest
 from portal.errors import Conflict, NotFound, ValidationFailed
 from portal.events import OutboxEvent
 from portal.jobs import Job
@@ -31,7 +31,7 @@ async def _events(runtime: Runtime, tenant_id: str) -> list[dict[str, object]]:
 
 async def _republish(runtime: Runtime, digest: str, tags: tuple[str, ...] | None = None) -> Published:
     async with runtime.db.transaction() as session:
-        return await CatalogService(session, runtime.clock).republish(OPERATOR, "python", digest, tags)
+        return await PublishingService(session, runtime.clock).republish(OPERATOR, "python", digest, tags)
 
 
 async def test_publishing_a_tag_again_moves_it_and_says_so(
@@ -85,7 +85,7 @@ async def test_a_repository_change_is_refused_without_move_repository_and_named_
 
     with pytest.raises(Conflict) as refused:
         async with runtime.db.transaction() as session:
-            await CatalogService(session, runtime.clock).publish(OPERATOR, elsewhere)
+            await PublishingService(session, runtime.clock).publish(OPERATOR, elsewhere)
 
     assert "is pulled from registry.example.com/python" in refused.value.message
     assert "mirror.example.com/python" in refused.value.message
@@ -93,7 +93,7 @@ async def test_a_repository_change_is_refused_without_move_repository_and_named_
     assert list(await _tags(runtime)) == [digest_of("1")]
 
     async with runtime.db.transaction() as session:
-        moved = await CatalogService(session, runtime.clock).publish(
+        moved = await PublishingService(session, runtime.clock).publish(
             OPERATOR, PublishRequest(**{**elsewhere.__dict__, "move_repository": True})
         )
     assert moved.previous_repository == "registry.example.com/python"

@@ -61,7 +61,9 @@ async def test_a_suppressed_finding_leaves_the_consoles_counts_as_it_leaves_the_
         browser.driver.find_element(By.CSS_SELECTOR, "table.findings tbody tr td.mono a").click()
         browser.wait_for("#analysis-form")
         browser.driver.find_element(By.CSS_SELECTOR, "#state option[value=not_affected]").click()
-        browser.driver.find_element(By.CSS_SELECTOR, "#justification option[value=code_not_reachable]").click()
+        browser.driver.find_element(
+            By.CSS_SELECTOR, "#justification option[value=code_not_reachable]"
+        ).click()
         browser.driver.find_element(By.ID, "detail").send_keys("Never reached in our deployment.")
         browser.driver.find_element(By.CSS_SELECTOR, "#analysis-form button[type=submit]").click()
         browser.wait_for("#analysis-history")

@@ -6,7 +6,7 @@ import re
 import httpx
 from fastapi import FastAPI
 
-from portal.catalog import CatalogService, PublishRequest
+from portal.catalog import PublishingService, PublishRequest
 from portal.demo.catalog import DEMO_IMAGES, demo_sbom
 from portal.runtime import Runtime
 from portal.scanning.tasks import rescan
@@ -106,7 +106,7 @@ async def test_a_newer_version_links_to_what_changed(
         hardening_tags=("stig", "non-root", "fips"),
     )
     async with runtime.db.transaction() as session:
-        await CatalogService(session, runtime.clock).publish(OPERATOR, request)
+        await PublishingService(session, runtime.clock).publish(OPERATOR, request)
     await rescan(runtime.db, runtime.clock, image_name="nginx")
     async with signed_in_client(runtime, app, demo.tenant, Role.VIEWER) as viewer:
         newest = (await viewer.get(await _nginx_version(viewer))).text
