@@ -155,18 +155,36 @@ class VexService:
     ) -> list[Verdict | None]:
         """`verdicts` of the findings of a scan (`digest`: its findings document's, `subjects`: makes
         them), kept in the read cache until a statement or analysis changes, or one they count expires:
-        every page, filter and order of a list, and every export, reads them once."""
+        every page, filter and order of a list, and every export, reads them once. A tenant with no
+        analysis of the version in force reads the vendor's verdicts, kept once for every such tenant."""
+        own: list[Analysis] = []
+        expiry: datetime | None = None
+        if tenant_id is not None:
+            found, expiry = _in_force(await self.repository.analyses(tenant_id, [version.id]), self.clock())
+            own = found.get(version.id, [])
 
         async def compute() -> list[Verdict | None]:
-            return await self.verdicts(tenant_id, image, version, subjects())
+            lasts_until(expiry)
+            return await self._decided(image, version, await self._subjects(digest, subjects), own)
 
         if self.cache is None:
             return await compute()
-        key = ("vex-verdicts", tenant_id, version.id, digest)
+        key = ("vex-verdicts", tenant_id if own else None, version.id, digest)
         # a slot per finding; the verdicts themselves are shared by every finding a statement speaks for
         return await self.cache.load(
             key, (VEX,), compute, size=lambda found: 16 * len(found) + 4096, in_caller=True
         )
+
+    async def _subjects(self, digest: str, make: Callable[[], Subjects]) -> Subjects:
+        """The findings of a set as VEX matches them: a set never changes, so they are kept while the
+        read cache has room."""
+
+        async def made() -> Subjects:
+            return make()
+
+        if self.cache is None:
+            return make()
+        return await self.cache.load(("vex-subjects", digest), (), made, lambda s: 160 * len(s.items) + 1024)
 
     async def verdicts(
         self,
@@ -177,10 +195,15 @@ class VexService:
     ) -> list[Verdict | None]:
         """Each finding's verdict for the tenant (its analyses, then the vendor's statements); the
         vendor's alone when no tenant is given."""
-        candidates = await self.repository.candidates(image_names(image.name), subjects.component_keys)
         analyses = await self.current_analyses(tenant_id, [version.id]) if tenant_id is not None else {}
+        return await self._decided(image, version, subjects, analyses.get(version.id, []))
+
+    async def _decided(
+        self, image: Image, version: ImageVersion, subjects: Subjects, analyses: Sequence[Analysis]
+    ) -> list[Verdict | None]:
+        candidates = await self.repository.candidates(image_names(image.name), subjects.component_keys)
         facts = VersionFacts(image_names(image.name), version.digest, await self._holds(version, candidates))
-        return decide(subjects.items, candidates, facts, analyses.get(version.id, []))
+        return decide(subjects.items, candidates, facts, analyses)
 
     async def may_speak(self, tenant_id: str | None, version_ids: Sequence[str]) -> set[str]:
         """Those of these versions for which some verdict may exist: all of them while any vendor
