@@ -178,9 +178,16 @@ class ReadCache:
         self._generation += 1
 
     async def revisions(self, topics: tuple[Topic, ...]) -> tuple[int, ...]:
-        """The topics' revisions as this process knows them, reread if older than the bound."""
+        """The topics' revisions as this process knows them, reread if older than the bound.
+
+        Past half the bound a reread starts in the background and the known revisions are served
+        meanwhile: under steady load they are renewed before they pass the bound, and no request waits
+        for the database at the moment they would (which, with thirty-two requests waiting behind one
+        query on a busy machine, made the slowest one in a hundred take a tenth of a second)."""
         if self._stale():
             await self._reread()
+        elif self._reading is None and time.monotonic() - self._read_at > self.max_age / 2:
+            self._start_reading()
         return tuple(self._revisions.get(topic.name, 0) for topic in topics)
 
     def get(self, key: Hashable, revisions: tuple[int, ...]) -> Any | None:
@@ -267,15 +274,20 @@ class ReadCache:
         # then read again unless it began after that change.
         known = self._generation
         while True:
-            if self._reading is None:
-                self._reading = asyncio.ensure_future(self._read())
-                self._reading.add_done_callback(self._done_reading)
-            await asyncio.shield(self._reading)
+            reading = self._reading or self._start_reading()
+            await asyncio.shield(reading)
             if self._read_generation >= known:
                 return
 
-    def _done_reading(self, _done: "asyncio.Future[None]") -> None:
+    def _start_reading(self) -> "asyncio.Future[None]":
+        self._reading = reading = asyncio.ensure_future(self._read())
+        reading.add_done_callback(self._done_reading)
+        return reading
+
+    def _done_reading(self, done: "asyncio.Future[None]") -> None:
         self._reading = None
+        if not done.cancelled():
+            done.exception()  # a reread nobody waited for failed: the next one past the bound raises it
 
     async def _read(self) -> None:
         generation, started = self._generation, time.monotonic()
