@@ -226,19 +226,26 @@ class ReadCache:
         topics: tuple[Topic, ...],
         compute: Callable[[], Awaitable[V]],
         size: Callable[[V], int] = lambda _value: 1024,
+        *,
+        in_caller: bool = False,
     ) -> V:
-        """The cached answer for `key`, or `compute()`'s, computed once however many callers wait for it."""
+        """The cached answer for `key`, or `compute()`'s: computed once however many callers wait for it,
+        in a task of its own (so `compute` opens its own database session); or, `in_caller`, in the
+        caller's task, so that it may use the caller's session (two callers that miss at once compute it
+        each)."""
         revisions = await self.revisions(topics)
         found = self.get(key, revisions)
         if found is not None:
             value: V = found
             return value
+        if in_caller:
+            computed, _until = await self._compute(key, revisions, compute, size)
+            return computed
         pending = self._loading.get((key, revisions))
         if pending is None:
             pending = asyncio.ensure_future(self._compute(key, revisions, compute, size))
             self._loading[(key, revisions)] = pending
             pending.add_done_callback(lambda _done: self._loading.pop((key, revisions), None))
-        computed: V
         computed, until = await asyncio.shield(pending)
         lasts_until(until)
         return computed
