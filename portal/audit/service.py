@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.audit.actions import AuditAction, AuditOutcome
 from portal.audit.models import AuditEvent
-from portal.audit.repository import AuditFilter, AuditRepository
+from portal.audit.repository import AuditRepository
+from portal.audit.schemas import AuditFilter
 from portal.auth.actor import Actor
 from portal.db import Database
 from portal.kit.clock import Clock, utcnow

@@ -11,8 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.audit.actions import AuditAction
 from portal.audit.models import AuditEvent
-from portal.audit.repository import AuditFilter
-from portal.audit.schemas import audit_event_out
+from portal.audit.schemas import AuditFilter, audit_event_out
 from portal.audit.service import AuditService
 from portal.cli.context import JsonOption, console, fail, report, run_in_transaction
 from portal.kit.pagination import MAX_LIMIT, PageParams
