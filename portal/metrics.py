@@ -23,6 +23,7 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 WORK_BUCKETS = (0.05, 0.25, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
 # Requests no route matched are counted together: their paths are whatever clients make up.
 UNMATCHED = "unmatched"
+MAX_REMEMBERED_LABELS = 2000
 
 
 def multiprocess_dir() -> str | None:
@@ -36,6 +37,8 @@ class QueueFigures:
     now: datetime
     outbox_pending: int
     outbox_oldest: datetime | None
+    deliveries_pending: int
+    deliveries_oldest_due: datetime | None
     jobs: dict[str, tuple[int, datetime | None]] = field(default_factory=dict)
 
 
@@ -91,11 +94,19 @@ class Metrics:
             registry=owner,
         )
         self._hit = self.cache_lookups.labels("hit")
+        self._by_request: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self._miss = self.cache_lookups.labels("miss")
 
     def request(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(method, route).observe(seconds)
+        key = (method, route, status)
+        children = self._by_request.get(key)
+        if children is None:  # `labels` costs a lock and a dict per call: found once per combination
+            children = self.requests.labels(method, route, str(status)), self.latency.labels(method, route)
+            if len(self._by_request) < MAX_REMEMBERED_LABELS:  # methods are what clients make up
+                self._by_request[key] = children
+        counter, histogram = children
+        counter.inc()
+        histogram.observe(seconds)
 
     def cache_lookup(self, hit: bool) -> None:
         (self._hit if hit else self._miss).inc()
@@ -125,6 +136,16 @@ class _Queues(Collector):
             "portal_outbox_lag_seconds",
             "Age of the oldest event not yet turned into deliveries (0 when none waits)",
             value=_age(figures.now, figures.outbox_oldest),
+        )
+        yield GaugeMetricFamily(
+            "portal_webhook_deliveries_pending",
+            "Webhook deliveries still to be made (first attempts and retries) to active subscriptions",
+            value=figures.deliveries_pending,
+        )
+        yield GaugeMetricFamily(
+            "portal_webhook_delivery_lag_seconds",
+            "How long the longest-waiting due delivery has waited (0 when none is due)",
+            value=_age(figures.now, figures.deliveries_oldest_due),
         )
         depth = GaugeMetricFamily("portal_job_queue_depth", "Queued jobs, by kind", labels=["kind"])
         age = GaugeMetricFamily(

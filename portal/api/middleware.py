@@ -11,9 +11,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.api.errors import error_response
 from portal.errors import HeadersTooLarge, PayloadTooLarge, RequestTimeout
+from portal.logs import AccessLog
 from portal.metrics import UNMATCHED
-
-log = structlog.get_logger("portal.access")
 
 BODY_TOO_LARGE = "portal.body_too_large"
 BODY_TIMED_OUT = "portal.body_timed_out"
@@ -22,8 +21,9 @@ BODY_TIMED_OUT = "portal.body_timed_out"
 class RequestContext:
     """Gives each request an id (kept from a sane `X-Request-ID`), echoes it, and logs one line."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, access_log: AccessLog) -> None:
         self.app = app
+        self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -48,13 +48,7 @@ class RequestContext:
             await self.app(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - started
-            log.info(
-                "request",
-                method=scope["method"],
-                path=scope["path"],
-                status=status,
-                duration_ms=round(seconds * 1000, 2),
-            )
+            self.access_log.request(request_id, scope["method"], scope["path"], status, seconds)
             runtime = getattr(scope["app"].state, "runtime", None) if "app" in scope else None
             if runtime is not None:
                 route = scope.get("route")

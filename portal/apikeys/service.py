@@ -133,9 +133,10 @@ async def resolve_api_key(runtime: Runtime, secret: str, tenant_slug: str, origi
     if runtime.identities.unknown_api_keys.get(secret_hash, UNKNOWN_KEY_SECONDS):
         raise Unauthorized("Unknown API key.")
     cache = (await current_identities(runtime)).api_keys
-    cached = cache.get(secret_hash, runtime.settings.auth_cache_seconds)
+    load = lambda: _load_key(runtime, secret_hash)  # noqa: E731
+    cached = cache.get(secret_hash, runtime.settings.auth_cache_seconds, refresh=load)
     if cached is None:
-        cached = await cache.load_once(secret_hash, lambda: _load_key(runtime, secret_hash))
+        cached = await cache.load_once(secret_hash, load)
     if cached.revoked:
         raise Unauthorized("This API key was revoked.")
     if runtime.clock() >= cached.expires_at:

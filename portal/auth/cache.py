@@ -39,10 +39,18 @@ class LoadOnceCache(Generic[K, V]):
         # Bumped by `clear`: an answer loaded from before it must not be put back.
         self.generation = 0
 
-    def get(self, key: K, ttl_seconds: float) -> V | None:
+    def get(self, key: K, ttl_seconds: float, refresh: Callable[[], Awaitable[V]] | None = None) -> V | None:
+        """The answer kept for `key` if younger than `ttl_seconds`. Past half that age, `refresh` (which
+        puts its answer) starts in the background while this one is served: under steady use the answer
+        is renewed before it expires, and no caller waits for the database at the moment it does."""
         entry = self._entries.get(key)
-        if entry is None or time.monotonic() - entry[0] > ttl_seconds:
+        if entry is None:
             return None
+        age = time.monotonic() - entry[0]
+        if age > ttl_seconds:
+            return None
+        if refresh is not None and age > ttl_seconds / 2 and key not in self._loading:
+            self._start(key, refresh)
         return entry[1]
 
     def put(self, key: K, value: V, generation: int | None = None) -> None:
@@ -54,16 +62,20 @@ class LoadOnceCache(Generic[K, V]):
         self._entries[key] = (time.monotonic(), value)
 
     async def load_once(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
-        pending = self._loading.get(key)
-        if pending is None:
-            pending = asyncio.ensure_future(load())
-            self._loading[key] = pending
-            pending.add_done_callback(lambda done: self._done_loading(key, done))
+        pending = self._loading.get(key) or self._start(key, load)
         return await asyncio.shield(pending)
+
+    def _start(self, key: K, load: Callable[[], Awaitable[V]]) -> "asyncio.Future[V]":
+        pending = asyncio.ensure_future(load())
+        self._loading[key] = pending
+        pending.add_done_callback(lambda done: self._done_loading(key, done))
+        return pending
 
     def _done_loading(self, key: K, done: "asyncio.Future[V]") -> None:
         if self._loading.get(key) is done:  # a load begun after a `clear` may have taken its place
             del self._loading[key]
+        if not done.cancelled():
+            done.exception()  # a refresh nobody waited for failed: the next caller loads (and sees) it
 
     def forget(self, key: K) -> None:
         self._entries.pop(key, None)

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from fastapi.utils import create_model_field
 
 from portal.api.cached import cache_topics, cached_answer
 from portal.api.openapi import error_responses
@@ -114,6 +115,13 @@ class GuardedRoute(APIRoute):
         if self.body_field is not None:
             statuses |= {400, 408, 413, 415}
         self.responses = error_responses(*sorted(statuses)) | dict(self.responses)
+        # FastAPI made the documented bodies' fields from the responses it was given; these came after.
+        for status, response in self.responses.items():
+            model = response.get("model")
+            if model is not None and status not in self.response_fields:
+                self.response_fields[status] = create_model_field(
+                    name=f"Response_{status}_{self.unique_id}", type_=model, mode="serialization"
+                )
         # The header and the bearer scheme are read by check_access, not by FastAPI's parameter
         # machinery (which would cost a fifth of a request); they are documented here instead.
         extra: dict[str, Any] = {}

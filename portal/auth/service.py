@@ -267,9 +267,10 @@ async def resolve_actor(runtime: Runtime, credential: str, tenant_slug: str, ori
 async def user_actor(runtime: Runtime, user_id: str, tenant_id: str) -> CachedUser:
     """The user as it acts now (role, active), from the cache while it is fresh."""
     users = (await current_identities(runtime)).users
-    cached = users.get(user_id, runtime.settings.auth_cache_seconds)
+    load = lambda: _load_user(runtime, user_id, tenant_id)  # noqa: E731
+    cached = users.get(user_id, runtime.settings.auth_cache_seconds, refresh=load)
     if cached is None or cached.actor.tenant_id != tenant_id:
-        cached = await users.load_once(user_id, lambda: _load_user(runtime, user_id, tenant_id))
+        cached = await users.load_once(user_id, load)
     return cached
 
 

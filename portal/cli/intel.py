@@ -11,6 +11,7 @@ from portal.intel.feeds import FeedRefused
 from portal.intel.service import IntelService
 from portal.kit.imports import ImportCounts
 from portal.runtime import Runtime
+from portal.tenants.models import Tenant  # noqa: F401 (the audit row's tenant_id names its table)
 
 app = typer.Typer(
     help="Exploitation signals: CISA's KEV catalog and FIRST's EPSS scores.", no_args_is_help=True

@@ -44,7 +44,7 @@ def serve(
     )
     console.print(sign_in_limit(settings), highlight=False)
     warn_at_start(settings)
-    uvicorn.Server(uvicorn_config("portal.app:create_app", settings, host, port, factory=True)).run()
+    uvicorn.Server(uvicorn_config("portal.app:served_app", settings, host, port, factory=True)).run()
 
 
 def worker(no_migrate: bool = NoMigrate) -> None:

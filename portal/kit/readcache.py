@@ -178,9 +178,16 @@ class ReadCache:
         self._generation += 1
 
     async def revisions(self, topics: tuple[Topic, ...]) -> tuple[int, ...]:
-        """The topics' revisions as this process knows them, reread if older than the bound."""
+        """The topics' revisions as this process knows them, reread if older than the bound.
+
+        Past half the bound a reread starts in the background and the known revisions are served
+        meanwhile: under steady load they are renewed before they pass the bound, and no request waits
+        for the database at the moment they would (which, with thirty-two requests waiting behind one
+        query on a busy machine, made the slowest one in a hundred take a tenth of a second)."""
         if self._stale():
             await self._reread()
+        elif self._reading is None and time.monotonic() - self._read_at > self.max_age / 2:
+            self._start_reading()
         return tuple(self._revisions.get(topic.name, 0) for topic in topics)
 
     def get(self, key: Hashable, revisions: tuple[int, ...]) -> Any | None:
@@ -222,19 +229,26 @@ class ReadCache:
         topics: tuple[Topic, ...],
         compute: Callable[[], Awaitable[V]],
         size: Callable[[V], int] = lambda _value: 1024,
+        *,
+        in_caller: bool = False,
     ) -> V:
-        """The cached answer for `key`, or `compute()`'s, computed once however many callers wait for it."""
+        """The cached answer for `key`, or `compute()`'s: computed once however many callers wait for it,
+        in a task of its own (so `compute` opens its own database session); or, `in_caller`, in the
+        caller's task, so that it may use the caller's session (two callers that miss at once compute it
+        each)."""
         revisions = await self.revisions(topics)
         found = self.get(key, revisions)
         if found is not None:
             value: V = found
             return value
+        if in_caller:
+            computed, _until = await self._compute(key, revisions, compute, size)
+            return computed
         pending = self._loading.get((key, revisions))
         if pending is None:
             pending = asyncio.ensure_future(self._compute(key, revisions, compute, size))
             self._loading[(key, revisions)] = pending
             pending.add_done_callback(lambda _done: self._loading.pop((key, revisions), None))
-        computed: V
         computed, until = await asyncio.shield(pending)
         lasts_until(until)
         return computed
@@ -260,15 +274,20 @@ class ReadCache:
         # then read again unless it began after that change.
         known = self._generation
         while True:
-            if self._reading is None:
-                self._reading = asyncio.ensure_future(self._read())
-                self._reading.add_done_callback(self._done_reading)
-            await asyncio.shield(self._reading)
+            reading = self._reading or self._start_reading()
+            await asyncio.shield(reading)
             if self._read_generation >= known:
                 return
 
-    def _done_reading(self, _done: "asyncio.Future[None]") -> None:
+    def _start_reading(self) -> "asyncio.Future[None]":
+        self._reading = reading = asyncio.ensure_future(self._read())
+        reading.add_done_callback(self._done_reading)
+        return reading
+
+    def _done_reading(self, done: "asyncio.Future[None]") -> None:
         self._reading = None
+        if not done.cancelled():
+            done.exception()  # a reread nobody waited for failed: the next one past the bound raises it
 
     async def _read(self) -> None:
         generation, started = self._generation, time.monotonic()

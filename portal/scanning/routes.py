@@ -146,7 +146,7 @@ async def scan_findings(
     filters = FindingFilters.of(
         list(severity or []), kev, fixable, epss_min, package, suppressed="suppressed" in (include or [])
     )
-    found = await ScanService(db, runtime.clock, runtime.finding_lists).findings_page(
+    found = await ScanService(db, runtime.clock, runtime.finding_lists, runtime.read_cache).findings_page(
         actor.tenant_id,
         image_id,
         version_id,

@@ -14,6 +14,7 @@ from portal.events.service import outbox_backlog
 from portal.jobs.queue import queue_backlog
 from portal.metrics import CONTENT_TYPE, QueueFigures
 from portal.runtime import Runtime
+from portal.webhooks.claims import delivery_backlog
 
 PATH = "/metrics"
 
@@ -31,8 +32,16 @@ async def metrics(request: Request) -> Response:
     now = runtime.clock()
     async with runtime.db.sessions() as session:
         pending, oldest = await outbox_backlog(session)
+        deliveries, oldest_due_delivery = await delivery_backlog(session, now)
         jobs = await queue_backlog(session)
-    figures = QueueFigures(now=now, outbox_pending=pending, outbox_oldest=oldest, jobs=jobs)
+    figures = QueueFigures(
+        now=now,
+        outbox_pending=pending,
+        outbox_oldest=oldest,
+        deliveries_pending=deliveries,
+        deliveries_oldest_due=oldest_due_delivery,
+        jobs=jobs,
+    )
     return Response(runtime.metrics.render(figures), media_type=CONTENT_TYPE)
 
 

@@ -51,9 +51,10 @@ async def status(
     # One probe answers every probe for PORTAL_STATUS_CACHE_SECONDS: a fleet's load balancers and
     # monitors poll it, and each answer costs three queries.
     answers = runtime.status_answers
-    answer = answers.get(STATUS_KEY, runtime.settings.status_cache_seconds)
+    probe = lambda: _probe(request, runtime)  # noqa: E731
+    answer = answers.get(STATUS_KEY, runtime.settings.status_cache_seconds, refresh=probe)
     if answer is None:
-        answer = await answers.load_once(STATUS_KEY, lambda: _probe(request, runtime))
+        answer = await answers.load_once(STATUS_KEY, probe)
     status_code, body = answer
     return Response(body, status_code=status_code, media_type="application/json")
 

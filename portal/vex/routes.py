@@ -145,7 +145,7 @@ async def download_vex(
     ] = False,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    document = await VexExports(db, runtime.clock, runtime.finding_lists).document(
+    document = await VexExports(db, runtime.clock, runtime.finding_lists, runtime.read_cache).document(
         actor.tenant_id, image_id, version_id, kind, include_tenant=include_tenant
     )
     headers = {"ETag": strong_etag(document.sha256), "Cache-Control": "private"}

@@ -10,6 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from portal.api.routing import add_routes
 from portal.web.errors import install_page_errors
 from portal.web.pages.access import router as access_pages
 from portal.web.pages.audit import router as audit_pages
@@ -36,7 +37,7 @@ PAGE_ROUTERS = (
 
 def install_web(app: FastAPI) -> None:
     for router in PAGE_ROUTERS:
-        app.include_router(router)
+        add_routes(app, router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_page_errors(app)
     app.add_middleware(PageHeaders)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast, overload
 
-from sqlalchemy import Table, bindparam, insert, or_, select, update
+from sqlalchemy import Table, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.kit.clock import rfc3339
@@ -235,3 +235,16 @@ async def _existing_deliveries(session: AsyncSession, ids: Sequence[str]) -> set
         .with_for_update(key_share=True)
     )
     return set((await session.execute(statement)).scalars())
+
+
+async def delivery_backlog(session: AsyncSession, now: datetime) -> tuple[int, datetime | None]:
+    """Deliveries still to be made (first attempts and retries, every tenant's, of active subscriptions:
+    an inactive one's wait for it), and the earliest time among those due now (for the metrics)."""
+    due_at = case((WebhookDelivery.next_attempt_at <= now, WebhookDelivery.next_attempt_at))
+    statement = across_tenants(
+        select(func.count(WebhookDelivery.id), func.min(due_at))
+        .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
+        .where(WebhookDelivery.status == DeliveryStatus.PENDING, WebhookSubscription.active.is_(True))
+    )
+    count, oldest_due = (await session.execute(statement)).one()
+    return int(count), oldest_due
