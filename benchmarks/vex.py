@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx
 
 from benchmarks._machine import machine_line
-from benchmarks.catalog_publish import free_port, percentile, wait_until_up
+from benchmarks._server import free_port, percentile, wait_until_up
 from portal.advisories.service import AdvisoryService
 from portal.auth.actor import Actor
 from portal.background import job_handlers
