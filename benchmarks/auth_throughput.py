@@ -23,7 +23,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._machine import machine_line
+from benchmarks._server import free_port
 
 BARE_APP = """
 from fastapi import FastAPI
@@ -44,12 +44,6 @@ app = FastAPI()
 async def bare() -> dict[str, str]:
     return {"status": "ok"}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until_up(url: str, timeout: float = 30) -> None:

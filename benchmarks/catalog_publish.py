@@ -8,19 +8,16 @@ Targets: publish under 3 s; download p50 under 20 ms.
 import asyncio
 import os
 import platform
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks._server import percentile, server_env, signed_in
 from benchmarks.sbom_publish import cpu_model, generate_cyclonedx
 from portal.auth.actor import Actor
 from portal.catalog import CatalogService, PublishingService, PublishRequest
@@ -74,31 +71,6 @@ def _request(name: str, data: bytes) -> PublishRequest:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def wait_until_up(base: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError("the server exited")
-        try:
-            if httpx.get(f"{base}/api/status", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError("the server did not start")
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 300
@@ -135,13 +107,7 @@ def main() -> None:
     print(f"  documents: SPDX {spdx_mb:.1f} MB, CycloneDX {cyclonedx_mb:.1f} MB")
 
     with tempfile.TemporaryDirectory() as folder:
-        env = {
-            **os.environ,
-            "PORTAL_DATA_DIR": folder,
-            "PORTAL_SECRET_KEY": "benchmark-secret-key-" + "x" * 48,
-            "PORTAL_LOG_LEVEL": "WARNING",
-        }
-        settings = Settings(data_dir=Path(folder), secret_key=env["PORTAL_SECRET_KEY"])
+        settings = Settings(data_dir=Path(folder), secret_key="benchmark-secret-key-" + "x" * 48)
         image_id, version_id, publish_s = asyncio.run(prepare(settings, data))
         status = "ok" if publish_s < 3 else "OVER TARGET"
         print(
@@ -149,54 +115,36 @@ def main() -> None:
             f"{publish_s:.3f} s  [{status}, target < 3 s]"
         )
 
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen(
-            [sys.executable, "-m", "portal.cli.main", "serve", "--port", str(port)],
-            env=env,
-            cwd=Path(__file__).resolve().parent.parent,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_until_up(base, server)
-            with httpx.Client(base_url=base, timeout=30) as client:
-                login = client.post(
-                    "/api/auth/login",
-                    headers={"X-Tenant": "bench"},
-                    json={"email": "bench@example.com", "password": PASSWORD},
+        with signed_in(
+            server_env(settings, PORTAL_RUN_WORKER="true"), "bench", "bench@example.com", PASSWORD
+        ) as api:
+            client, headers = api.client, api.headers
+            for kind in ("spdx", "cyclonedx"):
+                url = f"/api/docker-images/{image_id}/versions/{version_id}/sbom/{kind}"
+                for _ in range(10):  # warm the connection and the caches
+                    client.get(url, headers=headers).raise_for_status()
+                samples = []
+                size = 0
+                for _ in range(rounds):
+                    start = time.perf_counter()
+                    response = client.get(url, headers=headers)
+                    samples.append((time.perf_counter() - start) * 1000)
+                    response.raise_for_status()
+                    size = len(response.content)
+                p50, p95 = percentile(samples, 0.5), percentile(samples, 0.95)
+                verdict = "ok" if p50 < 20 else "OVER TARGET"
+                mean = statistics.fmean(samples)
+                print(
+                    f"download {kind:<9} ({size / 1e6:.1f} MB) x{rounds}: p50 {p50:6.2f} ms, "
+                    f"p95 {p95:6.2f} ms, mean {mean:6.2f} ms  [{verdict}, target p50 < 20 ms]"
                 )
-                login.raise_for_status()
-                headers = {"X-Tenant": "bench", "Authorization": f"Bearer {login.json()['accessToken']}"}
-                for kind in ("spdx", "cyclonedx"):
-                    url = f"/api/docker-images/{image_id}/versions/{version_id}/sbom/{kind}"
-                    for _ in range(10):  # warm the connection and the caches
-                        client.get(url, headers=headers).raise_for_status()
-                    samples = []
-                    size = 0
-                    for _ in range(rounds):
-                        start = time.perf_counter()
-                        response = client.get(url, headers=headers)
-                        samples.append((time.perf_counter() - start) * 1000)
-                        response.raise_for_status()
-                        size = len(response.content)
-                    p50, p95 = percentile(samples, 0.5), percentile(samples, 0.95)
-                    verdict = "ok" if p50 < 20 else "OVER TARGET"
-                    mean = statistics.fmean(samples)
-                    print(
-                        f"download {kind:<9} ({size / 1e6:.1f} MB) x{rounds}: p50 {p50:6.2f} ms, "
-                        f"p95 {p95:6.2f} ms, mean {mean:6.2f} ms  [{verdict}, target p50 < 20 ms]"
-                    )
-                    etag = response.headers["etag"]
-                    cached = [0.0] * 50
-                    for index in range(50):
-                        start = time.perf_counter()
-                        client.get(url, headers={**headers, "If-None-Match": etag})
-                        cached[index] = (time.perf_counter() - start) * 1000
-                    print(f"  304 revalidation p50 {percentile(cached, 0.5):6.2f} ms")
-        finally:
-            server.terminate()
-            server.wait(10)
+                etag = response.headers["etag"]
+                cached = [0.0] * 50
+                for index in range(50):
+                    start = time.perf_counter()
+                    client.get(url, headers={**headers, "If-None-Match": etag})
+                    cached[index] = (time.perf_counter() - start) * 1000
+                print(f"  304 revalidation p50 {percentile(cached, 0.5):6.2f} ms")
 
 
 if __name__ == "__main__":

@@ -12,9 +12,7 @@ client on the same machine saw over a kept-alive connection (the server's time p
 import asyncio
 import hashlib
 import json
-import os
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,7 +23,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._machine import machine_line
-from benchmarks.catalog_publish import free_port, percentile, wait_until_up
+from benchmarks._server import bearer_headers, percentile, server_env, serving
 from portal.auth.actor import Actor
 from portal.catalog import CatalogService, PublishingService, PublishRequest
 from portal.config import Settings
@@ -129,33 +127,18 @@ def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     print(machine_line())
     with tempfile.TemporaryDirectory() as folder:
-        env = {
-            **os.environ,
-            "PORTAL_DATA_DIR": folder,
-            "PORTAL_SECRET_KEY": "benchmark-secret-key-" + "x" * 48,
-            "PORTAL_LOG_LEVEL": "INFO",
-            "PORTAL_RUN_WORKER": "false",
-        }
-        settings = Settings(data_dir=Path(folder), secret_key=env["PORTAL_SECRET_KEY"])
+        settings = Settings(data_dir=Path(folder), secret_key="benchmark-secret-key-" + "x" * 48)
         started = time.perf_counter()
         email, password = asyncio.run(prepare(settings))
         made_s = time.perf_counter() - started
         print(f"tenant acme: {IMAGES} images, {RESCANS + 1} scans each (made in {made_s:.0f} s)")
 
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
         log = AccessLog(Path(folder) / "server.log")
-        server = subprocess.Popen(
-            [sys.executable, "-m", "portal.cli.main", "serve", "--port", str(port)],
-            env=env,
-            cwd=Path(__file__).resolve().parent.parent,
-            stdout=subprocess.DEVNULL,
-            stderr=log.path.open("w"),
-        )
-        try:
-            wait_until_up(base, server)
+        # INFO: the access log, which the measurements read the server's own times from
+        with serving(server_env(settings, PORTAL_LOG_LEVEL="INFO"), stderr=log.path.open("w")) as server:
+            base = server.base
             # The console's host names the tenant; the cookie jar keys on the address the client dials.
-            host = {"Host": f"acme.localhost:{port}"}
+            host = {"Host": f"acme.localhost:{server.port}"}
             with httpx.Client(base_url=base, timeout=30, headers=host) as console:
                 form = console.get("/login").text
                 csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', form)
@@ -173,13 +156,7 @@ def main() -> None:
                 version_path = version.group(1)
 
                 with httpx.Client(base_url=base, timeout=30) as api:
-                    login = api.post(
-                        "/api/auth/login",
-                        headers={"X-Tenant": "acme"},
-                        json={"email": email, "password": password},
-                    )
-                    login.raise_for_status()
-                    headers = {"X-Tenant": "acme", "Authorization": f"Bearer {login.json()['accessToken']}"}
+                    headers = bearer_headers(api, "acme", email, password)
                     api_version = f"/api/docker-{version_path[1:]}"
                     latest_scan = api.get(f"{api_version}/scan-history?limit=1", headers=headers).json()
                     scan_id = latest_scan["items"][0]["id"]
@@ -228,9 +205,6 @@ def main() -> None:
                         measure(api, log, f"{api_version}/scans/{scan_id}/findings", rounds, headers),
                         None,
                     )
-        finally:
-            server.terminate()
-            server.wait(10)
 
 
 if __name__ == "__main__":

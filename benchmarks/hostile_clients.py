@@ -19,7 +19,6 @@ import ipaddress
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,12 +31,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._machine import machine_line
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from benchmarks._server import free_port
 
 
 def rss_mb(pid: int) -> float:

@@ -26,9 +26,7 @@ version draws its components at random (seeded) from that pool, so versions shar
 import asyncio
 import hashlib
 import json
-import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,12 +35,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx
 from packageurl import PackageURL
 from sqlalchemy import func, select
 
 from benchmarks._machine import machine_line
-from benchmarks.catalog_publish import free_port, percentile, wait_until_up
+from benchmarks._server import percentile, server_env, signed_in
 from portal.advisories.models import AdvisoryAlias
 from portal.advisories.service import AdvisoryService
 from portal.auth.actor import Actor
@@ -307,50 +304,22 @@ def findings_over_http(
     settings: Settings, folder: str, ids: tuple[str, str, str, int], rounds: int = 100
 ) -> None:
     image_id, version_id, scan_id, total = ids
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "PORTAL_DATA_DIR": folder,
-        "PORTAL_DATABASE_URL": settings.effective_database_url,
-        "PORTAL_SECRET_KEY": settings.effective_secret_key,
-        "PORTAL_RUN_WORKER": "false",
-        "PORTAL_LOG_LEVEL": "WARNING",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "portal.cli.main", "serve", "--port", str(port)],
-        env=env,
-        cwd=Path(__file__).resolve().parent.parent,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    with signed_in(server_env(settings), "bench", "bench@example.com", PASSWORD) as api:
+        client, headers = api.client, api.headers
+        url = f"/api/docker-images/{image_id}/versions/{version_id}/scans/{scan_id}/findings"
+        for _ in range(5):
+            client.get(url, params={"sort": "risk"}, headers=headers).raise_for_status()
+        samples = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            client.get(url, params={"sort": "risk"}, headers=headers).raise_for_status()
+            samples.append((time.perf_counter() - started) * 1000)
+    p50, p95 = percentile(samples, 0.5), percentile(samples, 0.95)
+    verdict = "ok" if p50 < 50 else "OVER TARGET"
+    print(
+        f"findings list, sort=risk, a {total}-finding scan, first page of 50 over HTTP x{rounds}: "
+        f"p50 {p50:.1f} ms, p95 {p95:.1f} ms  [{verdict}, target p50 < 50 ms]"
     )
-    try:
-        wait_until_up(base, server)
-        with httpx.Client(base_url=base, timeout=30) as client:
-            login = client.post(
-                "/api/auth/login",
-                headers={"X-Tenant": "bench"},
-                json={"email": "bench@example.com", "password": PASSWORD},
-            )
-            login.raise_for_status()
-            headers = {"X-Tenant": "bench", "Authorization": f"Bearer {login.json()['accessToken']}"}
-            url = f"/api/docker-images/{image_id}/versions/{version_id}/scans/{scan_id}/findings"
-            for _ in range(5):
-                client.get(url, params={"sort": "risk"}, headers=headers).raise_for_status()
-            samples = []
-            for _ in range(rounds):
-                started = time.perf_counter()
-                client.get(url, params={"sort": "risk"}, headers=headers).raise_for_status()
-                samples.append((time.perf_counter() - started) * 1000)
-        p50, p95 = percentile(samples, 0.5), percentile(samples, 0.95)
-        verdict = "ok" if p50 < 50 else "OVER TARGET"
-        print(
-            f"findings list, sort=risk, a {total}-finding scan, first page of 50 over HTTP x{rounds}: "
-            f"p50 {p50:.1f} ms, p95 {p95:.1f} ms  [{verdict}, target p50 < 50 ms]"
-        )
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 async def main(versions: int, components: int) -> None:

@@ -10,8 +10,7 @@ from portal.api.dependencies import DbSession, RuntimeDep
 from portal.api.openapi import error_responses
 from portal.api.paging import TimePaging
 from portal.audit.actions import AuditAction
-from portal.audit.repository import AuditFilter
-from portal.audit.schemas import AuditEventOut, audit_event_out
+from portal.audit.schemas import AuditEventOut, AuditFilter, audit_event_out
 from portal.audit.service import AuditService, stream_events
 from portal.auth.guard import AdminActor, GuardedRoute
 from portal.kit.pagination import Page, PageParams

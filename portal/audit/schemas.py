@@ -1,3 +1,4 @@
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -7,6 +8,19 @@ from portal.audit.actions import DESCRIPTIONS, AuditAction, AuditOutcome
 from portal.audit.models import AuditEvent
 from portal.auth.schemas import ActorOut, actor_out
 from portal.kit.schema import ApiModel
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """What a reader asks the log for: the API's query, the console's form, the CLI's options. `actor`: a
+    user's or key's id, a user's email, or `operator`; times are inclusive from `since`, exclusive at
+    `until`."""
+
+    actor: str | None = None
+    action: str | None = None
+    target_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
 
 
 class AuditTargetOut(ApiModel):

@@ -17,11 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.audit.actions import AuditAction, AuditOutcome
 from portal.audit.models import AuditEvent
-from portal.audit.repository import AuditFilter, AuditRepository
+from portal.audit.repository import AuditRepository
+from portal.audit.schemas import AuditFilter
 from portal.auth.actor import Actor
 from portal.db import Database
 from portal.kit.clock import Clock, utcnow
-from portal.kit.pagination import MAX_LIMIT, PageParams, Slice
+from portal.kit.pagination import PageParams, Slice, each_item
 
 DetailValue = str | int | float | bool | None | list[str]
 
@@ -148,12 +149,10 @@ class AuditService:
 async def stream_events(db: Database, tenant_id: str | None, found: AuditFilter) -> AsyncIterator[AuditEvent]:
     """Every matching event, newest first, read page by page, each page in a short session of its own,
     so an export of millions of events holds neither a transaction nor their memory."""
-    cursor: str | None = None
-    while True:
+
+    async def fetch(page: PageParams) -> Slice[AuditEvent]:
         async with db.sessions() as session:
-            batch = await AuditService(session).page(tenant_id, found, PageParams(MAX_LIMIT, cursor))
-        for event in batch.items:
-            yield event
-        if batch.next_cursor is None:
-            return
-        cursor = batch.next_cursor
+            return await AuditService(session).page(tenant_id, found, page)
+
+    async for event in each_item(fetch):
+        yield event

@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.apikeys.secrets import looks_like_api_key
@@ -21,13 +20,11 @@ from portal.errors import (
     ValidationFailed,
 )
 from portal.kit.ids import new_id
-from portal.kit.tenancy import scoped
 from portal.runtime import Runtime
 from portal.tenants.models import Tenant
-from portal.tenants.repository import TenantRepository
+from portal.tenants.service import TenantService
 from portal.users.models import Role, User
-from portal.users.repository import UserRepository
-from portal.users.service import normalize_email
+from portal.users.service import UserService, normalize_email
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +49,8 @@ class AuthService:
     def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
         self.session = session
         self.runtime = runtime
-        self.tenants = TenantRepository(session)
-        self.users = UserRepository(session)
+        self.tenants = TenantService(session, runtime.clock)
+        self.users = UserService(session, runtime)
         self.refresh_tokens = RefreshTokenRepository(session)
         self.browser_sessions = BrowserSessionRepository(session)
 
@@ -91,7 +88,7 @@ class AuthService:
     async def browser_actor(self, tenant_slug: str, token: str, origin: Origin) -> Actor | None:
         """The actor of a live web console session on this tenant, or None (signed out, expired,
         another tenant's cookie, a disabled user)."""
-        tenant = await self.tenants.by_slug(tenant_slug)
+        tenant = await self.tenants.find(tenant_slug)
         if tenant is None:
             return None
         row = await self.browser_sessions.by_token(tenant.id, token)
@@ -121,7 +118,7 @@ class AuthService:
         unknown tenant, an unknown email, a wrong password and a disabled user (the audit log tells
         the tenant's admins which it was)."""
         hasher = self.runtime.hasher
-        tenant = await self.tenants.by_slug(tenant_slug)
+        tenant = await self.tenants.find(tenant_slug)
         user = None
         try:
             address: str | None = normalize_email(email)
@@ -149,7 +146,7 @@ class AuthService:
 
     async def refresh(self, tenant_slug: str, refresh_token: str, origin: Origin) -> Session:
         now = self.runtime.clock()
-        tenant = await self.tenants.by_slug(tenant_slug)
+        tenant = await self.tenants.find(tenant_slug)
         if tenant is None:
             raise InvalidRefreshToken()
         token = await self.refresh_tokens.by_hash(tenant.id, hash_refresh_token(refresh_token))
@@ -175,7 +172,7 @@ class AuthService:
 
     async def logout(self, tenant_slug: str, refresh_token: str, origin: Origin) -> None:
         """Ends the session the token belongs to. Unknown tokens are ignored: logout is idempotent."""
-        tenant = await self.tenants.by_slug(tenant_slug)
+        tenant = await self.tenants.find(tenant_slug)
         if tenant is None:
             return
         token = await self.refresh_tokens.by_hash(tenant.id, hash_refresh_token(refresh_token))
@@ -280,8 +277,7 @@ async def user_actor(runtime: Runtime, user_id: str, tenant_id: str) -> CachedUs
 async def _load_user(runtime: Runtime, user_id: str, tenant_id: str) -> CachedUser:
     generation = runtime.identities.users.generation
     async with runtime.db.sessions() as session:
-        statement = scoped(select(User, Tenant), User, tenant_id).join(Tenant, Tenant.id == User.tenant_id)
-        row = (await session.execute(statement.where(User.id == user_id))).one_or_none()
+        row = await UserService(session, runtime).with_tenant(tenant_id, user_id)
     if row is None:
         raise Unauthorized()
     user, tenant = row

@@ -171,6 +171,11 @@ class CatalogService:
         stored = await self.repository.inventories(version_ids)
         return {version_id: inventory_components(data) for version_id, data in stored.items()}
 
+    async def version_by_digest(self, image_name: str, digest: str) -> ImageVersion | None:
+        """The image's version of this digest, published or not; None when there is none."""
+        image = await self.repository.image_by_name(image_name)
+        return await self.repository.version_by_digest(image.id, digest) if image is not None else None
+
     async def image_by_name(self, name: str) -> Image | None:
         return await self.repository.image_by_name(name)
 

@@ -11,11 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.audit.actions import AuditAction
 from portal.audit.models import AuditEvent
-from portal.audit.repository import AuditFilter
-from portal.audit.schemas import audit_event_out
+from portal.audit.schemas import AuditFilter, audit_event_out
 from portal.audit.service import AuditService
 from portal.cli.context import JsonOption, console, fail, report, run_in_transaction
-from portal.kit.pagination import MAX_LIMIT, PageParams
+from portal.kit.pagination import every_item
 from portal.runtime import Runtime
 from portal.tenants.service import TenantService
 
@@ -57,16 +56,7 @@ def list_events(
             since=parse_since(since, runtime.clock()) if since else None,
         )
         service = AuditService(session, runtime.clock)
-        events: list[AuditEvent] = []
-        cursor: str | None = None
-        while len(events) < limit:
-            page = await service.page(
-                tenant_id, found, PageParams(min(MAX_LIMIT, limit - len(events)), cursor)
-            )
-            events += page.items
-            if page.next_cursor is None:
-                break
-            cursor = page.next_cursor
+        events = await every_item(lambda page: service.page(tenant_id, found, page), at_most=limit)
         return events, tenants
 
     events, tenants = run_in_transaction(work)

@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.auth.actor import Actor
 from portal.catalog import CatalogService, PublishingService, PublishRequest
-from portal.catalog.repository import CatalogRepository
 from portal.runtime import Runtime
 
 SBOM_PACKAGE = "portal.demo.sboms"
@@ -75,10 +74,8 @@ async def seed_demo_catalog(
 ) -> list[str]:
     """Publishes what is missing and grants every demo image to the tenant; returns the image names."""
     catalog = CatalogService(session, runtime.clock)
-    repository = CatalogRepository(session)
     for demo in DEMO_IMAGES:
-        image = await repository.image_by_name(demo.name)
-        if image is None or await repository.version_by_digest(image.id, demo.digest) is None:
+        if await catalog.version_by_digest(demo.name, demo.digest) is None:
             await PublishingService(session, runtime.clock).publish(
                 actor,
                 PublishRequest(

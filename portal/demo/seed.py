@@ -18,10 +18,8 @@ from portal.demo.vulnerabilities import (
     watch_demo_cves,
 )
 from portal.runtime import Runtime
-from portal.tenants.repository import TenantRepository
 from portal.tenants.service import TenantService
 from portal.users.models import Role
-from portal.users.repository import UserRepository
 from portal.users.service import UserService
 
 DEMO_TENANT = "acme"
@@ -65,7 +63,7 @@ async def run_demo(runtime: Runtime, actor: Actor) -> DemoReport:
     async with runtime.db.transaction() as session:
         credentials = await seed_demo(runtime, session, actor)
         imported = await import_demo_advisories(session, runtime.clock)
-        tenant = await TenantRepository(session).by_slug(DEMO_TENANT)
+        tenant = await TenantService(session, runtime.clock).find(DEMO_TENANT)
         if tenant is None:
             raise RuntimeError("seed_demo left no demo tenant")
         watches_added = await watch_demo_cves(session, runtime.clock, actor.within(tenant.ref))
@@ -91,16 +89,15 @@ async def seed_demo(runtime: Runtime, session: AsyncSession, actor: Actor) -> De
     second run can print them again; an existing user whose password is not on file gets a new one.
     """
     stored = _load_passwords(runtime.settings.data_dir)
-    tenant = await TenantRepository(session).by_slug(DEMO_TENANT)
+    tenant = await TenantService(session, runtime.clock).find(DEMO_TENANT)
     if tenant is None:
         tenant = await TenantService(session, runtime.clock).create(actor, DEMO_TENANT, DEMO_TENANT_NAME)
     in_tenant = actor.within(tenant.ref)
     users = UserService(session, runtime)
-    existing = UserRepository(session)
     credentials: dict[str, tuple[Role, str]] = {}
     for email, role in DEMO_USERS:
         password = stored.get(email) or secrets.token_urlsafe(12)
-        user = await existing.by_email(tenant.id, email)
+        user = await users.by_email(tenant.id, email)
         if user is None:
             await users.create(in_tenant, email, role, password)
         elif email not in stored:

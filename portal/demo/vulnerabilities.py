@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.advisories.service import AdvisoryService, ImportReport
 from portal.auth.actor import Actor
-from portal.catalog.repository import CatalogRepository
+from portal.catalog import CatalogService
 from portal.demo.catalog import DEMO_IMAGES
 from portal.kit.clock import Clock
 from portal.kit.pagination import every_item
@@ -93,11 +93,10 @@ async def scan_unscanned_demo_images(runtime: Runtime) -> list[str]:
 
 async def latest_demo_scans(session: AsyncSession) -> list[DemoScan]:
     """The newest scan of each demo image's demo version, for the images that have one."""
-    catalog = CatalogRepository(session)
+    catalog = CatalogService(session)
     versions: dict[str, str] = {}
     for demo in DEMO_IMAGES:
-        image = await catalog.image_by_name(demo.name)
-        version = await catalog.version_by_digest(image.id, demo.digest) if image is not None else None
+        version = await catalog.version_by_digest(demo.name, demo.digest)
         if version is not None:
             versions[demo.name] = version.id
     summaries = await ScanService(session).latest_summaries(list(versions.values()))

@@ -10,10 +10,10 @@ parameters for it are `portal.api.paging`'s, so that the services never import F
 """
 
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, Select, and_, or_
@@ -22,11 +22,6 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from portal.errors import ErrorDetail, ValidationFailed
 from portal.kit.ids import ID_TEXT
-
-if TYPE_CHECKING:
-    from portal.api.paging import NamePaging as NamePaging
-    from portal.api.paging import TimePaging as TimePaging
-    from portal.api.paging import page_params as page_params
 
 ItemT = TypeVar("ItemT")
 RowT = TypeVar("RowT")
@@ -181,23 +176,26 @@ def _slice(rows: list[Any], keyset: Keyset, page: PageParams, entity: Callable[[
     return Slice(items, keyset.cursor_for(entity(items[-1])) if more else None)
 
 
-async def every_item(fetch: Callable[[PageParams], Awaitable[Slice[ItemT]]]) -> list[ItemT]:
-    """Every item of a list, page after page (for the command line, which shows whole lists)."""
-    items: list[ItemT] = []
+async def each_item(
+    fetch: Callable[[PageParams], Awaitable[Slice[ItemT]]], *, at_most: int | None = None
+) -> AsyncIterator[ItemT]:
+    """The items of a list (its first `at_most`), page after page as the caller reads them."""
+    taken = 0
     cursor: str | None = None
-    while True:
-        found = await fetch(PageParams(limit=MAX_LIMIT, cursor=cursor))
-        items += found.items
+    while at_most is None or taken < at_most:
+        limit = MAX_LIMIT if at_most is None else min(MAX_LIMIT, at_most - taken)
+        found = await fetch(PageParams(limit=limit, cursor=cursor))
+        for item in found.items:
+            yield item
+        taken += len(found.items)
         if found.next_cursor is None:
-            return items
+            return
         cursor = found.next_cursor
 
 
-def __getattr__(name: str) -> object:
-    # The query parameters moved to portal.api.paging (they need FastAPI, which the services, and so
-    # every CLI command, must not import); routes written against their old home still find them here.
-    if name in ("page_params", "TimePaging", "NamePaging"):
-        from portal.api import paging
-
-        return getattr(paging, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+async def every_item(
+    fetch: Callable[[PageParams], Awaitable[Slice[ItemT]]], *, at_most: int | None = None
+) -> list[ItemT]:
+    """Every item of a list (its first `at_most`), page after page (for the command line, which shows
+    whole lists)."""
+    return [item async for item in each_item(fetch, at_most=at_most)]

@@ -40,12 +40,10 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import BigInteger, String, event, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from portal.db import Base, Database
+from portal.db import Base, Database, upsert_for
 from portal.kit.clock import Clock, utcnow
 from portal.kit.wakeup import CACHE_CHANNEL, mark
 
@@ -88,8 +86,7 @@ def _bump_revisions(session: Session) -> None:
     names = session.info.pop(_CHANGED, None)
     if not names:
         return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    insert = upsert_for(session.get_bind().dialect.name)
     for name in sorted(names):  # one order everywhere: two committers never wait on each other in a cycle
         statement = insert(CacheRevision).values(topic=name, revision=1)
         session.execute(
@@ -229,19 +226,26 @@ class ReadCache:
         topics: tuple[Topic, ...],
         compute: Callable[[], Awaitable[V]],
         size: Callable[[V], int] = lambda _value: 1024,
+        *,
+        in_caller: bool = False,
     ) -> V:
-        """The cached answer for `key`, or `compute()`'s, computed once however many callers wait for it."""
+        """The cached answer for `key`, or `compute()`'s: computed once however many callers wait for it,
+        in a task of its own (so `compute` opens its own database session); or, `in_caller`, in the
+        caller's task, so that it may use the caller's session (two callers that miss at once compute it
+        each)."""
         revisions = await self.revisions(topics)
         found = self.get(key, revisions)
         if found is not None:
             value: V = found
             return value
+        if in_caller:
+            computed, _until = await self._compute(key, revisions, compute, size)
+            return computed
         pending = self._loading.get((key, revisions))
         if pending is None:
             pending = asyncio.ensure_future(self._compute(key, revisions, compute, size))
             self._loading[(key, revisions)] = pending
             pending.add_done_callback(lambda _done: self._loading.pop((key, revisions), None))
-        computed: V
         computed, until = await asyncio.shield(pending)
         lasts_until(until)
         return computed

@@ -19,7 +19,7 @@ from portal.catalog import CatalogService, Image, ImageVersion
 from portal.events import record_event
 from portal.intel.service import IntelService
 from portal.kit.clock import Clock, utcnow
-from portal.scanning.affects import affecting, affects, watch_packages
+from portal.scanning.affects import affects
 from portal.scanning.events import ScanCompleted, ScanSummary
 from portal.scanning.findings import EncodedFindings, FoundVulnerability, encode_findings
 from portal.scanning.jobs import queue_version_scans
@@ -27,9 +27,8 @@ from portal.scanning.matching import Matcher, VersionFindings
 from portal.scanning.models import Scan
 from portal.scanning.repository import ScanRepository
 from portal.scanning.summaries import open_summary
-from portal.vex.service import Subjects, VexService
+from portal.vex.service import Judged, Subjects, VexService
 from portal.vex.verdicts import Verdict
-from portal.watches.events import CveWatchMatched, CveWatchResolved, WatchedPackage
 
 
 @dataclass(frozen=True)
@@ -252,30 +251,22 @@ class ScanRunner:
                 resolved_vulnerabilities=result.resolved,
             )
             record_event(self.session, tenant_id, scanned, self.clock)
-            if not item.changed:
+            watches = run.watches.get(tenant_id, [])
+            if not item.changed or not watches:
                 continue  # the same findings as before: no watch can change
-            for watch in run.watches.get(tenant_id, []):
-                if previous is None:
-                    previous = []
-                    if before is not None:
-                        sets = await self.repository.findings([before.findings_digest])
-                        previous = sets.get(before.findings_digest, [])
-                    earlier = await self.vex.verdicts_by_tenant(
-                        tenants, image, target.version, Subjects.of_findings(previous)
-                    )
-                hits_now = affecting(item.found.findings, watch.cve_id, verdicts)
-                hits_before = affecting(previous, watch.cve_id, earlier[tenant_id])
-                if bool(hits_now) == bool(hits_before):
-                    continue
-                change = CveWatchMatched if hits_now else CveWatchResolved
-                payload = change(
-                    watch_id=watch.watch_id,
-                    cve_id=watch.cve_id,
-                    image_id=image.id,
-                    image_name=image.name,
-                    version_id=target.version.id,
-                    packages=[
-                        WatchedPackage.model_validate(p) for p in watch_packages(hits_now or hits_before)
-                    ],
+            if previous is None:
+                previous = []
+                if before is not None:
+                    sets = await self.repository.findings([before.findings_digest])
+                    previous = sets.get(before.findings_digest, [])
+                earlier = await self.vex.verdicts_by_tenant(
+                    tenants, image, target.version, Subjects.of_findings(previous)
                 )
-                record_event(self.session, tenant_id, payload, self.clock)
+            self.vex.record_watch_changes(
+                tenant_id,
+                watches,
+                image,
+                target.version,
+                now=Judged(item.found.findings, verdicts),
+                was=Judged(previous, earlier[tenant_id]),
+            )

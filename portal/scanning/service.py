@@ -11,6 +11,7 @@ from portal.errors import NotFound
 from portal.intel.service import IntelService
 from portal.kit.clock import Clock, utcnow
 from portal.kit.pagination import PageParams, Slice
+from portal.kit.readcache import INTEL, ReadCache
 from portal.scanning.affects import affects
 from portal.scanning.findings import FoundVulnerability
 from portal.scanning.listing import (
@@ -31,18 +32,29 @@ from portal.scanning.summaries import open_summary, scan_summary
 from portal.vex.service import Subjects, VexService
 
 
+def _signals_size(signals: ListSignals) -> int:
+    return 64 * (len(signals.kev) + len(signals.epss)) + 1024
+
+
 class ScanService:
     def __init__(
-        self, session: AsyncSession, clock: Clock = utcnow, lists: FindingLists | None = None
+        self,
+        session: AsyncSession,
+        clock: Clock = utcnow,
+        lists: FindingLists | None = None,
+        cache: ReadCache | None = None,
     ) -> None:
         self.session = session
         self.clock = clock
         # the process's prepared finding lists (`Runtime.finding_lists`); without, each list is made anew
         self.lists = lists
+        # the process's read cache (`Runtime.read_cache`): what a list reads of VEX and of KEV and EPSS is
+        # kept there until it changes; without, it is read for every page
+        self.cache = cache
         self.repository = ScanRepository(session)
         self.catalog = CatalogService(session, clock)
         self.advisories = AdvisoryService(session, clock)
-        self.vex = VexService(session, clock)
+        self.vex = VexService(session, clock, cache)
 
     # The tenant's side: the history of a version it may see.
 
@@ -180,18 +192,14 @@ class ScanService:
     ) -> Slice[Finding]:
         """A page of the scan's findings, with their KEV entries and EPSS scores as imported now and the
         verdicts VEX gives them now (the tenant's, or the vendor's alone)."""
-        if self.lists is not None:
-            found = await self.lists.get(scan.findings_digest, self.repository.document)
-        else:
-            found = FindingList(await self.repository.document(scan.findings_digest))
-        subjects = Subjects()
-        for item in found.items:
-            subjects.add_upper(item.ids, item.purl, item.version)
-        verdicts = await self.vex.verdicts(tenant_id, await self._image_of(version), version, subjects)
-        signals = None
-        if needs_signals(order, filters):
-            intel = IntelService(self.session, self.clock)
-            signals = ListSignals(await intel.kev_ids(), await intel.epss_scores(found.cves))
+        found = await self.finding_list(scan.findings_digest)
+        image = await self._image_of(version)
+        verdicts = await self.vex.scan_verdicts(
+            tenant_id, image, version, scan.findings_digest, lambda: Subjects.of_listed(found.items)
+        )
+        signals = (
+            await self._list_signals(scan.findings_digest, found) if needs_signals(order, filters) else None
+        )
         positions, cursor = page_positions(found, verdicts, signals, filters, order, page)
         shown = await self.with_signals(page_rows(found, positions))
         return Slice(
@@ -201,6 +209,23 @@ class ScanService:
             ],
             cursor,
         )
+
+    async def finding_list(self, digest: str) -> FindingList:
+        """The finding set of this digest, prepared for lists."""
+        if self.lists is not None:
+            return await self.lists.get(digest, self.repository.document)
+        return FindingList(await self.repository.document(digest))
+
+    async def _list_signals(self, digest: str, found: FindingList) -> ListSignals:
+        """Which of the list's CVEs are in KEV and their EPSS scores, as imported now."""
+
+        async def read() -> ListSignals:
+            intel = IntelService(self.session, self.clock)
+            return ListSignals(await intel.kev_ids(), await intel.epss_scores(found.cves))
+
+        if self.cache is None:
+            return await read()
+        return await self.cache.load(("list-signals", digest), (INTEL,), read, _signals_size, in_caller=True)
 
     async def latest_scans(self, version_ids: list[str]) -> dict[str, Scan]:
         """version id -> its newest scan (for the catalog's `latestScan`)."""
@@ -225,14 +250,13 @@ class ScanService:
         sets = await self.repository.findings([scan.findings_digest for scan in latest.values()], identifiers)
         return {version_id: sets.get(scan.findings_digest, []) for version_id, scan in latest.items()}
 
-    async def latest_finding_list(self, version_id: str) -> FindingList:
-        """The findings of the version's newest scan, prepared for lists (empty before its first scan)."""
+    async def latest_finding_list(self, version_id: str) -> tuple[str | None, FindingList]:
+        """The findings document's digest of the version's newest scan and its findings, prepared for
+        lists (None and empty before its first scan)."""
         scan = (await self.repository.latest_scans([version_id])).get(version_id)
         if scan is None:
-            return FindingList(None)
-        if self.lists is not None:
-            return await self.lists.get(scan.findings_digest, self.repository.document)
-        return FindingList(await self.repository.document(scan.findings_digest))
+            return None, FindingList(None)
+        return scan.findings_digest, await self.finding_list(scan.findings_digest)
 
     async def latest_findings(self, version_id: str) -> list[FoundVulnerability]:
         """The findings of the version's newest scan, most severe first (none before its first scan)."""

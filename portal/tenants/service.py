@@ -42,8 +42,13 @@ class TenantService:
         )
         return tenant
 
+    async def find(self, slug: str) -> Tenant | None:
+        """The tenant of this slug, or None, for a caller that answers an unknown tenant its own way
+        (sign-in says only "invalid credentials")."""
+        return await self.tenants.by_slug(slug)
+
     async def get(self, slug: str) -> Tenant:
-        tenant = await self.tenants.by_slug(slug)
+        tenant = await self.find(slug)
         if tenant is None:
             raise NotFound(f"No tenant {slug!r}.")
         return tenant

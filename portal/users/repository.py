@@ -21,6 +21,11 @@ class UserRepository:
         statement = scoped(select(User), User, tenant_id).where(User.id == user_id)
         return (await self.session.execute(statement)).scalar_one_or_none()
 
+    async def with_tenant(self, tenant_id: str, user_id: str) -> tuple[User, Tenant] | None:
+        statement = scoped(select(User, Tenant), User, tenant_id).join(Tenant, Tenant.id == User.tenant_id)
+        row = (await self.session.execute(statement.where(User.id == user_id))).one_or_none()
+        return (row[0], row[1]) if row is not None else None
+
     async def list(self, tenant_id: str) -> list[User]:
         statement = scoped(select(User), User, tenant_id).order_by(User.email)
         return list((await self.session.execute(statement)).scalars())

@@ -7,18 +7,19 @@ and API keys follow).
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.audit import AuditAction, AuditTarget, record_audit
 from portal.auth.actor import Actor, ActorType, Origin
-from portal.auth.browser_sessions import BrowserSessionRepository
-from portal.auth.refresh_tokens import RefreshTokenRepository
+from portal.auth.sessions import end_user_sessions
 from portal.errors import Conflict, Forbidden, InvalidActivationToken, NotFound, ValidationFailed
 from portal.kit.pagination import PageParams, Slice
 from portal.kit.readcache import IDENTITIES, changed
 from portal.runtime import Runtime
-from portal.tenants.repository import TenantRepository
+from portal.tenants.models import Tenant
+from portal.tenants.service import TenantService
 from portal.users.activation import (
     ACTIVATION_LIFETIME,
     ActivationRepository,
@@ -28,6 +29,9 @@ from portal.users.activation import (
 )
 from portal.users.models import Role, User
 from portal.users.repository import UserRepository
+
+if TYPE_CHECKING:
+    from portal.auth.passwords import PasswordHasher
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
@@ -57,11 +61,13 @@ class UserService:
         self.session = session
         self.users = UserRepository(session)
         self.activations = ActivationRepository(session)
-        self.refresh_tokens = RefreshTokenRepository(session)
-        self.browser_sessions = BrowserSessionRepository(session)
         self.runtime = runtime
-        self.hasher = runtime.hasher
         self.clock = runtime.clock
+
+    @property
+    def hasher(self) -> "PasswordHasher":
+        # Made on first use: listing users hashes nothing, and argon2 is a command's start-up.
+        return self.runtime.hasher
 
     async def create(self, actor: Actor, email: str, role: Role, password: str) -> User:
         """The operator's way: a user with a password, active at once."""
@@ -120,7 +126,7 @@ class UserService:
         check_password_strength(password)
         # Hashed before the token is spent: the slow hash runs outside the write that follows.
         password_hash = await self.hasher.hash(password)
-        tenant = await TenantRepository(self.session).by_slug(tenant_slug)
+        tenant = await TenantService(self.session, self.clock).find(tenant_slug)
         now = self.clock()
         user_id = None
         if tenant is not None:
@@ -140,6 +146,18 @@ class UserService:
         if user is None:
             raise NotFound(f"No user {email} in tenant {tenant.slug}.")
         return user
+
+    # For other features: a tenant's user by address or id, None when there is none.
+
+    async def by_email(self, tenant_id: str, email: str) -> User | None:
+        """`email` as `normalize_email` leaves it."""
+        return await self.users.by_email(tenant_id, email)
+
+    async def by_id(self, tenant_id: str, user_id: str) -> User | None:
+        return await self.users.by_id(tenant_id, user_id)
+
+    async def with_tenant(self, tenant_id: str, user_id: str) -> tuple[User, Tenant] | None:
+        return await self.users.with_tenant(tenant_id, user_id)
 
     async def list(self, tenant_id: str) -> list[User]:
         return await self.users.list(tenant_id)
@@ -215,8 +233,7 @@ class UserService:
     async def _changed(self, user: User, *, revoke: bool) -> None:
         user.updated_at = self.clock()
         if revoke:
-            await self.refresh_tokens.revoke_for_user(user.tenant_id, user.id, self.clock())
-            await self.browser_sessions.end_for_user(user.tenant_id, user.id)
+            await end_user_sessions(self.session, user.tenant_id, user.id, self.clock())
         self.runtime.identities.forget_user(user.id)
         changed(self.session, IDENTITIES)
         await self.session.flush()

@@ -1,5 +1,10 @@
 """A version's VEX for download: the verdicts of its latest scan's findings, rendered (`portal.vex.render`)
-with a strong ETag, so a client that holds the current document gets 304."""
+with a strong ETag, so a client that holds the current document gets 304.
+
+A rendered document is kept in the read cache (when given) until the catalog, the version's scans or VEX
+change, or an analysis it counts expires; the vendor's document (without `includeTenant`) is the same for
+every tenant that sees the version, and kept once. Whether the caller sees the version is asked each time.
+"""
 
 import hashlib
 from dataclasses import dataclass
@@ -7,13 +12,13 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.catalog import CatalogService
+from portal.catalog import CatalogService, Image, ImageVersion
 from portal.errors import NotFound
 from portal.kit.clock import Clock, utcnow
-from portal.sbom import ImageSubject
-from portal.sbom.image import image_purl
+from portal.kit.readcache import CATALOG, SCANS, VEX, ReadCache
 from portal.scanning.listing import FindingLists, page_rows
 from portal.scanning.service import ScanService
+from portal.vex.products import version_purl
 from portal.vex.render import VersionVex, render_cyclonedx_vdr, render_cyclonedx_vex, render_openvex
 from portal.vex.service import Subjects, VexService
 
@@ -35,11 +40,16 @@ class VexDocument:
 
 class VexExports:
     def __init__(
-        self, session: AsyncSession, clock: Clock = utcnow, lists: FindingLists | None = None
+        self,
+        session: AsyncSession,
+        clock: Clock = utcnow,
+        lists: FindingLists | None = None,
+        cache: ReadCache | None = None,
     ) -> None:
         self.catalog = CatalogService(session, clock)
-        self.scans = ScanService(session, clock, lists)
-        self.vex = VexService(session, clock)
+        self.scans = ScanService(session, clock, lists, cache)
+        self.vex = VexService(session, clock, cache)
+        self.cache = cache
 
     async def document(
         self, tenant_id: str, image_id: str, version_id: str, kind: ExportFormat, *, include_tenant: bool
@@ -50,28 +60,39 @@ class VexExports:
         image = await self.catalog.image_by_id(image_id)
         if version is None or image is None:
             raise NotFound("No such image version.")
-        found = await self.scans.latest_finding_list(version.id)
-        subjects = Subjects()
-        for item in found.items:
-            subjects.add_upper(item.ids, item.purl, item.version)
-        verdicts = await self.vex.verdicts(tenant_id if include_tenant else None, image, version, subjects)
+        speaker = tenant_id if include_tenant else None
+
+        async def render() -> VexDocument:
+            return await self._render(speaker, image, version, kind)
+
+        if self.cache is None:
+            return await render()
+        key = ("vex-document", speaker, version.id, kind)
+        return await self.cache.load(
+            key,
+            (CATALOG, SCANS, VEX),
+            render,
+            size=lambda document: len(document.content) + 1024,
+            in_caller=True,
+        )
+
+    async def _render(
+        self, tenant_id: str | None, image: Image, version: ImageVersion, kind: ExportFormat
+    ) -> VexDocument:
+        digest, found = await self.scans.latest_finding_list(version.id)
+        if digest is None:
+            verdicts = []
+        else:
+            verdicts = await self.vex.scan_verdicts(
+                tenant_id, image, version, digest, lambda: Subjects.of_listed(found.items)
+            )
         # a VEX names only the findings a verdict speaks for: only those are decoded
         positions = range(len(found)) if kind == "cyclonedx-vdr" else [i for i, v in enumerate(verdicts) if v]
         findings = page_rows(found, positions)
-        verdicts = [verdicts[i] for i in positions]
+        spoken = [verdicts[i] for i in positions]
         # OpenVEX names components by purl; CycloneDX by bom-ref in the version's SBOM
         inventory = await self.catalog.inventory(version.id) if kind != "openvex" else None
-        root = image_purl(
-            ImageSubject(
-                name=image.name,
-                repository=image.repository,
-                digest=version.digest,
-                tags=tuple(version.tags),
-                architectures=tuple(version.architectures),
-                published_at=version.published_at,
-                version_id=version.id,
-            )
-        )
+        root = version_purl(image, version)
         bom_refs: dict[str, str] = {}
         for component in inventory.components if inventory is not None else ():
             if component.purl:
@@ -86,7 +107,7 @@ class VexExports:
                 published_at=version.published_at,
                 author="Portal",
                 findings=findings,
-                verdicts=verdicts,
+                verdicts=spoken,
                 bom_refs=bom_refs,
             )
         )

@@ -8,7 +8,14 @@ spellings are taken as one: percent-encoding (`sha256%3A...`) and a Go-style lea
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
+
+from portal.sbom import ImageSubject
+from portal.sbom.image import image_purl
+
+if TYPE_CHECKING:  # the catalog reads purls with this module: it imports it
+    from portal.catalog import Image, ImageVersion
 
 _PYPI_SEPARATORS = re.compile(r"[-_.]+")
 BOM_LINK = re.compile(r"^urn:cdx:(?P<serial>[0-9a-fA-F-]{36})/(?P<version>[0-9]+)#(?P<ref>.+)$")
@@ -104,3 +111,18 @@ def product_rows(product: str, subcomponents: tuple[str, ...]) -> list[ProductRo
         )
         for sub in subs
     ]
+
+
+def version_purl(image: "Image", version: "ImageVersion") -> str:
+    """The `pkg:oci/NAME@DIGEST?repository_url=...` purl of one published version of an image."""
+    return image_purl(
+        ImageSubject(
+            name=image.name,
+            repository=image.repository,
+            digest=version.digest,
+            tags=tuple(version.tags),
+            architectures=tuple(version.architectures),
+            published_at=version.published_at,
+            version_id=version.id,
+        )
+    )

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from portal.api.dependencies import DbSession, RuntimeDep
 from portal.api.openapi import error_responses
+from portal.api.paging import TimePaging
 from portal.auth.guard import AdminActor, CurrentActor, GuardedRoute
 from portal.catalog.routes import CYCLONEDX_MEDIA_TYPE, IfNoneMatch
 from portal.kit.conditional import none_match, strong_etag
 from portal.kit.ids import PathId
-from portal.kit.pagination import Page, PageParams, TimePaging
+from portal.kit.pagination import Page, PageParams
 from portal.vex.exports import ExportFormat, VexExports
 from portal.vex.schemas import AnalysisIn, AnalysisOut, VulnerabilityPathId, analysis_out
 from portal.vex.service import AnalysisInput
@@ -144,7 +145,7 @@ async def download_vex(
     ] = False,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    document = await VexExports(db, runtime.clock, runtime.finding_lists).document(
+    document = await VexExports(db, runtime.clock, runtime.finding_lists, runtime.read_cache).document(
         actor.tenant_id, image_id, version_id, kind, include_tenant=include_tenant
     )
     headers = {"ETag": strong_etag(document.sha256), "Cache-Control": "private"}

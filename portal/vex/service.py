@@ -8,7 +8,7 @@ changes every finding it speaks for at once, without a rescan.
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,14 +16,17 @@ from portal.audit import AuditAction, AuditTarget, record_audit
 from portal.auth.actor import Actor
 from portal.catalog import CatalogService, Image, ImageVersion
 from portal.errors import NotFound
+from portal.events import record_event
 from portal.kit.clock import Clock, utcnow
 from portal.kit.pagination import PageParams, Slice
-from portal.kit.readcache import VEX, changed, lasts_until
+from portal.kit.readcache import VEX, ReadCache, changed, lasts_until
+from portal.scanning.affects import affecting, watch_packages
 from portal.scanning.findings import FoundVulnerability, row_ids
-from portal.vex.models import FindingAnalysis
+from portal.vex.models import FindingAnalysis, VexStatement
 from portal.vex.products import PurlKey, image_names, purl_key, same_version
 from portal.vex.repository import VexRepository
 from portal.vex.verdicts import ANALYSIS_STATUS, Analysis, Candidate, Subject, Verdict, VersionFacts, decide
+from portal.watches.events import CveWatchMatched, CveWatchResolved, WatchedPackage
 
 ANALYSIS_STATES = tuple(ANALYSIS_STATUS)
 ANALYSIS_JUSTIFICATIONS = (
@@ -38,6 +41,17 @@ ANALYSIS_JUSTIFICATIONS = (
     "protected_by_mitigating_control",
 )
 ANALYSIS_RESPONSES = ("can_not_fix", "will_not_fix", "update", "rollback", "workaround_available")
+
+
+class Listed(Protocol):
+    """A finding as a prepared list holds it (`portal.scanning.listing.FindingList`)."""
+
+    @property
+    def ids(self) -> frozenset[str]: ...  # upper case
+    @property
+    def purl(self) -> str | None: ...
+    @property
+    def version(self) -> str | None: ...
 
 
 class Subjects:
@@ -76,6 +90,13 @@ class Subjects:
         return subjects
 
     @classmethod
+    def of_listed(cls, items: Iterable[Listed]) -> "Subjects":
+        subjects = cls()
+        for item in items:
+            subjects.add_upper(item.ids, item.purl, item.version)
+        return subjects
+
+    @classmethod
     def of_rows(cls, rows: Sequence[list[Any]]) -> "Subjects":
         """From raw finding lines (`portal.scanning.findings.finding_row`)."""
         subjects = cls()
@@ -89,6 +110,23 @@ class Subjects:
         return {s.component_key for s in self.items if s.component_key is not None}
 
 
+class Watched(Protocol):
+    """A tenant's CVE watch as a scan or a change of statements checks it."""
+
+    @property
+    def watch_id(self) -> str: ...
+    @property
+    def cve_id(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A version's findings (as one scan found them) with their verdicts for one tenant, in order."""
+
+    findings: Sequence[FoundVulnerability]
+    verdicts: Sequence[Verdict | None]
+
+
 @dataclass(frozen=True)
 class AnalysisInput:
     state: str
@@ -99,11 +137,71 @@ class AnalysisInput:
 
 
 class VexService:
-    def __init__(self, session: AsyncSession, clock: Clock = utcnow) -> None:
+    def __init__(self, session: AsyncSession, clock: Clock = utcnow, cache: ReadCache | None = None) -> None:
         self.session = session
         self.clock = clock
+        # the process's read cache (`Runtime.read_cache`): a scan's verdicts are kept there when given
+        self.cache = cache
         self.repository = VexRepository(session)
         self.catalog = CatalogService(session, clock)
+
+    async def statements(
+        self,
+        page: PageParams,
+        *,
+        vulnerability: str | None = None,
+        image: str | None = None,
+        include_revoked: bool = False,
+    ) -> Slice[VexStatement]:
+        """The vendor's statements, newest first: every one, or those of a vulnerability, or those naming
+        an image."""
+        return await self.repository.page(
+            page,
+            vulnerability=vulnerability,
+            image_names=image_names(image) if image is not None else None,
+            include_revoked=include_revoked,
+        )
+
+    async def scan_verdicts(
+        self,
+        tenant_id: str | None,
+        image: Image,
+        version: ImageVersion,
+        digest: str,
+        subjects: Callable[[], Subjects],
+    ) -> list[Verdict | None]:
+        """`verdicts` of the findings of a scan (`digest`: its findings document's, `subjects`: makes
+        them), kept in the read cache until a statement or analysis changes, or one they count expires:
+        every page, filter and order of a list, and every export, reads them once. A tenant with no
+        analysis of the version in force reads the vendor's verdicts, kept once for every such tenant."""
+        own: list[Analysis] = []
+        expiry: datetime | None = None
+        if tenant_id is not None:
+            found, expiry = _in_force(await self.repository.analyses(tenant_id, [version.id]), self.clock())
+            own = found.get(version.id, [])
+
+        async def compute() -> list[Verdict | None]:
+            lasts_until(expiry)
+            return await self._decided(image, version, await self._subjects(digest, subjects), own)
+
+        if self.cache is None:
+            return await compute()
+        key = ("vex-verdicts", tenant_id if own else None, version.id, digest)
+        # a slot per finding; the verdicts themselves are shared by every finding a statement speaks for
+        return await self.cache.load(
+            key, (VEX,), compute, size=lambda found: 16 * len(found) + 4096, in_caller=True
+        )
+
+    async def _subjects(self, digest: str, make: Callable[[], Subjects]) -> Subjects:
+        """The findings of a set as VEX matches them: a set never changes, so they are kept while the
+        read cache has room."""
+
+        async def made() -> Subjects:
+            return make()
+
+        if self.cache is None:
+            return make()
+        return await self.cache.load(("vex-subjects", digest), (), made, lambda s: 160 * len(s.items) + 1024)
 
     async def verdicts(
         self,
@@ -114,10 +212,15 @@ class VexService:
     ) -> list[Verdict | None]:
         """Each finding's verdict for the tenant (its analyses, then the vendor's statements); the
         vendor's alone when no tenant is given."""
-        candidates = await self.repository.candidates(image_names(image.name), subjects.component_keys)
         analyses = await self.current_analyses(tenant_id, [version.id]) if tenant_id is not None else {}
+        return await self._decided(image, version, subjects, analyses.get(version.id, []))
+
+    async def _decided(
+        self, image: Image, version: ImageVersion, subjects: Subjects, analyses: Sequence[Analysis]
+    ) -> list[Verdict | None]:
+        candidates = await self.repository.candidates(image_names(image.name), subjects.component_keys)
         facts = VersionFacts(image_names(image.name), version.digest, await self._holds(version, candidates))
-        return decide(subjects.items, candidates, facts, analyses.get(version.id, []))
+        return decide(subjects.items, candidates, facts, analyses)
 
     async def may_speak(self, tenant_id: str | None, version_ids: Sequence[str]) -> set[str]:
         """Those of these versions for which some verdict may exist: all of them while any vendor
@@ -158,6 +261,35 @@ class VexService:
             own = _in_force(analyses.get(tenant_id, []), self.clock())[0].get(version.id, [])
             found[tenant_id] = decide(subjects.items, candidates, facts, own) if own else vendor
         return found
+
+    def record_watch_changes(
+        self,
+        tenant_id: str,
+        watches: Iterable[Watched],
+        image: Image,
+        version: ImageVersion,
+        *,
+        now: Judged,
+        was: Judged,
+    ) -> None:
+        """`cve.watch.matched` or `resolved` for each of the tenant's watched CVEs that now affects the
+        version and did not, or the other way round (`portal.scanning.affects`): what a scan and a change
+        of the vendor's statements both tell, decided here alone."""
+        for watch in watches:
+            hits_now = affecting(now.findings, watch.cve_id, now.verdicts)
+            hits_before = affecting(was.findings, watch.cve_id, was.verdicts)
+            if bool(hits_now) == bool(hits_before):
+                continue
+            change = CveWatchMatched if hits_now else CveWatchResolved
+            payload = change(
+                watch_id=watch.watch_id,
+                cve_id=watch.cve_id,
+                image_id=image.id,
+                image_name=image.name,
+                version_id=version.id,
+                packages=[WatchedPackage.model_validate(p) for p in watch_packages(hits_now or hits_before)],
+            )
+            record_event(self.session, tenant_id, payload, self.clock)
 
     async def _holds(
         self, version: ImageVersion, candidates: list[Candidate]

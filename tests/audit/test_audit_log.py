@@ -239,6 +239,8 @@ async def test_the_operator_lists_every_tenant_and_its_own_vendor_wide_actions(
     assert everything[0]["actor"]["name"] == "test-operator"
     mine = json.loads(await run_async(cli, "audit", "list", "--tenant", admin.tenant.slug, "--json"))["items"]
     assert [e["action"] for e in mine] == ["cve_watch.created", "user.created", "tenant.created"]
+    newest = json.loads(await run_async(cli, "audit", "list", "--limit", "2", "--json"))["items"]
+    assert newest == everything[:2]
     recent = json.loads(await run_async(cli, "audit", "list", "--since", "1h", "--json"))["items"]
     assert len(recent) == 4
     assert json.loads(await run_async(cli, "audit", "list", "--since", "2999-01-01", "--json"))["items"] == []

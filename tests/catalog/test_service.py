@@ -138,6 +138,13 @@ async def test_other_features_can_read_visibility_and_every_published_inventory(
         assert await service.visible_image(tenant.id, "not-a-uuid") is None
         listed = [entry async for entry in service.published_inventories()]
         assert [entry.version.id for entry in listed] == [kept.version.id]
+        # by name and digest, published or not (the demo's seeding asks so)
+        found = await service.version_by_digest("flask", kept.version.digest)
+        assert found is not None and found.id == kept.version.id
+        withdrawn = await service.version_by_digest("django", gone.version.digest)
+        assert withdrawn is not None and withdrawn.id == gone.version.id
+        assert await service.version_by_digest("flask", gone.version.digest) is None
+        assert await service.version_by_digest("no-such-image", kept.version.digest) is None
         assert listed[0].inventory == parse_sbom(sbom)
         assert await service.inventory(kept.version.id) == parse_sbom(sbom)
         assert await service.entitled_tenant_ids(kept.image.id) == [tenant.id]

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from portal.errors import ValidationFailed
 from portal.kit.ids import new_id
-from portal.kit.pagination import BY_NAME, BY_TIME, CursorGrammar
+from portal.kit.pagination import BY_NAME, BY_TIME, MAX_LIMIT, CursorGrammar, PageParams, Slice, every_item
 from portal.runtime import Runtime
 from portal.users.models import Role
 from tests.factories import make_caller
@@ -87,3 +87,22 @@ async def test_every_list_declares_its_cursor_grammar(client: httpx.AsyncClient)
         (cursor,) = [p for p in parameters if p["name"] == "cursor"]
         schema = cursor["schema"]["anyOf"][0]
         assert schema["pattern"] in (BY_TIME.pattern, BY_NAME.pattern) and schema["maxLength"] > 0, path
+
+
+@pytest.mark.parametrize(
+    ("at_most", "expected"), [(None, 450), (MAX_LIMIT + 50, MAX_LIMIT + 50), (3, 3), (1000, 450), (0, 0)]
+)
+async def test_every_item_follows_the_cursors_up_to_at_most(at_most: int | None, expected: int) -> None:
+    asked: list[PageParams] = []
+
+    async def fetch(page: PageParams) -> Slice[int]:
+        asked.append(page)
+        start = int(page.cursor or 0)
+        end = min(start + page.limit, 450)
+        return Slice(list(range(start, end)), str(end) if end < 450 else None)
+
+    assert await every_item(fetch, at_most=at_most) == list(range(expected))
+    # never a page larger than the API allows, nor more items asked for than wanted
+    assert all(1 <= page.limit <= MAX_LIMIT for page in asked)
+    if at_most is not None:
+        assert sum(page.limit for page in asked) <= at_most

@@ -1,8 +1,10 @@
 """A tenant's people and machines, for its admins: users (invite, change role, disable) and API keys
 (create with the secret shown once, revoke); and the page on which an invited user sets a password."""
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import TypeAdapter
@@ -44,38 +46,61 @@ def _admins_only(page: SignedIn, what: str) -> None:
         raise Forbidden(f"{what} are for admins; you have {page.actor.role.value}.")
 
 
+@dataclass(frozen=True)
+class _AdminList:
+    """One of the admins' pages that list what the tenant has, with the form that adds one."""
+
+    what: str
+    section: str
+    template: str
+    # the template's name for the items
+    items: str
+    # a page of the tenant's items, ready for the template
+    read: Callable[[SignedIn, DbSession, PageParams], Awaitable[tuple[list[Any], str | None]]]
+    # what the form shows before anything is entered
+    blank: Callable[[], dict[str, str]]
+
+    async def render(
+        self,
+        page: SignedIn,
+        db: DbSession,
+        *,
+        cursor: str | None = None,
+        done: str | None = None,
+        problems: list[str] | None = None,
+        entered: dict[str, str] | None = None,
+    ) -> Response:
+        """The list page; with the form's problems and what was entered when a submission is refused."""
+        _admins_only(page, self.what)
+        items, next_cursor = await self.read(page, db, PageParams(PER_PAGE, cursor or None))
+        page.section = self.section
+        context: dict[str, Any] = {
+            self.items: items,
+            "next_cursor": next_cursor,
+            "roles": ROLES,
+            "done": DONE.get(done or ""),
+            "problems": problems or [],
+            "entered": entered or self.blank(),
+        }
+        return page.render(self.template, status_code=400 if problems else 200, **context)
+
+
 # Users
 
 
-async def _users(
-    page: SignedIn,
-    db: DbSession,
-    *,
-    cursor: str | None = None,
-    done: str | None = None,
-    problems: list[str] | None = None,
-    entered: dict[str, str] | None = None,
-) -> Response:
-    _admins_only(page, "Users")
-    found = await UserService(db, page.runtime).page(
-        page.actor.tenant_id, PageParams(PER_PAGE, cursor or None)
-    )
-    page.section = "users"
-    return page.render(
-        "users.html",
-        status_code=400 if problems else 200,
-        users=[tenant_user_out(user) for user in found.items],
-        next_cursor=found.next_cursor,
-        roles=ROLES,
-        done=DONE.get(done or ""),
-        problems=problems or [],
-        entered=entered or {"email": "", "role": Role.VIEWER.value},
-    )
+async def _user_page(page: SignedIn, db: DbSession, params: PageParams) -> tuple[list[Any], str | None]:
+    found = await UserService(db, page.runtime).page(page.actor.tenant_id, params)
+    return [tenant_user_out(user) for user in found.items], found.next_cursor
+
+
+USERS = _AdminList(
+    "Users", "users", "users.html", "users", _user_page, lambda: {"email": "", "role": Role.VIEWER.value}
+)
 
 
 @router.get("/users")
 async def users(page: Page, db: DbSession, cursor: Cursor = None, done: Done = None) -> Response:
-    return await _users(page, db, cursor=cursor, done=done)
+    return await USERS.render(page, db, cursor=cursor, done=done)
 
 
 @router.post("/users")
@@ -89,7 +114,7 @@ async def invite_user(page: Page, db: DbSession) -> Response:
         except (ValidationFailed, Conflict, Forbidden) as refused:
             raise refused_by_service(refused) from None
     except FormRefused as refused:
-        return await _users(page, db, problems=refused.problems, entered=entered)
+        return await USERS.render(page, db, problems=refused.problems, entered=entered)
     page.section = "users"
     origin = f"{page.request.url.scheme}://{page.request.headers.get('host', '')}"
     link = f"{origin}/activate?token={invitation.token}"
@@ -112,43 +137,29 @@ async def change_user(page: Page, db: DbSession, user_id: PathId) -> Response:
         except (ValidationFailed, Conflict, Forbidden) as refused:
             raise refused_by_service(refused) from None
     except FormRefused as refused:
-        return await _users(page, db, problems=refused.problems)
+        return await USERS.render(page, db, problems=refused.problems)
     return RedirectResponse("/users?done=saved", status_code=303)
 
 
 # API keys
 
 
-async def _keys(
-    page: SignedIn,
-    db: DbSession,
-    *,
-    cursor: str | None = None,
-    done: str | None = None,
-    problems: list[str] | None = None,
-    entered: dict[str, str] | None = None,
-) -> Response:
-    _admins_only(page, "API keys")
-    found = await ApiKeyService(db, page.runtime).page(
-        page.actor.tenant_id, PageParams(PER_PAGE, cursor or None)
-    )
-    page.section = "api-keys"
+async def _key_page(page: SignedIn, db: DbSession, params: PageParams) -> tuple[list[Any], str | None]:
+    found = await ApiKeyService(db, page.runtime).page(page.actor.tenant_id, params)
+    return list(found.items), found.next_cursor
+
+
+def _blank_key() -> dict[str, str]:
     default_expiry = (datetime.now(UTC) + timedelta(days=90)).date().isoformat()
-    return page.render(
-        "api_keys.html",
-        status_code=400 if problems else 200,
-        keys=found.items,
-        next_cursor=found.next_cursor,
-        roles=ROLES,
-        done=DONE.get(done or ""),
-        problems=problems or [],
-        entered=entered or {"name": "", "role": Role.VIEWER.value, "expires_on": default_expiry},
-    )
+    return {"name": "", "role": Role.VIEWER.value, "expires_on": default_expiry}
+
+
+API_KEYS = _AdminList("API keys", "api-keys", "api_keys.html", "keys", _key_page, _blank_key)
 
 
 @router.get("/api-keys")
 async def api_keys(page: Page, db: DbSession, cursor: Cursor = None, done: Done = None) -> Response:
-    return await _keys(page, db, cursor=cursor, done=done)
+    return await API_KEYS.render(page, db, cursor=cursor, done=done)
 
 
 @router.post("/api-keys")
@@ -170,7 +181,7 @@ async def create_api_key(page: Page, db: DbSession) -> Response:
         except (ValidationFailed, Conflict, Forbidden) as refused:
             raise refused_by_service(refused) from None
     except FormRefused as refused:
-        return await _keys(page, db, problems=refused.problems, entered=entered)
+        return await API_KEYS.render(page, db, problems=refused.problems, entered=entered)
     page.section = "api-keys"
     return page.render("api_key_created.html", key=created.key, secret=created.secret)
 

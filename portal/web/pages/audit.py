@@ -9,8 +9,7 @@ from starlette.responses import Response
 
 from portal.api.dependencies import DbSession
 from portal.audit.actions import AuditAction
-from portal.audit.repository import AuditFilter
-from portal.audit.schemas import audit_event_out
+from portal.audit.schemas import AuditFilter, audit_event_out
 from portal.audit.service import AuditService, stream_events
 from portal.errors import Forbidden
 from portal.kit.pagination import PageParams

@@ -95,7 +95,7 @@ async def version(
     chosen = next((v for v in detail.versions if v.id == version_id), None)
     if chosen is None:
         raise NotFound("No such image version.")
-    scans = ScanService(db, page.runtime.clock)
+    scans = ScanService(db, page.runtime.clock, page.runtime.finding_lists, page.runtime.read_cache)
     history = await scans.history(tenant_id, image_id, version_id, PageParams(SCANS_CHARTED))
     # Open counts after VEX: what the vendor's statements and the tenant's analyses take out is apart.
     summaries = await scans.summaries(tenant_id, history.items)

@@ -146,9 +146,9 @@ async def vex_document(
 ) -> Response:
     """The version's VEX as `GET .../vex?format=KIND&includeTenant=true` answers it: the vendor's
     statements and this tenant's own analyses, as the page shows them."""
-    document = await VexExports(db, page.runtime.clock).document(
-        page.actor.tenant_id, image_id, version_id, kind, include_tenant=True
-    )
+    document = await VexExports(
+        db, page.runtime.clock, page.runtime.finding_lists, page.runtime.read_cache
+    ).document(page.actor.tenant_id, image_id, version_id, kind, include_tenant=True)
     stem = "".join(c if c.isalnum() or c in "._-" else "-" for c in f"{document.image_name}-{document.label}")
     return Response(
         content=document.content,
