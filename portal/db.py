@@ -1,19 +1,23 @@
 """Engine, sessions and the declarative base. The request, job or command boundary commits."""
 
-from collections.abc import AsyncIterator, Sequence
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, DateTime, ForeignKey, MetaData, event
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql, sqlite
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -44,7 +48,33 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+class _JSONDocument(TypeDecorator[Any]):
+    """JSON, stored as JSONB on PostgreSQL. The PostgreSQL type is picked when a statement is compiled for
+    that dialect, so a process on SQLite never imports the PostgreSQL dialect (a command's start-up)."""
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(JSON())
+
+
+JSONDocument = _JSONDocument()
+
+
+def upsert_for(dialect_name: str) -> Callable[[Any], postgresql.Insert | sqlite.Insert]:
+    """The `INSERT ... ON CONFLICT` of the dialect (PostgreSQL's or SQLite's), imported when first used."""
+    if dialect_name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
 
 
 class Base(DeclarativeBase):

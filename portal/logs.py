@@ -3,15 +3,40 @@
 The portal's own lines go through structlog; uvicorn's (start, stop, a request that crashed) and any
 other library's warnings go through the standard library's logging, which `uvicorn_log_config` formats
 with the same processors, so that with `PORTAL_LOG_JSON` every line on stderr is one JSON object.
+
+A module that logs takes its logger from `get_logger(name)`, never from `structlog.get_logger`: importing
+structlog costs a command ~0.05 s (it loads rich's tracebacks and pygments), so a process that never makes
+a logger never imports it. `configure_logging` called before any logger exists (as every command does)
+is applied when the first one is made.
 """
+
+from __future__ import annotations
 
 import logging
 import sys
 import time
 from json.encoder import encode_basestring_ascii
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import structlog
+if TYPE_CHECKING:
+    import structlog
+    from structlog.typing import FilteringBoundLogger
+
+# The configuration chosen before structlog was imported: (level, json).
+_chosen: tuple[str, bool] | None = None
+
+
+def get_logger(name: str) -> FilteringBoundLogger:
+    """The logger a module logs through (structlog's, configured as this process chose)."""
+    import structlog
+
+    global _chosen
+    if _chosen is not None:
+        level, json = _chosen
+        _chosen = None
+        _configure(level, json)
+    logger: FilteringBoundLogger = structlog.get_logger(name)
+    return logger
 
 
 class _CurrentStderr:
@@ -26,6 +51,8 @@ class _CurrentStderr:
 
 
 def _shared_processors() -> list[structlog.types.Processor]:
+    import structlog
+
     return [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
@@ -34,6 +61,19 @@ def _shared_processors() -> list[structlog.types.Processor]:
 
 
 def configure_logging(level: str = "INFO", json: bool = True) -> None:
+    """Log at `level` and above, as JSON lines or for people, to stderr: now if structlog is loaded,
+    otherwise when the first logger is made."""
+    global _chosen
+    if "structlog" in sys.modules:
+        _chosen = None
+        _configure(level, json)
+    else:
+        _chosen = (level, json)
+
+
+def _configure(level: str, json: bool) -> None:
+    import structlog
+
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
     )
@@ -62,6 +102,8 @@ def uvicorn_log_config(level: str) -> dict[str, Any]:
 
 
 def _json_formatter() -> logging.Formatter:
+    import structlog
+
     return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[*_shared_processors(), structlog.stdlib.add_logger_name],
         processors=[
@@ -90,7 +132,7 @@ class AccessLog:
         self.json = json
         self._second = -1
         self._stamp = ""
-        self._log = structlog.get_logger("portal.access")
+        self._log = get_logger("portal.access")
 
     def request(self, request_id: str, method: str, path: str, status: int, seconds: float) -> None:
         if not self.enabled:

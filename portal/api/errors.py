@@ -4,7 +4,6 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -24,8 +23,9 @@ from portal.errors import (
     ValidationFailed,
 )
 from portal.kit.schema import DISCRIMINATOR
+from portal.logs import get_logger
 
-log = structlog.get_logger("portal.api")
+log = get_logger("portal.api")
 
 _CODE_BY_PYDANTIC_TYPE: dict[str, DetailCode] = {
     "missing": "required",

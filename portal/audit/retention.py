@@ -9,16 +9,16 @@ import asyncio
 from contextlib import suppress
 from datetime import timedelta
 
-import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.audit.actions import AuditAction
 from portal.audit.service import AuditService, record_audit
 from portal.auth.actor import Actor
 from portal.jobs.queue import ClaimedJob, NewJob, enqueue
+from portal.logs import get_logger
 from portal.runtime import Runtime
 
-log = structlog.get_logger("portal.audit")
+log = get_logger("portal.audit")
 
 AUDIT_RETENTION = "audit.retention"
 RETENTION_INTERVAL = timedelta(days=1)

@@ -6,7 +6,6 @@ import math
 import time
 from collections.abc import Sequence
 
-import structlog
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter, SlidingWindowCounterRateLimiter
@@ -14,8 +13,9 @@ from limits.errors import StorageError
 from limits.storage import storage_from_string
 
 from portal.errors import RateLimited, ServiceUnavailable
+from portal.logs import get_logger
 
-log = structlog.get_logger("portal.ratelimit")
+log = get_logger("portal.ratelimit")
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 

@@ -9,8 +9,13 @@ command's module is imported only when that command runs. To add a command, keep
    of help>")`. Never `app.add_typer(...)` or `app.command()(...)` in `main.py`, and never import a command
    module from another: that loads it (and all it imports) for every command.
 3. Its module's top-level imports are paid by each of its commands only, so import there what all of them
-   need; something only one command of a group needs (a heavy library, `fastapi`, the SBOM readers) is
-   imported inside that command's function.
+   need; something only some commands of a group need (a use case that writes, such as publishing or
+   importing VEX, a heavy library) is imported inside those commands' functions. Below the CLI the same
+   holds: a feature package whose modules are not all light names its exports lazily
+   (`portal.kit.exports`), a library that one operation needs (univers, cvss, jsonschema_rs, the
+   PostgreSQL dialect) is imported by that operation, and a module logs through
+   `portal.logs.get_logger` so that structlog is loaded only where something logs.
+   `tests/cli/test_startup_imports.py` names what a simple command may not load.
 4. Run the work through `context.run_in_transaction` (one unit of work) or `context.run_with_runtime`: both
    stop with one `error:` line when the database is missing, unreachable or behind the code's schema, and
    print a `PortalError` as `error: <message>` with exit status 1. Only a command that should create or

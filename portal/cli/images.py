@@ -1,16 +1,22 @@
+"""`portal images`. Publishing (the SBOM readers, the scan queue) is imported by the commands that
+publish: listing, granting and revoking load only the catalog's reads."""
+
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.catalog import CatalogService, ImageOverview, Published, PublishingService, PublishRequest
 from portal.catalog.models import ImageVersion
+from portal.catalog.service import CatalogService, ImageOverview
 from portal.cli.context import JsonOption, console, fail, operator, report, run_in_transaction
 from portal.kit.clock import rfc3339
 from portal.runtime import Runtime
-from portal.sbom import MAX_SBOM_BYTES
+from portal.sbom.model import MAX_SBOM_BYTES
+
+if TYPE_CHECKING:
+    from portal.catalog.publishing import Published
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
@@ -50,6 +56,9 @@ def publish(
 ) -> None:
     """Publish an image version from the SBOM its build produced. Tenants granted the image see it. Its
     tags move to it from the image's other versions (a tag names one version at a time)."""
+    from portal.catalog.labels import PublishRequest
+    from portal.catalog.publishing import PublishingService
+
     request = PublishRequest(
         name=name,
         repository=repository,
@@ -62,7 +71,7 @@ def publish(
         move_repository=move_repository,
     )
 
-    async def work(runtime: Runtime, session: AsyncSession) -> Published:
+    async def work(runtime: Runtime, session: AsyncSession) -> "Published":
         return await PublishingService(session, runtime.clock).publish(operator(), request)
 
     published = run_in_transaction(work)
@@ -88,8 +97,9 @@ def republish(
 ) -> None:
     """Bring an unpublished version back: the same version, SBOM and scan history. Its tags move to it
     from the image's other versions."""
+    from portal.catalog.publishing import PublishingService
 
-    async def work(runtime: Runtime, session: AsyncSession) -> Published:
+    async def work(runtime: Runtime, session: AsyncSession) -> "Published":
         return await PublishingService(session, runtime.clock).republish(
             operator(), image, digest, tags or None
         )
@@ -104,7 +114,7 @@ def republish(
     report(as_json, _published_json(published), "\n".join(lines))
 
 
-def _changes(published: Published) -> list[str]:
+def _changes(published: "Published") -> list[str]:
     """What else a publish changed, a line each: the tags it moved, the repository it moved."""
     lines = [
         f"Moved tag {move.tag} from version {move.from_version.id} ({move.from_version.digest})"
@@ -119,7 +129,7 @@ def _changes(published: Published) -> list[str]:
     return lines
 
 
-def _published_json(published: Published) -> dict[str, Any]:
+def _published_json(published: "Published") -> dict[str, Any]:
     version = published.version
     return {
         "imageId": published.image.id,
@@ -143,6 +153,7 @@ def unpublish(
     as_json: bool = JsonOption,
 ) -> None:
     """Withdraw a version: tenants no longer see it; its record and scans stay."""
+    from portal.catalog.publishing import PublishingService
 
     async def work(runtime: Runtime, session: AsyncSession) -> ImageVersion:
         return await PublishingService(session, runtime.clock).unpublish(operator(), image, digest)

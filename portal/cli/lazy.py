@@ -78,11 +78,24 @@ def plain_help(command: Any) -> None:
                 param.metavar = ""
             else:
                 param.metavar = _option_metavar(param)
-        elif isinstance(param, TyperArgument) and param.metavar is None:
-            param.metavar = (param.name or "value").upper()
+        elif isinstance(param, TyperArgument):
+            if param.metavar is None:
+                param.metavar = (param.name or "value").upper()
+            param.__class__ = _PlainArgument
     if isinstance(command, TyperGroup):
         for sub in command.commands.values():
             plain_help(sub)
+
+
+class _PlainArgument(TyperArgument):
+    """An argument shown by its name alone: `ID`, not `{ID}` in the usage line and `ID <str>` below."""
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None
+
+    def _usage_display_name(self) -> str:
+        name = self.display_name_raw if self.required else f"[{self.display_name_raw}]"
+        return name if self.nargs == 1 else f"{name}..."
 
 
 def _option_metavar(param: TyperOption) -> str:

@@ -9,7 +9,6 @@ make up for itself.
 import asyncio
 import signal
 
-import structlog
 import typer
 import uvicorn
 
@@ -17,10 +16,10 @@ from portal.api.server import uvicorn_config
 from portal.background import BackgroundWorkers
 from portal.cli.context import cli_settings, console, fail, migrate, require_current_schema
 from portal.config import Settings
-from portal.logs import configure_logging
+from portal.logs import configure_logging, get_logger
 from portal.runtime import Runtime
 
-log = structlog.get_logger("portal.start")
+log = get_logger("portal.start")
 
 NoMigrate = typer.Option(
     False,

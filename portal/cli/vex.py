@@ -1,5 +1,8 @@
+"""`portal vex`. Importing, adding and revoking statements (which rescan what they change and tell the
+tenants) are imported by those commands: listing loads only the reads."""
+
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,7 +13,10 @@ from portal.kit.pagination import PageParams
 from portal.runtime import Runtime
 from portal.vex.documents import JUSTIFICATIONS, STATUSES
 from portal.vex.models import VexStatement
-from portal.vex.statements import NewStatement, VexImportReport, VexStatements
+from portal.vex.service import VexService
+
+if TYPE_CHECKING:
+    from portal.vex.statements import VexImportReport
 
 app = typer.Typer(
     help="The vendor's VEX statements: whether a vulnerability affects an image or a package.",
@@ -49,8 +55,9 @@ def import_vex(
     refuses the whole import (naming the document and the JSON path of its first error), and nothing is
     stored. Importing a document again adds nothing. Tenants whose image versions a new statement speaks
     for get `vex.published`, and CVE watch events where it changes a watched CVE's status."""
+    from portal.vex.statements import VexStatements
 
-    async def work(runtime: Runtime, session: AsyncSession) -> VexImportReport:
+    async def work(runtime: Runtime, session: AsyncSession) -> "VexImportReport":
         return await VexStatements(session, runtime.clock).import_paths(operator(), paths)
 
     result = run_in_transaction(work)
@@ -82,6 +89,8 @@ def add(
     """State whether a vulnerability affects an image (one version, or every version)."""
     if (version is None) == (not all_versions):
         raise typer.BadParameter("give --version TAG or --all-versions (one of them)", param_hint="--version")
+    from portal.vex.statements import NewStatement, VexStatements
+
     new = NewStatement(
         image=image,
         vulnerability=vulnerability,
@@ -110,7 +119,7 @@ def list_statements(
     """The vendor's statements, newest first."""
 
     async def work(runtime: Runtime, session: AsyncSession) -> list[dict[str, Any]]:
-        found = await VexStatements(session, runtime.clock).page(
+        found = await VexService(session, runtime.clock).statements(
             PageParams(limit=limit), vulnerability=vulnerability, image=image, include_revoked=revoked
         )
         return [statement_json(statement) for statement in found.items]
@@ -136,6 +145,7 @@ def revoke(
 ) -> None:
     """Take a statement back: the finding it spoke for shows what the statement before it said, or
     affected again; tenants get CVE watch events where that changes a watched CVE's status."""
+    from portal.vex.statements import VexStatements
 
     async def work(runtime: Runtime, session: AsyncSession) -> dict[str, Any]:
         return statement_json(await VexStatements(session, runtime.clock).revoke(operator(), statement_id))

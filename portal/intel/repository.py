@@ -5,7 +5,6 @@ from datetime import datetime
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import String, Table, any_, bindparam, insert, select, update
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.intel.models import EpssScore, KevEntry
@@ -59,6 +58,8 @@ class IntelRepository:
         wanted = select(EpssScore.cve_id, EpssScore.score)
         if (await self.session.connection()).dialect.name == "postgresql":
             # one array parameter: PostgreSQL plans an IN list of thousands of parameters slowly
+            from sqlalchemy.dialects import postgresql
+
             ids = bindparam("cve_ids", list(cve_ids), type_=postgresql.ARRAY(String))
             rows = await self.session.execute(wanted.where(EpssScore.cve_id == any_(ids)))
             return {cve_id: score for cve_id, score in rows}

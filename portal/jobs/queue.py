@@ -17,9 +17,9 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, delete, func, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.db import upsert_for
 from portal.jobs.models import Job, JobState
 from portal.jobs.wakeup import mark_queued
 from portal.kit.ids import new_id
@@ -85,15 +85,15 @@ async def enqueue(session: AsyncSession, jobs: Sequence[NewJob], now: datetime) 
         for job in jobs
     ]
     connection = await session.connection()
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    upsert = upsert_for(connection.dialect.name)
     added = 0
     for start in range(0, len(rows), _CHUNK):
         chunk = rows[start : start + _CHUNK]
-        statement = dialect.insert(_JOBS)
-        statement = statement.on_conflict_do_update(
+        insert = upsert(_JOBS)
+        statement = insert.on_conflict_do_update(
             index_elements=[_JOBS.c.dedup_key],
             index_where=text("state = 'queued'"),
-            set_={"requested_at": statement.excluded.requested_at},
+            set_={"requested_at": insert.excluded.requested_at},
         ).returning(_JOBS.c.id)
         returned = set((await session.execute(statement, chunk)).scalars())
         added += sum(1 for row in chunk if row["id"] in returned)

@@ -15,13 +15,13 @@ from contextlib import suppress
 from datetime import timedelta
 from typing import Protocol
 
-import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.jobs.queue import ClaimedJob, RetryPolicy, claim_due_jobs, record_failure, take
+from portal.logs import get_logger
 from portal.runtime import Runtime
 
-log = structlog.get_logger("portal.jobs")
+log = get_logger("portal.jobs")
 
 ERROR_BACKOFF_SECONDS = 1.0
 

@@ -12,12 +12,12 @@ from contextlib import suppress
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
-import structlog
 from sqlalchemy.engine import make_url
 
 from portal.kit.wakeup import CommitSignal
+from portal.logs import get_logger
 
-log = structlog.get_logger("portal.notify")
+log = get_logger("portal.notify")
 
 RECONNECT_SECONDS = 1.0
 

@@ -40,12 +40,10 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import BigInteger, String, event, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from portal.db import Base, Database
+from portal.db import Base, Database, upsert_for
 from portal.kit.clock import Clock, utcnow
 from portal.kit.wakeup import CACHE_CHANNEL, mark
 
@@ -88,8 +86,7 @@ def _bump_revisions(session: Session) -> None:
     names = session.info.pop(_CHANGED, None)
     if not names:
         return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    insert = upsert_for(session.get_bind().dialect.name)
     for name in sorted(names):  # one order everywhere: two committers never wait on each other in a cycle
         statement = insert(CacheRevision).values(topic=name, revision=1)
         session.execute(

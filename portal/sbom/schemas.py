@@ -5,12 +5,15 @@ cryptography-defs.SNAPSHOT.schema.json by relative URI; the
 retriever serves them from the same package so that validation never touches the network.
 """
 
+from __future__ import annotations
+
 import json
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema_rs
+if TYPE_CHECKING:
+    import jsonschema_rs
 
 CYCLONEDX_SCHEMA_PACKAGE = "cyclonedx.schema._res"
 CYCLONEDX_INPUT_VERSIONS = ("1.4", "1.5", "1.6", "1.7")
@@ -33,5 +36,7 @@ def _retrieve(uri: str) -> Any:
 
 @cache
 def cyclonedx_validator(spec_version: str) -> jsonschema_rs.Validator:
+    import jsonschema_rs  # here: a command that validates nothing never loads it
+
     schema = _load(f"bom-{spec_version}.SNAPSHOT.schema.json")
     return jsonschema_rs.validator_for(schema, retriever=_retrieve, validate_formats=True)

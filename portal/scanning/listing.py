@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Literal
 
-from portal.api.paging import page_params
 from portal.intel.models import EpssScore, KevEntry
 from portal.intel.service import Signals
 from portal.kit.pagination import CursorGrammar, KeyKind, PageParams
@@ -35,8 +34,8 @@ from portal.vulns.severity import SEVERITY_ORDER
 
 SortOrder = Literal["severity", "risk"]
 POSITION = KeyKind(r"[0-9]{1,7}", 7, int, str)
-FINDINGS_PAGING = page_params(CursorGrammar(POSITION))
-_GRAMMAR = CursorGrammar(POSITION)
+# The cursor of a findings page (the API's query parameter is `portal.scanning.routes`').
+FINDINGS_CURSOR = CursorGrammar(POSITION)
 _RANK: dict[str, int] = {severity: rank for rank, severity in enumerate(SEVERITY_ORDER)}
 
 
@@ -251,7 +250,7 @@ def page_positions(
     keyed = found.ordered(order, signals)
     start = 0
     if page.cursor is not None:
-        (position,) = _GRAMMAR.decode(page.cursor)
+        (position,) = FINDINGS_CURSOR.decode(page.cursor)
         # a cursor past the end, or naming a finding the filters now leave out, ends the list
         if position >= len(found) or not _keep(found.items[position], verdicts[position], signals, filters):
             return [], None
@@ -261,7 +260,7 @@ def page_positions(
     for _, at in islice(keyed, start, None):
         if _keep(found.items[at], verdicts[at], signals, filters):
             if len(positions) == page.limit:
-                return positions, _GRAMMAR.encode([positions[-1]])
+                return positions, FINDINGS_CURSOR.encode([positions[-1]])
             positions.append(at)
     return positions, None
 

@@ -9,10 +9,10 @@ from datetime import datetime
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Select, Table, and_, func, insert, select, text, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.catalog.models import Entitlement, ImageVersion
+from portal.db import upsert_for
 from portal.kit.pagination import BY_TIME, Keyset, PageParams, Slice, paginate_scalars
 from portal.kit.readcache import SCANS, changed
 from portal.kit.tenancy import scoped
@@ -66,8 +66,8 @@ class ScanRepository:
         stored = await self.stored_finding_sets([row["digest"] for row in finding_sets])
         missing = [row for row in finding_sets if row["digest"] not in stored]
         if missing:
-            dialect = postgresql if await self._dialect() == "postgresql" else sqlite
-            statement = dialect.insert(cast(Table, FindingSet.__table__)).on_conflict_do_nothing(
+            upsert = upsert_for(await self._dialect())
+            statement = upsert(cast(Table, FindingSet.__table__)).on_conflict_do_nothing(
                 index_elements=["digest"]
             )
             for chunk in _chunks(missing, 50):

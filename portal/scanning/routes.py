@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from portal.api.cached import cached
 from portal.api.dependencies import DbSession, RuntimeDep
 from portal.api.openapi import error_responses
-from portal.api.paging import TimePaging
+from portal.api.paging import TimePaging, page_params
 from portal.api.path_ids import PathId
 from portal.auth.guard import CurrentActor, GuardedRoute
 from portal.catalog.schemas import ScanSummaryOut
@@ -16,7 +16,7 @@ from portal.kit.pagination import Page, PageParams
 from portal.kit.readcache import CATALOG, INTEL, SCANS, VEX
 from portal.kit.schema import Rfc3339Input
 from portal.scanning.diff import DiffService
-from portal.scanning.listing import FINDINGS_PAGING, FindingFilters
+from portal.scanning.listing import FINDINGS_CURSOR, FindingFilters
 from portal.scanning.models import Scan
 from portal.scanning.schemas import (
     DiffOut,
@@ -30,6 +30,7 @@ from portal.scanning.schemas import (
 from portal.scanning.service import ScanService
 
 ID_PATTERN = f"^{ID_TEXT}$"
+_FINDINGS_PAGING = page_params(FINDINGS_CURSOR)
 
 router = APIRouter(prefix="/api/docker-images", tags=["scans"], route_class=GuardedRoute)
 
@@ -110,7 +111,7 @@ async def scan_findings(
     actor: CurrentActor,
     db: DbSession,
     runtime: RuntimeDep,
-    page: Annotated[PageParams, Depends(FINDINGS_PAGING)],
+    page: Annotated[PageParams, Depends(_FINDINGS_PAGING)],
     sort: Annotated[
         Literal["severity", "risk"],
         Query(

@@ -7,6 +7,7 @@ and API keys follow).
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +29,9 @@ from portal.users.activation import (
 )
 from portal.users.models import Role, User
 from portal.users.repository import UserRepository
+
+if TYPE_CHECKING:
+    from portal.auth.passwords import PasswordHasher
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
@@ -58,8 +62,12 @@ class UserService:
         self.users = UserRepository(session)
         self.activations = ActivationRepository(session)
         self.runtime = runtime
-        self.hasher = runtime.hasher
         self.clock = runtime.clock
+
+    @property
+    def hasher(self) -> "PasswordHasher":
+        # Made on first use: listing users hashes nothing, and argon2 is a command's start-up.
+        return self.runtime.hasher
 
     async def create(self, actor: Actor, email: str, role: Role, password: str) -> User:
         """The operator's way: a user with a password, active at once."""

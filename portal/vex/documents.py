@@ -20,6 +20,8 @@ Where the specifications leave a choice, the portal decides so:
   kept as stated and apply to nothing either: a statement here names the versions it checked.
 """
 
+from __future__ import annotations
+
 import hashlib
 import io
 import json
@@ -30,12 +32,13 @@ from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import jsonschema_rs
+from typing import TYPE_CHECKING, Any
 
 from portal.errors import ValidationFailed
 from portal.sbom.schemas import CYCLONEDX_INPUT_VERSIONS, cyclonedx_validator
+
+if TYPE_CHECKING:
+    import jsonschema_rs
 
 OPENVEX_CONTEXT_PREFIX = "https://openvex.dev/ns"
 STATUSES = ("not_affected", "affected", "fixed", "under_investigation")
@@ -166,6 +169,8 @@ def read_document(source: str, data: bytes) -> ReadDocument:
 
 @cache
 def openvex_validator() -> jsonschema_rs.Validator:
+    import jsonschema_rs  # here: listing statements validates nothing
+
     schema = json.loads((resources.files("portal.vex") / "openvex_json_schema_0.2.0.json").read_text())
     return jsonschema_rs.validator_for(schema)
 

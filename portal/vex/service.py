@@ -22,7 +22,7 @@ from portal.kit.pagination import PageParams, Slice
 from portal.kit.readcache import VEX, ReadCache, changed, lasts_until
 from portal.scanning.affects import affecting, watch_packages
 from portal.scanning.findings import FoundVulnerability, row_ids
-from portal.vex.models import FindingAnalysis
+from portal.vex.models import FindingAnalysis, VexStatement
 from portal.vex.products import PurlKey, image_names, purl_key, same_version
 from portal.vex.repository import VexRepository
 from portal.vex.verdicts import ANALYSIS_STATUS, Analysis, Candidate, Subject, Verdict, VersionFacts, decide
@@ -144,6 +144,23 @@ class VexService:
         self.cache = cache
         self.repository = VexRepository(session)
         self.catalog = CatalogService(session, clock)
+
+    async def statements(
+        self,
+        page: PageParams,
+        *,
+        vulnerability: str | None = None,
+        image: str | None = None,
+        include_revoked: bool = False,
+    ) -> Slice[VexStatement]:
+        """The vendor's statements, newest first: every one, or those of a vulnerability, or those naming
+        an image."""
+        return await self.repository.page(
+            page,
+            vulnerability=vulnerability,
+            image_names=image_names(image) if image is not None else None,
+            include_revoked=include_revoked,
+        )
 
     async def scan_verdicts(
         self,

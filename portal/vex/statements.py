@@ -24,7 +24,6 @@ from portal.errors import Conflict, NotFound, ValidationFailed
 from portal.kit.clock import Clock, utcnow
 from portal.kit.ids import is_uuid, new_id
 from portal.kit.imports import ImportCounts
-from portal.kit.pagination import PageParams, Slice
 from portal.kit.readcache import VEX, changed
 from portal.vex.announcing import StatementNews
 from portal.vex.documents import (
@@ -37,7 +36,7 @@ from portal.vex.documents import (
     read_document,
 )
 from portal.vex.models import VexStatement
-from portal.vex.products import image_names, version_purl
+from portal.vex.products import version_purl
 from portal.vex.repository import VexRepository
 from portal.vex.storing import StatementStore
 
@@ -136,22 +135,6 @@ class VexStatements:
             clock=self.clock,
         )
         return statement
-
-    async def page(
-        self,
-        page: PageParams,
-        *,
-        vulnerability: str | None = None,
-        image: str | None = None,
-        include_revoked: bool = False,
-    ) -> Slice[VexStatement]:
-        """Newest first: every statement, or those of a vulnerability, or those naming an image."""
-        return await self.repository.page(
-            page,
-            vulnerability=vulnerability,
-            image_names=image_names(image) if image is not None else None,
-            include_revoked=include_revoked,
-        )
 
     async def revoke(self, actor: Actor, statement_id: str) -> VexStatement:
         statement = await self.repository.statement(statement_id) if is_uuid(statement_id) else None

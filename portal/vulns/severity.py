@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final, Literal
 
-from cvss import CVSS3, CVSS4, CVSSError
-
 Severity = Literal["critical", "high", "medium", "low", "unknown"]
 
 SEVERITY_ORDER: Final[tuple[Severity, ...]] = ("critical", "high", "medium", "low", "unknown")
@@ -60,6 +58,8 @@ def severity_from_word(word: object) -> Severity:
 
 
 def _score_vector(kind: str, vector: str) -> SeverityRating | None:
+    from cvss import CVSS3, CVSS4, CVSSError  # when first needed: reading a severity does not score one
+
     try:
         if kind == "CVSS_V3":
             cvss3 = CVSS3(vector)

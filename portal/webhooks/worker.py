@@ -21,10 +21,10 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import httpx
-import structlog
 
 from portal.config import Settings
 from portal.kit.ids import new_id
+from portal.logs import get_logger
 from portal.runtime import Runtime
 from portal.webhooks import heartbeat
 from portal.webhooks.claims import AttemptOutcome, ClaimedDelivery, claim_due_deliveries, record_outcomes
@@ -34,7 +34,7 @@ from portal.webhooks.sending import AttemptResult, send
 from portal.webhooks.signing import sign
 from portal.webhooks.targets import build_client
 
-log = structlog.get_logger("portal.webhooks.worker")
+log = get_logger("portal.webhooks.worker")
 
 
 def log_attempt(delivery: ClaimedDelivery, result: AttemptResult) -> None:

@@ -52,10 +52,20 @@ def test_json_is_one_object_on_one_line(settings: Settings, tmp_path: Path) -> N
 
 def test_help_shows_option_names_not_type_tags(settings: Settings) -> None:
     portal = operator_cli(settings)
-    for args in (["images", "publish"], ["users", "create"], ["db"], []):
+    for args in (
+        ["images", "publish"],
+        ["users", "create"],
+        ["db"],
+        [],
+        ["requests", "show"],
+        ["images", "diff"],
+    ):
         text = run(portal, *args, "--help")
         assert "<" not in text.replace("<64 hex>", ""), text
-        assert "╭" not in text
+        assert "╭" not in text and "{" not in text
     publish = run(portal, "images", "publish", "--help")
     assert "--tag TAG" in publish and "--sbom SBOM" in publish
     assert "--role [viewer|user|admin]" in run(portal, "users", "create", "--help")
+    diff = run(portal, "images", "diff", "--help")
+    assert "images diff [OPTIONS] IMAGE FROM TO\n" in diff
+    assert "  FROM   A tag or digest of the older version." in diff
