@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx
 
 from benchmarks._machine import machine_line
-from benchmarks._server import free_port, percentile, wait_until_up
+from benchmarks._server import percentile, server_env, signed_in
 from portal.advisories.service import AdvisoryService
 from portal.auth.actor import Actor
 from portal.background import job_handlers
@@ -177,38 +177,10 @@ async def big_version(runtime: Runtime, folder: Path) -> tuple[str, str, str, in
     return published.image.id, published.version.id, scan.id, scan.total
 
 
-def over_http(settings: Settings, folder: str, ids: tuple[str, str, str, int], rounds: int) -> None:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "PORTAL_DATA_DIR": folder,
-        "PORTAL_DATABASE_URL": settings.effective_database_url,
-        "PORTAL_SECRET_KEY": settings.effective_secret_key,
-        "PORTAL_RUN_WORKER": "false",
-        "PORTAL_LOG_LEVEL": "WARNING",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "portal.cli.main", "serve", "--port", str(port)],
-        env=env,
-        cwd=Path(__file__).resolve().parent.parent,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_until_up(base, server)
-        with httpx.Client(base_url=base, timeout=30) as client:
-            login = client.post(
-                "/api/auth/login",
-                headers={"X-Tenant": "bench"},
-                json={"email": "bench@example.com", "password": PASSWORD},
-            )
-            login.raise_for_status()
-            headers = {"X-Tenant": "bench", "Authorization": f"Bearer {login.json()['accessToken']}"}
-            measure(client, headers, env, ids, rounds)
-    finally:
-        server.terminate()
-        server.wait(10)
+def over_http(settings: Settings, ids: tuple[str, str, str, int], rounds: int) -> None:
+    env = server_env(settings)
+    with signed_in(env, "bench", "bench@example.com", PASSWORD) as api:
+        measure(api.client, api.headers, env, ids, rounds)
 
 
 def timed(client: httpx.Client, url: str, params: dict[str, str], headers: dict[str, str]) -> float:
@@ -304,7 +276,7 @@ async def main(rounds: int) -> None:
             ids = await big_version(runtime, Path(folder))
         finally:
             await runtime.close()
-        over_http(settings, folder, ids, rounds)
+        over_http(settings, ids, rounds)
 
 
 if __name__ == "__main__":
