@@ -22,6 +22,8 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from benchmarks._server import free_port, stop, wait_until_up
+
 PORTAL = [sys.executable, "-m", "portal.cli.main"]
 
 
@@ -82,20 +84,6 @@ async def _count(dsn: str, query: str, *args: object) -> list[asyncpg.Record]:
         return list(await connection.fetch(query, *args))
     finally:
         await connection.close()
-
-
-def _wait_until_up(base: str, process: subprocess.Popen[bytes], within: float = 120) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"a portal process at {base} exited with {process.returncode}")
-        try:
-            if httpx.get(f"{base}/api/status", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"{base} did not come up")
 
 
 async def _mixed_load(
@@ -182,7 +170,6 @@ async def _mixed_load(
 
 def fleet_figures(env: dict[str, str], dsn: str, folder: Path, duration: float, clients: int) -> LoadFigures:
     """Starts the fleet on the fresh database in `env`, seeds it, loads it and counts the events."""
-    from benchmarks.auth_throughput import free_port
 
     env = {
         **env,
@@ -203,7 +190,7 @@ def fleet_figures(env: dict[str, str], dsn: str, folder: Path, duration: float, 
     figures = LoadFigures()
     try:
         for base, process in zip(bases, processes, strict=False):
-            _wait_until_up(base, process)
+            wait_until_up(base, process, within=120)
         figures_start = time.monotonic() - started
         for worker in processes[2:]:
             if worker.poll() is not None:
@@ -218,14 +205,7 @@ def fleet_figures(env: dict[str, str], dsn: str, folder: Path, duration: float, 
             figures.start_seconds, figures.load = figures_start, load_note
             _drain(figures, dsn, subscription, subscribed_at, receiver)
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(*processes)
     return figures
 
 

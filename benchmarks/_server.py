@@ -34,13 +34,25 @@ def wait_until_up(base: str, server: subprocess.Popen[bytes], within: float = 30
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError("the server exited")
+            raise RuntimeError(f"the server at {base} exited with {server.returncode}")
         try:
             if httpx.get(f"{base}/api/status", timeout=1).status_code == 200:
                 return
         except httpx.HTTPError:
             time.sleep(0.1)
-    raise RuntimeError("the server did not start")
+    raise RuntimeError(f"the server at {base} did not start within {within:.0f} s")
+
+
+def stop(*processes: subprocess.Popen[bytes]) -> None:
+    """Asks each process to end, then kills those that have not within 30 s."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def server_env(settings: Settings, **overrides: str) -> dict[str, str]:
@@ -79,8 +91,7 @@ def serving(env: Mapping[str, str], *, stderr: IO[str] | int = subprocess.DEVNUL
         wait_until_up(server.base, process)
         yield server
     finally:
-        process.terminate()
-        process.wait(10)
+        stop(process)
 
 
 def bearer_headers(client: httpx.Client, tenant: str, email: str, password: str) -> dict[str, str]:

@@ -38,7 +38,8 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._fleet_load import fleet_figures, machine_load, print_fleet
 from benchmarks._machine import machine_line
-from benchmarks.auth_throughput import BARE_APP, free_port, wait_until_up, wrk
+from benchmarks._server import free_port, stop
+from benchmarks.auth_throughput import BARE_APP, wait_until_up, wrk
 from benchmarks.sbom_publish import generate_cyclonedx
 
 PG_URL = os.environ.get("PORTAL_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -123,17 +124,6 @@ def start_server(env: dict[str, str], *extra: str) -> Server:
         stderr=subprocess.DEVNULL,
     )
     return Server(process=process, base=f"http://127.0.0.1:{port}")
-
-
-def stop(*processes: subprocess.Popen[bytes]) -> None:
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def login(base: str, email: str, password: str) -> str:
