@@ -5,6 +5,7 @@ at once. Services never commit; the request or command boundary does."""
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -133,17 +134,8 @@ class PublishingService:
             ) from error
 
         changes = await self._changes(version, inventory, previous)
-        changed(self.session, CATALOG)
-        await self._announce(image, version, moved, republished=False, changes=changes)
-        # The new version is scanned at once by the worker, not at the next `portal scan`.
-        await queue_version_scans(self.session, [version.id], now)
-        record_audit(
-            self.session,
-            actor,
-            AuditAction.VERSION_PUBLISHED,
-            _version_target(image, version),
-            details=_audit_details(version, moved, previous_repository),
-            clock=self.clock,
+        await self._made_visible(
+            actor, AuditAction.VERSION_PUBLISHED, now, image, version, moved, previous_repository, changes
         )
         return Published(
             image=image,
@@ -170,22 +162,8 @@ class PublishingService:
         moved = take_tags(version, others)
         now = self.clock()
         version.unpublished_at = None
-        await self.session.flush()
-        newest = await self.repository.newest_published_version(image.id)
-        image.latest_version_id = newest.id if newest else None
-        image.updated_at = now
-        await self.session.flush()
-        changed(self.session, CATALOG)
-        await self._announce(image, version, moved, republished=True)
-        await queue_version_scans(self.session, [version.id], now)
-        record_audit(
-            self.session,
-            actor,
-            AuditAction.VERSION_REPUBLISHED,
-            _version_target(image, version),
-            details=_audit_details(version, moved, None),
-            clock=self.clock,
-        )
+        await self._point_latest(image, now)
+        await self._made_visible(actor, AuditAction.VERSION_REPUBLISHED, now, image, version, moved)
         return Published(
             image=image, version=version, created_image=False, moved_tags=moved, republished=True
         )
@@ -200,11 +178,7 @@ class PublishingService:
         now = self.clock()
         version.unpublished_at = now
         changed(self.session, CATALOG)
-        await self.session.flush()
-        newest = await self.repository.newest_published_version(image.id)
-        image.latest_version_id = newest.id if newest else None
-        image.updated_at = now
-        await self.session.flush()
+        await self._point_latest(image, now)
         record_audit(
             self.session,
             actor,
@@ -234,18 +208,42 @@ class PublishingService:
                 )
         return changes
 
-    async def _announce(
+    async def _point_latest(self, image: Image, now: datetime) -> None:
+        """After a version came or went: the image's latest is its newest published version."""
+        await self.session.flush()
+        newest = await self.repository.newest_published_version(image.id)
+        image.latest_version_id = newest.id if newest else None
+        image.updated_at = now
+        await self.session.flush()
+
+    async def _made_visible(
         self,
+        actor: Actor,
+        action: AuditAction,
+        now: datetime,
         image: Image,
         version: ImageVersion,
         moved: list[MovedTag],
-        *,
-        republished: bool,
+        previous_repository: str | None = None,
         changes: VersionChanges | None = None,
     ) -> None:
+        """What follows a version's (re)publishing: readers' caches drop the catalog, the entitled tenants
+        hear of it, the worker scans it at once (not at the next `portal scan`), and the audit log says
+        who did it."""
+        changed(self.session, CATALOG)
+        republished = action is AuditAction.VERSION_REPUBLISHED
         event = ImageVersionPublished.of(image, version, moved, republished=republished, changes=changes)
         for tenant_id in await self.repository.entitled_tenant_ids(image.id):
             record_event(self.session, tenant_id, event, self.clock)
+        await queue_version_scans(self.session, [version.id], now)
+        record_audit(
+            self.session,
+            actor,
+            action,
+            _version_target(image, version),
+            details=_audit_details(version, moved, previous_repository),
+            clock=self.clock,
+        )
 
 
 def _version_target(image: Image, version: ImageVersion) -> AuditTarget:
