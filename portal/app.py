@@ -111,7 +111,6 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.runtime = runtime
-    runtime.metrics  # noqa: B018 (made now, so the read cache counts its lookups from the first request)
     app.state.worker = None
     app.state.job_worker = None
     install_error_handlers(app)
@@ -127,7 +126,9 @@ def create_app(
         BodySizeLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout_seconds
     )
     app.add_middleware(HeaderSizeLimit, max_bytes=settings.max_header_bytes)
-    app.add_middleware(RequestContext, access_log=AccessLog(settings.log_level, settings.log_json))
+    app.add_middleware(
+        RequestContext, access_log=AccessLog(settings.log_level, settings.log_json), metrics=runtime.metrics
+    )
     return app
 
 

@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from portal.api.errors import error_response
 from portal.errors import HeadersTooLarge, PayloadTooLarge, RequestTimeout
 from portal.logs import AccessLog
-from portal.metrics import UNMATCHED
+from portal.metrics import UNMATCHED, Metrics
 
 BODY_TOO_LARGE = "portal.body_too_large"
 BODY_TIMED_OUT = "portal.body_timed_out"
@@ -21,9 +21,10 @@ BODY_TIMED_OUT = "portal.body_timed_out"
 class RequestContext:
     """Gives each request an id (kept from a sane `X-Request-ID`), echoes it, and logs one line."""
 
-    def __init__(self, app: ASGIApp, access_log: AccessLog) -> None:
+    def __init__(self, app: ASGIApp, access_log: AccessLog, metrics: Metrics) -> None:
         self.app = app
         self.access_log = access_log
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -49,11 +50,8 @@ class RequestContext:
         finally:
             seconds = time.perf_counter() - started
             self.access_log.request(request_id, scope["method"], scope["path"], status, seconds)
-            runtime = getattr(scope["app"].state, "runtime", None) if "app" in scope else None
-            if runtime is not None:
-                route = scope.get("route")
-                template = getattr(route, "path", None) or UNMATCHED
-                runtime.metrics.request(scope["method"], template, status, seconds)
+            template = getattr(scope.get("route"), "path", None) or UNMATCHED
+            self.metrics.request(scope["method"], template, status, seconds)
             structlog.contextvars.unbind_contextvars("request_id")
 
 

@@ -7,10 +7,10 @@ from fastapi import APIRouter, Depends, Response
 from portal.api.dependencies import DbSession, RuntimeDep
 from portal.api.openapi import error_responses
 from portal.api.paging import TimePaging
+from portal.api.path_ids import PathId
 from portal.apikeys.schemas import ApiKeyIn, ApiKeyOut, CreatedApiKeyOut, api_key_out
 from portal.apikeys.service import ApiKeyService
 from portal.auth.guard import AdminActor, GuardedRoute
-from portal.kit.ids import PathId
 from portal.kit.pagination import Page, PageParams
 
 router = APIRouter(prefix="/api/api-keys", tags=["api-keys"], route_class=GuardedRoute)

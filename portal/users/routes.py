@@ -7,8 +7,8 @@ from fastapi import APIRouter, Depends, Response
 from portal.api.dependencies import DbSession, RuntimeDep
 from portal.api.openapi import error_responses
 from portal.api.paging import TimePaging
+from portal.api.path_ids import PathId
 from portal.auth.guard import AdminActor, GuardedRoute
-from portal.kit.ids import PathId
 from portal.kit.pagination import Page, PageParams
 from portal.users.schemas import InvitationOut, TenantUserOut, UserChange, UserIn, tenant_user_out
 from portal.users.service import UserService

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Query, Response
 from portal.api.dependencies import DbSession, RuntimeDep
 from portal.api.openapi import error_responses
 from portal.api.paging import TimePaging
+from portal.api.path_ids import PathId
 from portal.auth.guard import AdminActor, CurrentActor, GuardedRoute
 from portal.catalog.routes import CYCLONEDX_MEDIA_TYPE, IfNoneMatch
 from portal.kit.conditional import none_match, strong_etag
-from portal.kit.ids import PathId
 from portal.kit.pagination import Page, PageParams
 from portal.vex.exports import ExportFormat, VexExports
 from portal.vex.schemas import AnalysisIn, AnalysisOut, VulnerabilityPathId, analysis_out

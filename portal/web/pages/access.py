@@ -11,12 +11,12 @@ from pydantic import TypeAdapter
 from starlette.responses import RedirectResponse, Response
 
 from portal.api.dependencies import DbSession
+from portal.api.path_ids import PathId
 from portal.apikeys.schemas import ApiKeyIn
 from portal.apikeys.service import ApiKeyService
 from portal.auth.guard import request_origin
 from portal.auth.schemas import ActivationIn
 from portal.errors import Conflict, Forbidden, InvalidActivationToken, RateLimited, ValidationFailed
-from portal.kit.ids import PathId
 from portal.kit.pagination import PageParams
 from portal.kit.schema import NO_NUL_PATTERN
 from portal.runtime import Runtime

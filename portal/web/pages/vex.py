@@ -8,9 +8,9 @@ from pydantic import TypeAdapter
 from starlette.responses import RedirectResponse, Response
 
 from portal.api.dependencies import DbSession
+from portal.api.path_ids import PathId
 from portal.catalog.service import CatalogService
 from portal.kit.conditional import strong_etag
-from portal.kit.ids import PathId
 from portal.kit.pagination import PageParams
 from portal.kit.schema import NO_NUL_PATTERN
 from portal.scanning.diff import DiffService
