@@ -22,14 +22,10 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from benchmarks._server import free_port, stop, wait_until_up
+from benchmarks._machine import machine_load
+from benchmarks._server import bearer_headers, free_port, stop, wait_until_up
 
 PORTAL = [sys.executable, "-m", "portal.cli.main"]
-
-
-def machine_load() -> str:
-    one, five, _fifteen = os.getloadavg()
-    return f"load {one:.2f} (1 min) {five:.2f} (5 min)"
 
 
 class Receiver:
@@ -88,23 +84,15 @@ async def _count(dsn: str, query: str, *args: object) -> list[asyncpg.Record]:
 
 async def _mixed_load(
     bases: list[str],
+    signed_in: list[dict[str, str]],
     admin: dict[str, str],
     ids: dict[str, str],
     duration: float,
     clients: int,
     env: dict[str, str],
 ) -> LoadFigures:
+    """`signed_in`: the headers of the admin signed in to each of `bases`, in order."""
     figures = LoadFigures()
-    tokens = []
-    async with httpx.AsyncClient(timeout=30) as client:
-        for base in bases:
-            response = await client.post(
-                f"{base}/api/auth/login",
-                headers={"X-Tenant": "acme"},
-                json={"email": admin["email"], "password": admin["password"]},
-            )
-            response.raise_for_status()
-            tokens.append(response.json()["accessToken"])
     image, version = ids["image"], ids["version"]
     reads = {
         "GET /api/docker-images": "/api/docker-images",
@@ -122,8 +110,7 @@ async def _mixed_load(
     rng = random.Random(5)
 
     async def one(client: httpx.AsyncClient, worker: int) -> None:
-        base, token = bases[worker % len(bases)], tokens[worker % len(tokens)]
-        headers = {"X-Tenant": "acme", "Authorization": f"Bearer {token}"}
+        base, headers = bases[worker % len(bases)], signed_in[worker % len(bases)]
         while time.monotonic() < deadline:
             roll = rng.random()
             if roll < 0.005:
@@ -201,7 +188,8 @@ def fleet_figures(env: dict[str, str], dsn: str, folder: Path, duration: float, 
             ids, subscription = _prepare(bases[0], admin, receiver.url)
             subscribed_at = asyncio.run(_now(dsn))
             load_note = machine_load()
-            figures = asyncio.run(_mixed_load(bases, admin, ids, duration, clients, env))
+            signed_in = [_signed_in_headers(base, admin) for base in bases]
+            figures = asyncio.run(_mixed_load(bases, signed_in, admin, ids, duration, clients, env))
             figures.start_seconds, figures.load = figures_start, load_note
             _drain(figures, dsn, subscription, subscribed_at, receiver)
     finally:
@@ -219,11 +207,13 @@ async def _now(dsn: str) -> object:
     return (await _count(dsn, "SELECT now() AS now"))[0]["now"]
 
 
+def _signed_in_headers(base: str, admin: dict[str, str]) -> dict[str, str]:
+    with httpx.Client(base_url=base, timeout=30) as client:
+        return bearer_headers(client, "acme", admin["email"], admin["password"])
+
+
 def _prepare(base: str, admin: dict[str, str], url: str) -> tuple[dict[str, str], str]:
-    with httpx.Client(base_url=base, timeout=30, headers={"X-Tenant": "acme"}) as client:
-        login = client.post("/api/auth/login", json={"email": admin["email"], "password": admin["password"]})
-        login.raise_for_status()
-        client.headers["Authorization"] = f"Bearer {login.json()['accessToken']}"
+    with httpx.Client(base_url=base, timeout=30, headers=_signed_in_headers(base, admin)) as client:
         events = [
             "image.version.published",
             "scan.completed",

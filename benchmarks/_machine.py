@@ -1,4 +1,4 @@
-"""What every benchmark prints first: the machine its figures come from."""
+"""What every benchmark prints first: the machine its figures come from; and how busy it is."""
 
 import os
 import platform
@@ -14,3 +14,8 @@ def machine_line() -> str:
                 cpu = line.split(":", 1)[1].strip()
                 break
     return f"machine: {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, {platform.system()}"
+
+
+def machine_load() -> str:
+    one, five, _fifteen = os.getloadavg()
+    return f"load {one:.2f} (1 min) {five:.2f} (5 min)"

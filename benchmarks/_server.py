@@ -1,10 +1,12 @@
 """`portal serve` for a benchmark: started on a free port in a process of its own, waited for until it
-answers, a client signed in as a tenant's user, and stopped however the benchmark ends."""
+answers, a client signed in as a tenant's user, and stopped however the benchmark ends. And the bare
+FastAPI endpoint a benchmark compares a route with: the framework's ceiling on this machine."""
 
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -18,6 +20,14 @@ from portal.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
+BARE_APP = """
+from fastapi import FastAPI
+app = FastAPI()
+@app.get("/bare")
+async def bare() -> dict[str, str]:
+    return {"status": "ok"}
+"""
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -30,13 +40,15 @@ def percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def wait_until_up(base: str, server: subprocess.Popen[bytes], within: float = 30) -> None:
+def wait_until_up(
+    base: str, server: subprocess.Popen[bytes], within: float = 30, path: str = "/api/status"
+) -> None:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise RuntimeError(f"the server at {base} exited with {server.returncode}")
         try:
-            if httpx.get(f"{base}/api/status", timeout=1).status_code == 200:
+            if httpx.get(f"{base}{path}", timeout=1).status_code == 200:
                 return
         except httpx.HTTPError:
             time.sleep(0.1)
@@ -116,3 +128,25 @@ def signed_in(env: Mapping[str, str], tenant: str, email: str, password: str) ->
     """A running server and a client signed in to it as the tenant's user."""
     with serving(env) as server, httpx.Client(base_url=server.base, timeout=30) as client:
         yield SignedIn(server, client, bearer_headers(client, tenant, email, password))
+
+
+@contextmanager
+def bare_fastapi() -> Iterator[str]:
+    """The URL of a bare FastAPI endpoint that returns a constant, under one uvicorn worker as `portal
+    serve` runs, up and answering until the block ends."""
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "bare_app.py").write_text(BARE_APP)
+        port = free_port()
+        quiet = ["--log-level", "warning", "--no-access-log"]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "bare_app:app", "--port", str(port), *quiet],
+            cwd=folder,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_until_up(base, process, path="/bare")
+            yield f"{base}/bare"
+        finally:
+            stop(process)

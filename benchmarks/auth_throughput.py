@@ -35,15 +35,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._machine import machine_line
-from benchmarks._server import free_port
-
-BARE_APP = """
-from fastapi import FastAPI
-app = FastAPI()
-@app.get("/bare")
-async def bare() -> dict[str, str]:
-    return {"status": "ok"}
-"""
+from benchmarks._server import BARE_APP, free_port
 
 
 def wait_until_up(url: str, timeout: float = 30) -> None:

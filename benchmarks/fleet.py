@@ -36,17 +36,16 @@ import asyncpg
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks._fleet_load import fleet_figures, machine_load, print_fleet
-from benchmarks._machine import machine_line
-from benchmarks._server import free_port, stop
-from benchmarks.auth_throughput import BARE_APP, wait_until_up, wrk
+from benchmarks._fleet_load import fleet_figures, print_fleet
+from benchmarks._machine import machine_line, machine_load
+from benchmarks._server import bare_fastapi, signed_in
+from benchmarks.auth_throughput import wrk
 from benchmarks.sbom_publish import generate_cyclonedx
 
 PG_URL = os.environ.get("PORTAL_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("PORTAL_BENCH_REDIS", "redis://127.0.0.1:6379/14")
 BIG_COMPONENTS = 5000
 PORTAL = [sys.executable, "-m", "portal.cli.main"]
-UVICORN = [sys.executable, "-m", "uvicorn"]
 
 
 @contextmanager
@@ -109,35 +108,6 @@ def seed(env: dict[str, str], folder: Path) -> Seeded:
     return Seeded(admin_email=admin["email"], admin_password=admin["password"])
 
 
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    base: str
-
-
-def start_server(env: dict[str, str], *extra: str) -> Server:
-    port = free_port()
-    process = subprocess.Popen(
-        [*PORTAL, "serve", "--port", str(port), *extra],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    return Server(process=process, base=f"http://127.0.0.1:{port}")
-
-
-def login(base: str, email: str, password: str) -> str:
-    response = httpx.post(
-        f"{base}/api/auth/login",
-        json={"email": email, "password": password},
-        headers={"X-Tenant": "acme"},
-        timeout=30,
-    )
-    response.raise_for_status()
-    token: str = response.json()["accessToken"]
-    return token
-
-
 def find_ids(base: str, headers: dict[str, str], seeded: Seeded) -> None:
     images = httpx.get(f"{base}/api/docker-images", headers=headers).json()["items"]
     for image in images:
@@ -163,23 +133,12 @@ def read_figures(engine: str, duration: int, connections: int) -> ReadFigures:
         folder = Path(tmp)
         env["PORTAL_LOGIN_RATE_LIMIT"] = "1000/minute"
         seeded = seed(env, folder)
-        server = start_server(env)
-        bare_dir = folder / "bare"
-        bare_dir.mkdir()
-        (bare_dir / "bare_app.py").write_text(BARE_APP)
-        bare_port = free_port()
-        bare = subprocess.Popen(
-            [*UVICORN, "bare_app:app", "--port", str(bare_port), "--log-level", "warning", "--no-access-log"],
-            cwd=bare_dir,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_until_up(f"{server.base}/api/status")
-            wait_until_up(f"http://127.0.0.1:{bare_port}/bare")
-            token = login(server.base, seeded.admin_email, seeded.admin_password)
-            headers = {"X-Tenant": "acme", "Authorization": f"Bearer {token}"}
-            find_ids(server.base, headers, seeded)
+        with (
+            signed_in(env, "acme", seeded.admin_email, seeded.admin_password) as portal,
+            bare_fastapi() as bare_url,
+        ):
+            base, headers = portal.server.base, portal.headers
+            find_ids(base, headers, seeded)
             image, version = seeded.image_id, seeded.version_id
             routes = {
                 "GET /api/docker-images": "/api/docker-images",
@@ -188,17 +147,14 @@ def read_figures(engine: str, duration: int, connections: int) -> ReadFigures:
                 "GET /api/status": "/api/status",
             }
             figures.load = machine_load()
-            bare_url = f"http://127.0.0.1:{bare_port}/bare"
             wrk(bare_url, {}, 2, connections)  # warm-up
             for label, path in routes.items():
-                wrk(f"{server.base}{path}", headers, 2, connections)  # warm-up
-                figures.routes[label] = wrk(f"{server.base}{path}", headers, duration, connections)
+                wrk(f"{base}{path}", headers, 2, connections)  # warm-up
+                figures.routes[label] = wrk(f"{base}{path}", headers, duration, connections)
                 # The ceiling right after each route: on a machine others share, the load moves within
                 # a run, and a ratio is only fair between two measurements made under the same one.
                 figures.ceilings[label] = wrk(bare_url, {}, duration, connections)
-            figures.downloads = download_figures(server.base, headers, seeded)
-        finally:
-            stop(server.process, bare)
+            figures.downloads = download_figures(base, headers, seeded)
     return figures
 
 
