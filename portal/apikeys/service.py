@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.apikeys.models import ApiKey
 from portal.apikeys.repository import ApiKeyRepository
-from portal.apikeys.secrets import SHOWN_PREFIX_LENGTH, digest, new_api_key, well_formed
+from portal.apikeys.secrets import PREFIX, SHOWN_PREFIX_LENGTH, well_formed
 from portal.audit import AuditAction, AuditTarget, record_audit
 from portal.auth.actor import Actor, ActorType, Origin
 from portal.auth.cache import CachedApiKey, current_identities
@@ -31,6 +31,7 @@ from portal.errors import (
 from portal.kit.ids import is_uuid
 from portal.kit.pagination import PageParams, Slice
 from portal.kit.readcache import IDENTITIES, changed
+from portal.kit.secret_tokens import new_secret_token, secret_digest
 from portal.runtime import Runtime
 from portal.users.models import Role
 
@@ -65,7 +66,7 @@ class ApiKeyService:
             raise _invalid_expiry("expiresAt must be in the future.", "too_small")
         if expires_at > now + MAX_LIFETIME:
             raise _invalid_expiry("expiresAt may be at most one year ahead.", "too_big")
-        secret, secret_hash = new_api_key()
+        secret, secret_hash = new_secret_token(PREFIX)
         key = ApiKey(
             tenant_id=actor.tenant_id,
             name=name.strip(),
@@ -128,7 +129,7 @@ async def resolve_api_key(runtime: Runtime, secret: str, tenant_slug: str, origi
     while it is fresh: no database read, one SHA-256 and the key's rate-limit count per request."""
     if not well_formed(secret):
         raise Unauthorized("This is not an API key the portal issued.")
-    secret_hash = digest(secret)
+    secret_hash = secret_digest(secret)
     # Before anything else: a digest no key has never gains one, whatever changed since.
     if runtime.identities.unknown_api_keys.get(secret_hash, UNKNOWN_KEY_SECONDS):
         raise Unauthorized("Unknown API key.")

@@ -6,8 +6,6 @@ after sign-in. What the session's user may do is read live (`auth.service.user_a
 or a disabled account takes effect on the next page.
 """
 
-import hashlib
-import secrets
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, delete, select, update
@@ -16,6 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base, TenantOwned
 from portal.kit.ids import new_id
+from portal.kit.secret_tokens import new_secret_token, secret_digest
 from portal.kit.tenancy import scoped
 
 
@@ -30,16 +29,6 @@ class BrowserSession(TenantOwned, Base):
     absolute_expires_at: Mapped[datetime]
 
 
-def new_session_token() -> tuple[str, str]:
-    """A fresh cookie value and the hash under which its session is stored."""
-    token = secrets.token_urlsafe(32)
-    return token, hash_session_token(token)
-
-
-def hash_session_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 class BrowserSessionRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -47,7 +36,7 @@ class BrowserSessionRepository:
     async def start(
         self, tenant_id: str, user_id: str, now: datetime, expires_at: datetime, absolute: datetime
     ) -> str:
-        token, token_hash = new_session_token()
+        token, token_hash = new_secret_token()
         self.session.add(
             BrowserSession(
                 tenant_id=tenant_id,
@@ -63,7 +52,7 @@ class BrowserSessionRepository:
 
     async def by_token(self, tenant_id: str, token: str) -> BrowserSession | None:
         statement = scoped(select(BrowserSession), BrowserSession, tenant_id).where(
-            BrowserSession.token_hash == hash_session_token(token)
+            BrowserSession.token_hash == secret_digest(token)
         )
         return (await self.session.execute(statement)).scalar_one_or_none()
 
@@ -79,7 +68,7 @@ class BrowserSessionRepository:
         """Deletes the session; False when there was none (already ended)."""
         result = await self.session.execute(
             scoped(delete(BrowserSession), BrowserSession, tenant_id)
-            .where(BrowserSession.token_hash == hash_session_token(token))
+            .where(BrowserSession.token_hash == secret_digest(token))
             .execution_options(synchronize_session=False)
         )
         return bool(getattr(result, "rowcount", 0) == 1)

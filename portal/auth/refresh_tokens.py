@@ -1,7 +1,5 @@
 """Opaque refresh tokens, stored only as SHA-256 hashes, rotated on every use, grouped in families."""
 
-import hashlib
-import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, ForeignKey, String, select, update
@@ -10,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base, TenantOwned
 from portal.kit.ids import new_id
+from portal.kit.secret_tokens import new_secret_token
 from portal.kit.tenancy import scoped
 
 
@@ -25,16 +24,6 @@ class RefreshToken(TenantOwned, Base):
     absolute_expires_at: Mapped[datetime]
     rotated_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
-
-
-def new_refresh_token() -> tuple[str, str]:
-    """A fresh token and the hash under which it is stored."""
-    token = secrets.token_urlsafe(32)
-    return token, hash_refresh_token(token)
-
-
-def hash_refresh_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class RefreshTokenRepository:
@@ -57,7 +46,7 @@ class RefreshTokenRepository:
         idle: timedelta,
         absolute_expires_at: datetime,
     ) -> str:
-        token, token_hash = new_refresh_token()
+        token, token_hash = new_secret_token()
         self.session.add(
             RefreshToken(
                 tenant_id=tenant_id,

@@ -11,7 +11,7 @@ from portal.audit import AuditAction, AuditOutcome, AuditTarget, record_audit, r
 from portal.auth.actor import Actor, Origin
 from portal.auth.browser_sessions import BrowserSessionRepository
 from portal.auth.cache import CachedUser, current_identities
-from portal.auth.refresh_tokens import RefreshToken, RefreshTokenRepository, hash_refresh_token
+from portal.auth.refresh_tokens import RefreshToken, RefreshTokenRepository
 from portal.errors import (
     InvalidCredentials,
     InvalidRefreshToken,
@@ -20,6 +20,7 @@ from portal.errors import (
     ValidationFailed,
 )
 from portal.kit.ids import new_id
+from portal.kit.secret_tokens import secret_digest
 from portal.runtime import Runtime
 from portal.tenants.models import Tenant
 from portal.tenants.service import TenantService
@@ -149,7 +150,7 @@ class AuthService:
         tenant = await self.tenants.find(tenant_slug)
         if tenant is None:
             raise InvalidRefreshToken()
-        token = await self.refresh_tokens.by_hash(tenant.id, hash_refresh_token(refresh_token))
+        token = await self.refresh_tokens.by_hash(tenant.id, secret_digest(refresh_token))
         if token is None or token.revoked_at is not None:
             raise InvalidRefreshToken()
         if token.rotated_at is not None or not await self.refresh_tokens.mark_rotated(token, now):
@@ -175,7 +176,7 @@ class AuthService:
         tenant = await self.tenants.find(tenant_slug)
         if tenant is None:
             return
-        token = await self.refresh_tokens.by_hash(tenant.id, hash_refresh_token(refresh_token))
+        token = await self.refresh_tokens.by_hash(tenant.id, secret_digest(refresh_token))
         if token is None:
             return
         already_ended = token.revoked_at is not None

@@ -1,11 +1,9 @@
 """Activation tokens: how a user an admin added sets a first password.
 
-`pta_` and 32 random bytes, valid 72 hours, spent by its first use; only a SHA-256 digest is stored (a
-guessable secret would need a slow hash; 256 random bits do not, see portal.apikeys.secrets).
+`pta_` and 32 random bytes, valid 72 hours, spent by its first use; only a SHA-256 digest is stored
+(`portal.kit.secret_tokens`).
 """
 
-import hashlib
-import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import ForeignKey, String, update
@@ -29,16 +27,6 @@ class UserActivation(TenantOwned, Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
-
-
-def new_activation_token() -> tuple[str, str]:
-    """(the token to hand over, its digest to store)"""
-    token = ACTIVATION_PREFIX + secrets.token_urlsafe(32)
-    return token, activation_digest(token)
-
-
-def activation_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class ActivationRepository:

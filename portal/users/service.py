@@ -17,15 +17,15 @@ from portal.auth.sessions import end_user_sessions
 from portal.errors import Conflict, Forbidden, InvalidActivationToken, NotFound, ValidationFailed
 from portal.kit.pagination import PageParams, Slice
 from portal.kit.readcache import IDENTITIES, changed
+from portal.kit.secret_tokens import new_secret_token, secret_digest
 from portal.runtime import Runtime
 from portal.tenants.models import Tenant
 from portal.tenants.service import TenantService
 from portal.users.activation import (
     ACTIVATION_LIFETIME,
+    ACTIVATION_PREFIX,
     ActivationRepository,
     UserActivation,
-    activation_digest,
-    new_activation_token,
 )
 from portal.users.models import Role, User
 from portal.users.repository import UserRepository
@@ -103,7 +103,7 @@ class UserService:
             user.role = role
             user.updated_at = now
             await self.activations.withdraw_for_user(tenant_id, user.id, now)
-        token, token_hash = new_activation_token()
+        token, token_hash = new_secret_token(ACTIVATION_PREFIX)
         expires_at = now + ACTIVATION_LIFETIME
         self.activations.add(
             UserActivation(
@@ -130,7 +130,7 @@ class UserService:
         now = self.clock()
         user_id = None
         if tenant is not None:
-            user_id = await self.activations.spend(tenant.id, activation_digest(token), now)
+            user_id = await self.activations.spend(tenant.id, secret_digest(token), now)
         user = await self.users.by_id(tenant.id, user_id) if tenant is not None and user_id else None
         if tenant is None or user is None:
             raise InvalidActivationToken()
