@@ -33,7 +33,12 @@ from portal.vex.service import Subjects, VexService
 
 
 def _signals_size(signals: ListSignals) -> int:
-    return 64 * (len(signals.kev) + len(signals.epss)) + 1024
+    # the KEV set is kept once for every list (`ScanService._kev_ids`)
+    return 64 * len(signals.epss) + 1024
+
+
+def _ids_size(ids: frozenset[str]) -> int:
+    return 64 * len(ids) + 1024
 
 
 class ScanService:
@@ -220,12 +225,19 @@ class ScanService:
         """Which of the list's CVEs are in KEV and their EPSS scores, as imported now."""
 
         async def read() -> ListSignals:
-            intel = IntelService(self.session, self.clock)
-            return ListSignals(await intel.kev_ids(), await intel.epss_scores(found.cves))
+            epss = await IntelService(self.session, self.clock).epss_scores(found.cves)
+            return ListSignals(await self._kev_ids(), epss)
 
         if self.cache is None:
             return await read()
         return await self.cache.load(("list-signals", digest), (INTEL,), read, _signals_size, in_caller=True)
+
+    async def _kev_ids(self) -> frozenset[str]:
+        """Every CVE id in KEV as imported now: one set, however many lists are kept with it."""
+        read = IntelService(self.session, self.clock).kev_ids
+        if self.cache is None:
+            return await read()
+        return await self.cache.load(("kev-ids",), (INTEL,), read, _ids_size, in_caller=True)
 
     async def latest_scans(self, version_ids: list[str]) -> dict[str, Scan]:
         """version id -> its newest scan (for the catalog's `latestScan`)."""

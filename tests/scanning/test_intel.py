@@ -175,6 +175,29 @@ def _wolfi_sbom(*packages: tuple[str, str]) -> bytes:
     ).encode()
 
 
+async def test_a_kev_import_reaches_the_findings_lists_of_every_scan_read_before_it(
+    settings: Settings, runtime: Runtime, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    caller = await make_caller(runtime, client)
+    for name, version in (("cosign", "2.2.0-r1"), ("sigstore", "2.2.0-r5")):  # two sets of findings
+        await publish(runtime, name, sbom=_wolfi_sbom(("cosign", version)))
+        await grant(runtime, caller.tenant, name)
+    await import_advisories(settings, write_folder(tmp_path / "wolfi", *_wolfi_records("cosign")))
+    await run_worker(runtime)
+    images = (await client.get("/api/docker-images", headers=caller.headers)).json()["items"]
+    bases = [(await _latest(client, caller.headers, image["id"]))[0] for image in images]
+
+    async def in_kev(base: str) -> list[str]:
+        found = await client.get(f"{base}/findings", params={"kev": "true"}, headers=caller.headers)
+        return [f["vulnerabilityId"] for f in found.json()["items"]]
+
+    assert [await in_kev(base) for base in bases] == [[], []]
+    kev_file = fixtures_dir() / "intel" / "known_exploited_vulnerabilities.json"
+    await run_async(operator_cli(settings), "intel", "import", "kev", str(kev_file), "--json")
+
+    assert [await in_kev(base) for base in bases] == [["CVE-2023-44487"], ["CVE-2023-44487"]]
+
+
 async def test_kev_and_epss_show_on_the_latest_findings_and_lead_the_risk_order(
     settings: Settings, runtime: Runtime, client: httpx.AsyncClient, tmp_path: Path
 ) -> None:
