@@ -1,11 +1,13 @@
 """Users and API keys in the console, for admins: the same services as /api/users and /api/api-keys."""
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
 from fastapi import FastAPI
 
+from portal.app import create_app
 from portal.runtime import Runtime
 from portal.users.models import Role
 from tests.factories import make_tenant
@@ -106,3 +108,14 @@ async def test_an_api_key_is_shown_once_works_and_stops_when_revoked(
     async with signed_in_client(runtime, app, tenant, Role.USER) as user:
         for path in ("/users", "/api-keys"):
             assert (await user.get(path)).status_code == 403
+
+
+async def test_a_new_key_is_offered_to_expire_90_days_after_the_portals_today(runtime: Runtime) -> None:
+    today = datetime.now(UTC) + timedelta(days=400)
+    later = replace(runtime, clock=lambda: today)
+    tenant = await make_tenant(later)
+    async with signed_in_client(later, create_app(runtime=later), tenant, Role.ADMIN) as admin:
+        page = (await admin.get("/api-keys")).text
+
+    expires_on = re.search(r'id="expires_on" name="expires_on" type="date" required value="([^"]+)"', page)
+    assert expires_on is not None and expires_on.group(1) == (today + timedelta(days=90)).date().isoformat()

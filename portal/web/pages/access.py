@@ -3,7 +3,7 @@
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -25,8 +25,8 @@ from portal.users.schemas import UserChange, UserIn, tenant_user_out
 from portal.users.service import UserService
 from portal.web.dependencies import Page, SignedIn, TenantHost
 from portal.web.forms import FormRefused, parse, refused_by_service
-from portal.web.rendering import render
-from portal.web.security import LOGIN_COOKIE, csrf_token, new_login_nonce, read_form, set_cookie
+from portal.web.pages.auth import signed_out_page
+from portal.web.security import LOGIN_COOKIE, read_form
 
 router = APIRouter(include_in_schema=False)
 
@@ -58,7 +58,7 @@ class _AdminList:
     # a page of the tenant's items, ready for the template
     read: Callable[[SignedIn, DbSession, PageParams], Awaitable[tuple[list[Any], str | None]]]
     # what the form shows before anything is entered
-    blank: Callable[[], dict[str, str]]
+    blank: Callable[[SignedIn], dict[str, str]]
 
     async def render(
         self,
@@ -80,7 +80,7 @@ class _AdminList:
             "roles": ROLES,
             "done": DONE.get(done or ""),
             "problems": problems or [],
-            "entered": entered or self.blank(),
+            "entered": entered or self.blank(page),
         }
         return page.render(self.template, status_code=400 if problems else 200, **context)
 
@@ -94,7 +94,12 @@ async def _user_page(page: SignedIn, db: DbSession, params: PageParams) -> tuple
 
 
 USERS = _AdminList(
-    "Users", "users", "users.html", "users", _user_page, lambda: {"email": "", "role": Role.VIEWER.value}
+    "Users",
+    "users",
+    "users.html",
+    "users",
+    _user_page,
+    lambda _page: {"email": "", "role": Role.VIEWER.value},
 )
 
 
@@ -149,8 +154,8 @@ async def _key_page(page: SignedIn, db: DbSession, params: PageParams) -> tuple[
     return list(found.items), found.next_cursor
 
 
-def _blank_key() -> dict[str, str]:
-    default_expiry = (datetime.now(UTC) + timedelta(days=90)).date().isoformat()
+def _blank_key(page: SignedIn) -> dict[str, str]:
+    default_expiry = (page.runtime.clock() + timedelta(days=90)).date().isoformat()
     return {"name": "", "role": Role.VIEWER.value, "expires_on": default_expiry}
 
 
@@ -199,22 +204,8 @@ async def revoke_api_key(page: Page, db: DbSession, key_id: PathId) -> Response:
 def _activation_page(
     request: Request, slug: str, token: str, *, error: str | None = None, status_code: int = 200
 ) -> Response:
-    runtime: Runtime = request.app.state.runtime
-    nonce = request.cookies.get(LOGIN_COOKIE) or new_login_nonce()
-    response = render(
-        request,
-        "activate.html",
-        {
-            "page": None,
-            "tenant_slug": slug,
-            "token": token,
-            "csrf": csrf_token(runtime, nonce),
-            "error": error,
-        },
-        status_code,
-    )
-    set_cookie(request, response, LOGIN_COOKIE, nonce, max_age=3600)
-    return response
+    context = {"tenant_slug": slug, "token": token, "error": error}
+    return signed_out_page(request, "activate.html", context, status_code)
 
 
 @router.get("/activate")

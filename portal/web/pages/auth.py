@@ -1,6 +1,6 @@
 """Signing in and out of the console. Sign-in counts against the same per-IP limit as the API's login."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
@@ -34,10 +34,26 @@ def safe_next(path: str) -> str:
     return path
 
 
+def signed_out_page(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """A page with a form for someone not signed in (sign-in, activation): with no session to bind its
+    CSRF token to, the token is bound to a login nonce, which the page's cookie holds for an hour."""
+    runtime: Runtime = request.app.state.runtime
+    nonce = request.cookies.get(LOGIN_COOKIE) or new_login_nonce()
+    context = {"page": None, "csrf": csrf_token(runtime, nonce), **context}
+    response = render(request, template, context, status_code, headers)
+    set_cookie(request, response, LOGIN_COOKIE, nonce, max_age=3600)
+    return response
+
+
 def _login_page(
     request: Request,
     slug: str,
-    nonce: str,
     next_path: str,
     *,
     error: str | None = None,
@@ -45,23 +61,8 @@ def _login_page(
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    runtime: Runtime = request.app.state.runtime
-    response = render(
-        request,
-        "login.html",
-        {
-            "page": None,
-            "tenant_slug": slug,
-            "csrf": csrf_token(runtime, nonce),
-            "next": safe_next(next_path),
-            "error": error,
-            "email": email,
-        },
-        status_code,
-        headers,
-    )
-    set_cookie(request, response, LOGIN_COOKIE, nonce, max_age=3600)
-    return response
+    context = {"tenant_slug": slug, "next": safe_next(next_path), "error": error, "email": email}
+    return signed_out_page(request, "login.html", context, status_code, headers)
 
 
 @router.get("/login")
@@ -72,15 +73,13 @@ async def login_form(
     token = request.cookies.get(SESSION_COOKIE)
     if token and await AuthService(db, runtime).browser_actor(slug, token, request_origin(request)):
         return RedirectResponse(safe_next(next_path), status_code=303)  # already signed in
-    nonce = request.cookies.get(LOGIN_COOKIE) or new_login_nonce()
-    return _login_page(request, slug, nonce, next_path)
+    return _login_page(request, slug, next_path)
 
 
 @router.post("/login")
 async def sign_in(request: Request, slug: TenantHost, db: DbSession) -> Response:
     runtime: Runtime = request.app.state.runtime
     form = await read_form(request, request.cookies.get(LOGIN_COOKIE))
-    nonce = request.cookies.get(LOGIN_COOKIE) or new_login_nonce()
     email, password = form.get("email", [""])[0], form.get("password", [""])[0]
     next_path = safe_next(form.get("next", ["/"])[0])
     try:
@@ -92,7 +91,6 @@ async def sign_in(request: Request, slug: TenantHost, db: DbSession) -> Response
         return _login_page(
             request,
             slug,
-            nonce,
             next_path,
             error=limited.message,
             email=email,
@@ -100,9 +98,7 @@ async def sign_in(request: Request, slug: TenantHost, db: DbSession) -> Response
             headers=limited.headers,
         )
     except InvalidCredentials as refused:
-        return _login_page(
-            request, slug, nonce, next_path, error=refused.message, email=email, status_code=401
-        )
+        return _login_page(request, slug, next_path, error=refused.message, email=email, status_code=401)
     response = RedirectResponse(next_path, status_code=303)
     set_cookie(
         request, response, SESSION_COOKIE, signed.token, runtime.settings.browser_session_absolute_seconds
