@@ -20,8 +20,8 @@ from portal.kit.pagination import Page, PageParams
 from portal.kit.readcache import CATALOG, INTEL, SCANS, VEX
 from portal.kit.schema import NO_NUL_PATTERN
 from portal.runtime import Runtime
-from portal.scanning.models import Scan
 from portal.scanning.service import ScanService
+from portal.scanning.summaries import LatestScan
 
 router = APIRouter(prefix="/api/docker-images", tags=["images"], route_class=GuardedRoute)
 
@@ -92,24 +92,24 @@ async def get_image(
     image_id: PathId, actor: CurrentActor, db: DbSession, runtime: RuntimeDep
 ) -> ImageDetailOut:
     detail = await CatalogService(db).image_detail(actor.tenant_id, image_id)
-    scans = ScanService(db, runtime.clock)
-    latest = await scans.latest_scans([version.id for version in detail.versions])
-    summaries = await scans.summaries(actor.tenant_id, list(latest.values()))
+    latest = await ScanService(db, runtime.clock).latest_summaries(
+        actor.tenant_id, [version.id for version in detail.versions]
+    )
     return ImageDetailOut(
         **_image_out(detail.image, detail.latest),
         versions=[
             VersionOut.model_validate(version).model_copy(
-                update={"latest_scan": _latest(latest.get(version.id), summaries)}
+                update={"latest_scan": _latest(latest.get(version.id))}
             )
             for version in detail.versions
         ],
     )
 
 
-def _latest(scan: Scan | None, summaries: dict[str, dict[str, int]]) -> LatestScanOut | None:
-    if scan is None:
+def _latest(found: LatestScan | None) -> LatestScanOut | None:
+    if found is None:
         return None
-    return LatestScanOut(id=scan.id, scanned_at=scan.scanned_at, **summaries[scan.id])
+    return LatestScanOut(id=found.scan.id, scanned_at=found.scan.scanned_at, **found.summary)
 
 
 def _download_responses(media_type: str) -> dict[int | str, dict[str, Any]]:

@@ -99,11 +99,12 @@ async def latest_demo_scans(session: AsyncSession) -> list[DemoScan]:
         version = await catalog.version_by_digest(demo.name, demo.digest)
         if version is not None:
             versions[demo.name] = version.id
-    summaries = await ScanService(session).latest_summaries(list(versions.values()))
+    # the vendor's view: the open counts of the newest scans
+    latest = await ScanService(session).latest_summaries(None, list(versions.values()))
     return [
-        DemoScan(name, summaries[version_id])
+        DemoScan(name, latest[version_id].summary)
         for name, version_id in versions.items()
-        if version_id in summaries
+        if version_id in latest
     ]
 
 

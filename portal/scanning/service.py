@@ -28,7 +28,7 @@ from portal.scanning.listing import (
 )
 from portal.scanning.models import Scan
 from portal.scanning.repository import ScanRepository
-from portal.scanning.summaries import open_summary, scan_summary
+from portal.scanning.summaries import LatestScan, open_summary, scan_summary
 from portal.vex.service import Subjects, VexService
 
 
@@ -240,12 +240,15 @@ class ScanService:
         return await self.cache.load(("kev-ids",), (INTEL,), read, _ids_size, in_caller=True)
 
     async def latest_scans(self, version_ids: list[str]) -> dict[str, Scan]:
-        """version id -> its newest scan (for the catalog's `latestScan`)."""
+        """version id -> its newest scan."""
         return await self.repository.latest_scans(version_ids)
 
-    async def latest_summaries(self, version_ids: list[str]) -> dict[str, dict[str, int]]:
+    async def latest_summaries(self, tenant_id: str | None, version_ids: list[str]) -> dict[str, LatestScan]:
+        """version id -> its newest scan with its open counts for the tenant (the vendor's view when none
+        is given), for the versions scanned (a catalog's `latestScan`)."""
         latest = await self.repository.latest_scans(version_ids)
-        return {version_id: scan_summary(scan) for version_id, scan in latest.items()}
+        summaries = await self.summaries(tenant_id, list(latest.values()))
+        return {version_id: LatestScan(scan, summaries[scan.id]) for version_id, scan in latest.items()}
 
     async def cve_ids_by_digest(self, digests: list[str]) -> dict[str, list[list[str]]]:
         """digest -> each finding's CVE ids: what a KEV count needs, without opening the documents."""

@@ -1,9 +1,18 @@
 """A scan's counts: as stored with the scan, and open for one tenant once VEX verdicts take findings out."""
 
 from collections.abc import Collection
+from dataclasses import dataclass
 
 from portal.scanning.findings import SUMMARY_FIELDS, FoundVulnerability, summary_counts
 from portal.scanning.models import Scan
+
+
+@dataclass(frozen=True, slots=True)
+class LatestScan:
+    """A version's newest scan, and its open counts for the tenant that asked."""
+
+    scan: Scan
+    summary: dict[str, int]
 
 
 def scan_summary(scan: Scan) -> dict[str, int]:

@@ -16,7 +16,7 @@ from portal.scanning.listing import FindingFilters
 from portal.scanning.service import ScanService
 from portal.vulns.severity import SEVERITY_ORDER, Severity
 from portal.web.chart import history_chart
-from portal.web.dependencies import Page
+from portal.web.dependencies import Page, SignedIn
 
 router = APIRouter(include_in_schema=False)
 
@@ -42,16 +42,11 @@ async def catalog(
     found = await catalog.list_images(
         tenant_id, PageParams(IMAGES_PER_PAGE, cursor or None), q=q or None, hardening_tag=tag or None
     )
-    scans = ScanService(db, page.runtime.clock)
-    latest = await scans.latest_scans([version.id for _, version in found.items])
-    summaries = await scans.summaries(tenant_id, list(latest.values()))
+    summaries = await _latest_summaries(page, db, [version.id for _, version in found.items])
     page.section = "catalog"
     return page.render(
         "catalog.html",
-        images=[
-            (image, version, summaries[latest[version.id].id] if version.id in latest else None)
-            for image, version in found.items
-        ],
+        images=[(image, version, summaries.get(version.id)) for image, version in found.items],
         next_cursor=found.next_cursor,
         tags=await catalog.hardening_tags(tenant_id),
         q=q or "",
@@ -62,18 +57,21 @@ async def catalog(
 @router.get("/images/{image_id}")
 async def image(page: Page, db: DbSession, image_id: PathId) -> Response:
     detail = await CatalogService(db).image_detail(page.actor.tenant_id, image_id)
-    scans = ScanService(db, page.runtime.clock)
-    latest = await scans.latest_scans([version.id for version in detail.versions])
-    summaries = await scans.summaries(page.actor.tenant_id, list(latest.values()))
+    summaries = await _latest_summaries(page, db, [version.id for version in detail.versions])
     page.section = "catalog"
     return page.render(
         "image.html",
         image=detail.image,
-        versions=[
-            (version, summaries[latest[version.id].id] if version.id in latest else None)
-            for version in detail.versions
-        ],
+        versions=[(version, summaries.get(version.id)) for version in detail.versions],
     )
+
+
+async def _latest_summaries(
+    page: SignedIn, db: DbSession, version_ids: list[str]
+) -> dict[str, dict[str, int]]:
+    """version id -> the open counts of its newest scan for the tenant (none for a version not scanned)."""
+    latest = await ScanService(db, page.runtime.clock).latest_summaries(page.actor.tenant_id, version_ids)
+    return {version_id: found.summary for version_id, found in latest.items()}
 
 
 @router.get("/images/{image_id}/versions/{version_id}")
