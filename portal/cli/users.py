@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.auth.actor import Actor
 from portal.cli.context import JsonOption, console, operator, read_password, report, run_in_transaction
+from portal.kit.pagination import every_item
 from portal.runtime import Runtime
 from portal.tenants.service import TenantService
 from portal.users.models import Role, User
@@ -49,11 +50,11 @@ def create(
 
 @app.command("list")
 def list_users(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
-    """List a tenant's users."""
+    """List a tenant's users, oldest first."""
 
     async def work(runtime: Runtime, session: AsyncSession) -> list[User]:
         actor, users = await _in_tenant(runtime, session, tenant)
-        return await users.list(actor.tenant_id)
+        return await every_item(lambda page: users.page(actor.tenant_id, page))
 
     found = run_in_transaction(work)
     if as_json:

@@ -26,10 +26,6 @@ class UserRepository:
         row = (await self.session.execute(statement.where(User.id == user_id))).one_or_none()
         return (row[0], row[1]) if row is not None else None
 
-    async def list(self, tenant_id: str) -> list[User]:
-        statement = scoped(select(User), User, tenant_id).order_by(User.email)
-        return list((await self.session.execute(statement)).scalars())
-
     async def page(self, tenant_id: str, page: PageParams) -> Slice[User]:
         """Oldest first."""
         return await paginate_scalars(self.session, scoped(select(User), User, tenant_id), USER_ORDER, page)

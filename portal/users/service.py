@@ -159,9 +159,6 @@ class UserService:
     async def with_tenant(self, tenant_id: str, user_id: str) -> tuple[User, Tenant] | None:
         return await self.users.with_tenant(tenant_id, user_id)
 
-    async def list(self, tenant_id: str) -> list[User]:
-        return await self.users.list(tenant_id)
-
     async def page(self, tenant_id: str, page: PageParams) -> Slice[User]:
         return await self.users.page(tenant_id, page)
 

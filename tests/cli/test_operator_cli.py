@@ -8,7 +8,11 @@ import pytest
 from typer.testing import CliRunner
 
 from portal.config import Settings
-from tests.factories import login
+from portal.kit.pagination import MAX_LIMIT
+from portal.runtime import Runtime
+from portal.users.models import Role
+from portal.users.service import UserService
+from tests.factories import OPERATOR, login, make_tenant
 from tests.operator import operator_cli, run, run_async
 
 
@@ -73,6 +77,20 @@ def test_tenants_and_users_lifecycle(portal: CliRunner) -> None:
         stdin="another-long-password\n",
     )
     assert "No tenant" in run(portal, "users", "list", "--tenant", "nobody", ok=False)
+
+
+async def test_users_list_shows_every_user_oldest_first_however_many_pages(
+    runtime: Runtime, portal: CliRunner
+) -> None:
+    tenant = await make_tenant(runtime)
+    emails = [f"user-{n:03d}@example.com" for n in range(MAX_LIMIT + 1)]
+    async with runtime.db.transaction() as session:
+        for email in emails:
+            await UserService(session, runtime).invite(OPERATOR.within(tenant.ref), email, Role.VIEWER)
+
+    listed = json.loads(await run_async(portal, "users", "list", "--tenant", tenant.slug, "--json"))
+
+    assert [user["email"] for user in listed["items"]] == emails
 
 
 def test_password_is_prompted_when_not_on_stdin(portal: CliRunner) -> None:
