@@ -15,6 +15,7 @@ Run: python benchmarks/vex.py [rounds, default 100]
 The advisories and statements are generated (seeded); the Wolfi set is real.
 """
 
+import argparse
 import asyncio
 import json
 import os
@@ -279,5 +280,19 @@ async def main(rounds: int) -> None:
         over_http(settings, ids, rounds)
 
 
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "rounds",
+        type=int,
+        nargs="?",
+        default=100,
+        help="timed requests per route, and pages walked by cursor (default 100)",
+    )
+    return parser.parse_args()
+
+
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 100))
+    asyncio.run(main(arguments().rounds))

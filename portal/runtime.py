@@ -37,13 +37,12 @@ class Runtime:
     db: Database
     # Reads kept until their data changes (kit.readcache), and the status probe's last answer.
     read_cache: ReadCache
+    # channel -> what wakes this process when a commit queues jobs or webhook work, or changes cached
+    # data (kit.wakeup); the database's sessions carry the same ones
+    signals: dict[str, CommitSignal]
     clock: Clock = field(default=utcnow)
     # Keeps the rate-limit counters of two runtimes sharing one Redis apart (tests).
     rate_limit_namespace: str = "portal"
-    # Wake this process's workers when a commit queues jobs or webhook work (kit.wakeup).
-    job_signal: CommitSignal = field(default_factory=lambda: CommitSignal(JOBS_CHANNEL))
-    outbox_signal: CommitSignal = field(default_factory=lambda: CommitSignal(OUTBOX_CHANNEL))
-    cache_signal: CommitSignal = field(default_factory=lambda: CommitSignal(CACHE_CHANNEL))
     # What this process remembers about callers; see auth.cache.
     identities: IdentityCache = field(default_factory=IdentityCache)
     status_answers: "LoadOnceCache[str, tuple[int, bytes]]" = field(default_factory=LoadOnceCache)
@@ -54,9 +53,12 @@ class Runtime:
     _stop_listening: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
 
     @property
-    def signals(self) -> dict[str, CommitSignal]:
-        signals = (self.job_signal, self.outbox_signal, self.cache_signal)
-        return {signal.channel: signal for signal in signals}
+    def job_signal(self) -> CommitSignal:
+        return self.signals[JOBS_CHANNEL]
+
+    @property
+    def outbox_signal(self) -> CommitSignal:
+        return self.signals[OUTBOX_CHANNEL]
 
     async def start(self) -> None:
         """Starts what a long-running process needs besides requests: on PostgreSQL, hearing other
@@ -171,11 +173,9 @@ class Runtime:
             settings=settings,
             db=db,
             read_cache=read_cache,
+            signals=signals,
             clock=clock,
             rate_limit_namespace=rate_limit_namespace,
-            job_signal=signals[JOBS_CHANNEL],
-            outbox_signal=signals[OUTBOX_CHANNEL],
-            cache_signal=signals[CACHE_CHANNEL],
         )
 
     @cached_property

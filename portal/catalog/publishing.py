@@ -61,9 +61,10 @@ class PublishingService:
         request = checked_request(request)
         image = await self.repository.image_by_name(request.name, for_update=True)
         others: list[ImageVersion] = []
-        previous_repository = None
+        previous = previous_repository = None
         if image is not None:
             others = await self.repository.versions_of(image.id)
+            previous = next((v for v in others if v.id == image.latest_version_id), None)
             refuse_known_digest(image, others, request.digest)
             if image.repository != request.repository:
                 if not request.move_repository:
@@ -73,11 +74,6 @@ class PublishingService:
 
         now = self.clock()
         created_image = image is None
-        previous = (
-            await self.repository.version_by_id(image.latest_version_id)
-            if image is not None and image.latest_version_id
-            else None
-        )
         if image is None:
             image = Image(name=request.name, created_at=now)
         image.repository = request.repository

@@ -50,9 +50,6 @@ class CatalogRepository:
     async def all_images(self) -> list[Image]:
         return list((await self.session.execute(select(Image).order_by(Image.name, Image.id))).scalars())
 
-    async def version_by_id(self, version_id: str) -> ImageVersion | None:
-        return await self.session.get(ImageVersion, version_id)
-
     async def version_by_digest(self, image_id: str, digest: str) -> ImageVersion | None:
         statement = select(ImageVersion).where(
             ImageVersion.image_id == image_id, ImageVersion.digest == digest

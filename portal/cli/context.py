@@ -101,11 +101,19 @@ def database_name(settings: Settings) -> str:
 
 
 def runtime_for_cli(settings: Settings | None = None) -> Runtime:
+    """A command's runtime, logging warnings only: a command's output is what it reports."""
     from portal.logs import configure_logging
-    from portal.runtime import Runtime
 
     settings = settings or cli_settings()
     configure_logging("WARNING", settings.log_json)
+    return _runtime(settings)
+
+
+def _runtime(settings: Settings) -> Runtime:
+    """A runtime that leaves logging as it is: for the schema steps `serve` and `worker` take first, after
+    choosing how they log."""
+    from portal.runtime import Runtime
+
     return Runtime.build(settings)
 
 
@@ -114,7 +122,7 @@ def migrate() -> Upgrade:
     from portal.migrations import current_revision, upgrade
 
     async def main() -> Upgrade:
-        runtime = runtime_for_cli()
+        runtime = _runtime(cli_settings())
         try:
             if runtime.db.is_sqlite:
                 runtime.db.url_path_parent_mkdir()
@@ -132,7 +140,7 @@ def require_current_schema() -> None:
     _require_database_file(settings)
 
     async def main() -> None:
-        runtime = runtime_for_cli(settings)
+        runtime = _runtime(settings)
         try:
             await _require_current_schema(runtime, settings)
         finally:

@@ -35,14 +35,12 @@ def serve(
 ) -> None:
     """Migrate the database if needed and serve the API and the web console."""
     settings = cli_settings()
-    check_fleet_settings(settings, serving=True)
-    _prepare_schema(no_migrate)
+    _start(settings, serving=True, no_migrate=no_migrate)
     console.print(f"Portal on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)")
     console.print(
         f"Web console: http://<tenant>.{settings.base_domain}:{port}/  (e.g. http://acme.{settings.base_domain}:{port}/)"
     )
     console.print(sign_in_limit(settings), highlight=False)
-    warn_at_start(settings)
     uvicorn.Server(uvicorn_config("portal.app:served_app", settings, host, port, factory=True)).run()
 
 
@@ -51,9 +49,7 @@ def worker(no_migrate: bool = NoMigrate) -> None:
     SIGINT (then finish the work in flight and stop). Run as many as you like on PostgreSQL; on SQLite one
     is enough."""
     settings = cli_settings()
-    check_fleet_settings(settings, serving=False)
-    _prepare_schema(no_migrate)
-    warn_at_start(settings)
+    _start(settings, serving=False, no_migrate=no_migrate)
 
     async def main() -> None:
         runtime = Runtime.build(settings)
@@ -71,17 +67,22 @@ def worker(no_migrate: bool = NoMigrate) -> None:
     asyncio.run(main())
 
 
-def _prepare_schema(no_migrate: bool) -> None:
+def _start(settings: Settings, *, serving: bool, no_migrate: bool) -> None:
+    """What `serve` and `worker` do before they run, logging at the settings' level from the first line
+    on: check the fleet's settings, bring the schema up to date (or require it current), and warn of
+    development settings left on."""
+    configure_logging(settings.log_level, settings.log_json)
+    check_fleet_settings(settings, serving=serving)
     if no_migrate:
         require_current_schema()
     else:
         migrate()
+    warn_at_start(settings)
 
 
 def check_fleet_settings(settings: Settings, *, serving: bool) -> None:
     """On PostgreSQL (where several hosts may share the data): no key made up per host for tokens; a
     warning for what would silently stay per process or per host."""
-    configure_logging(settings.log_level, settings.log_json)
     if not settings.effective_database_url.startswith("postgresql"):
         return
     if serving and not settings.secret_key:
@@ -117,7 +118,6 @@ def sign_in_limit(settings: Settings) -> str:
 
 def warn_at_start(settings: Settings) -> None:
     """Logs a warning for each development setting left on, so that none reaches production unseen."""
-    configure_logging(settings.log_level, settings.log_json)
     if settings.webhook_allow_private:
         log.warning(
             "webhook_private_targets_allowed",

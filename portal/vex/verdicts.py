@@ -148,7 +148,9 @@ def decide(
             own = next((by_vulnerability[i] for i in subject.ids if i in by_vulnerability), None)
             if own is not None:
                 key = "analysis " + own.vulnerability_id
-                verdicts.append(made.get(key) or made.setdefault(key, own.verdict()))
+                if key not in made:
+                    made[key] = own.verdict()
+                verdicts.append(made[key])
                 continue
         # most findings have no statement: they cost one dictionary lookup
         possible = by_component.get(subject.component_key, ())
@@ -164,8 +166,10 @@ def decide(
                     best = candidate
         if best is None:
             verdicts.append(None)
-        else:
-            verdicts.append(made.get(best.statement_id) or made.setdefault(best.statement_id, best.verdict()))
+            continue
+        if best.statement_id not in made:
+            made[best.statement_id] = best.verdict()
+        verdicts.append(made[best.statement_id])
     return verdicts
 
 
