@@ -16,6 +16,8 @@ from fastapi import Depends, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.utils import create_model_field
+from starlette.routing import Match
+from starlette.types import Scope
 
 from portal.api.cached import cache_topics, cached_answer
 from portal.api.openapi import error_responses
@@ -131,6 +133,22 @@ class GuardedRoute(APIRoute):
         if access.needs_token:
             extra["security"] = [{BEARER_SCHEME: []}]
         self.openapi_extra = extra | (self.openapi_extra or {})
+        # The route's path up to its first parameter: a request whose path does not begin with it
+        # cannot match (see `matches`).
+        self.literal_prefix = self.path_format.partition("{")[0]
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        # The app tries its routes in turn, and a request to the scan history passes a dozen before its
+        # own: turning one away by its literal beginning costs a quarter of its pattern and FastAPI's
+        # lookups, some 8 µs of such a request in all. (Under a `root_path` the pattern decides alone.)
+        path: str = scope["path"]
+        if (
+            scope["type"] == "http"
+            and not scope.get("root_path")
+            and not path.startswith(self.literal_prefix)
+        ):
+            return Match.NONE, {}
+        return super().matches(scope)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = direct_handler(self) or super().get_route_handler()
