@@ -5,6 +5,7 @@ Run: python benchmarks/catalog_publish.py [component count, default 5000] [reque
 Targets: publish under 3 s; download p50 under 20 ms.
 """
 
+import argparse
 import asyncio
 import os
 import platform
@@ -72,8 +73,13 @@ def _request(name: str, data: bytes) -> PublishRequest:
 
 
 def main() -> None:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
-    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 300
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("count", type=int, nargs="?", default=5000, help="SBOM components (default 5000)")
+    parser.add_argument("rounds", type=int, nargs="?", default=300, help="requests per format (default 300)")
+    options = parser.parse_args()
+    count, rounds = options.count, options.rounds
     print(f"machine: nproc={os.cpu_count()}, cpu={cpu_model()}, python={platform.python_version()}")
     data = generate_cyclonedx(count)
     print(f"input: CycloneDX 1.5, {count} components, {len(data) / 1e6:.1f} MB")

@@ -16,6 +16,7 @@ source each time, as in a container started with PYTHONDONTWRITEBYTECODE=1 from 
 nothing (the runs look for bytecode in an empty PYTHONPYCACHEPREFIX and write none).
 """
 
+import argparse
 import os
 import resource
 import shutil
@@ -71,9 +72,15 @@ def run(args: tuple[str, ...], env: dict[str, str], cwd: str, program: str = POR
 
 
 def main() -> None:
-    arguments = [a for a in sys.argv[1:] if not a.startswith("--")]
-    runs = int(arguments[0]) if arguments else 15
-    compiled = "--no-bytecode" not in sys.argv
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("runs", type=int, nargs="?", default=15, help="runs per command (default 15)")
+    parser.add_argument(
+        "--no-bytecode", action="store_true", help="compile every import from source on every run"
+    )
+    options = parser.parse_args()
+    runs, compiled = options.runs, not options.no_bytecode
     print(machine_line())
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {runs} runs per command")
     print(

@@ -9,6 +9,7 @@ log's `duration_ms`, from the first byte in to the last byte out of the app), "c
 client on the same machine saw over a kept-alive connection (the server's time plus loopback and httpx).
 """
 
+import argparse
 import asyncio
 import hashlib
 import json
@@ -124,7 +125,13 @@ def report(label: str, timings: tuple[list[float], list[float]], target: float |
 
 
 def main() -> None:
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "rounds", type=int, nargs="?", default=200, help="requests per endpoint (default 200)"
+    )
+    rounds = parser.parse_args().rounds
     print(machine_line())
     with tempfile.TemporaryDirectory() as folder:
         settings = Settings(data_dir=Path(folder), secret_key="benchmark-secret-key-" + "x" * 48)

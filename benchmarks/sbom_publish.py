@@ -3,6 +3,7 @@
 Run: python benchmarks/sbom_publish.py [component count, default 5000]
 """
 
+import argparse
 import hashlib
 import json
 import os
@@ -94,7 +95,11 @@ def cpu_model() -> str:
 
 
 def main() -> None:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("count", type=int, nargs="?", default=5000, help="SBOM components (default 5000)")
+    count = parser.parse_args().count
     print(f"machine: nproc={os.cpu_count()}, cpu={cpu_model()}, python={platform.python_version()}")
     data = generate_cyclonedx(count)
     print(f"input: CycloneDX 1.5, {count} components, {len(data) / 1e6:.1f} MB")

@@ -18,10 +18,12 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("data")
     database_url: str | None = None
-    # PostgreSQL connections each process keeps open, and how many more it may open under a burst. A
-    # fleet needs (processes x (pool + overflow)) + a few under the server's max_connections.
+    # Database connections each process keeps open, how many more it may open under a burst, and how
+    # long a request waits for one before it fails. On PostgreSQL a fleet needs
+    # (processes x (pool + overflow)) + a few under the server's max_connections.
     database_pool_size: int = Field(default=10, ge=1)
     database_max_overflow: int = Field(default=20, ge=0)
+    database_pool_timeout_seconds: float = Field(default=30.0, gt=0)
     secret_key: str | None = None
     # Fernet keys for the secrets kept readable (webhook signing secrets), comma-separated: the first
     # encrypts, all decrypt. Unset: one generated on first use and kept in the data directory.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -106,13 +107,31 @@ def _is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def create_engine(
-    url: str, *, echo: bool = False, pool_size: int = 10, max_overflow: int = 20
-) -> AsyncEngine:
+@dataclass(frozen=True, slots=True)
+class PoolLimits:
+    """How many connections a process keeps (`size`), how many more it may open under a burst
+    (`overflow`), and how long a session waits for one before it fails (`timeout`, seconds)."""
+
+    size: int = 10
+    overflow: int = 20
+    timeout: float = 30.0
+
+
+def create_engine(url: str, *, echo: bool = False, pool: PoolLimits | None = None) -> AsyncEngine:
+    pool = pool or PoolLimits()
     # An unhandled database error is logged with its message, and SQLAlchemy's message lists the
     # statement's values: password hashes, token hashes, emails. Keep them out.
     if _is_sqlite(url):
-        engine = create_async_engine(url, echo=echo, hide_parameters=True, connect_args={"timeout": 30})
+        # A file database gets the same limits as PostgreSQL; an in-memory one is a single connection
+        # that SQLAlchemy shares (StaticPool), where limits mean nothing.
+        limits: dict[str, Any] = (
+            {}
+            if ":memory:" in url or "mode=memory" in url
+            else {"pool_size": pool.size, "max_overflow": pool.overflow, "pool_timeout": pool.timeout}
+        )
+        engine = create_async_engine(
+            url, echo=echo, hide_parameters=True, connect_args={"timeout": 30}, **limits
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -130,8 +149,9 @@ def create_engine(
         url,
         echo=echo,
         hide_parameters=True,
-        pool_size=pool_size,
-        max_overflow=max_overflow,
+        pool_size=pool.size,
+        max_overflow=pool.overflow,
+        pool_timeout=pool.timeout,
         pool_pre_ping=True,
     )
 
@@ -142,11 +162,10 @@ class Database:
         url: str,
         session_info: dict[str, Any] | None = None,
         *,
-        pool_size: int = 10,
-        max_overflow: int = 20,
+        pool: PoolLimits | None = None,
     ) -> None:
         self.url = url
-        self.engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow)
+        self.engine = create_engine(url, pool=pool)
         # Each session starts with a copy of `session_info`: what commit hooks need (a runtime's signals).
         self.sessions = async_sessionmaker(
             self.engine,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from portal.auth.cache import IdentityCache, LoadOnceCache
 from portal.config import Settings
-from portal.db import Database
+from portal.db import Database, PoolLimits
 from portal.kit.clock import Clock, utcnow
 from portal.kit.readcache import ReadCache
 from portal.kit.wakeup import CACHE_CHANNEL, JOBS_CHANNEL, OUTBOX_CHANNEL, SIGNALS_KEY, CommitSignal
@@ -164,8 +164,11 @@ class Runtime:
         db = Database(
             settings.effective_database_url,
             {SIGNALS_KEY: signals},
-            pool_size=settings.database_pool_size,
-            max_overflow=settings.database_max_overflow,
+            pool=PoolLimits(
+                settings.database_pool_size,
+                settings.database_max_overflow,
+                settings.database_pool_timeout_seconds,
+            ),
         )
         read_cache = ReadCache(db, settings.read_cache_seconds, settings.read_cache_mb * 1024 * 1024, clock)
         signals[CACHE_CHANNEL].subscribe(read_cache.expire)

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.apikeys.secrets import looks_like_api_key
 from portal.apikeys.service import resolve_api_key
-from portal.audit import AuditAction, AuditOutcome, AuditTarget, record_audit, record_refused
+from portal.audit import AuditAction, AuditOutcome, AuditTarget, record_audit
 from portal.auth.actor import Actor, Origin
 from portal.auth.browser_sessions import BrowserSessionRepository
 from portal.auth.cache import CachedUser, current_identities
@@ -86,9 +86,9 @@ class AuthService:
         self._audit(AuditAction.LOGIN, user, tenant, origin)
         return BrowserSignIn(token=token, user=user, tenant=tenant)
 
-    async def browser_actor(self, tenant_slug: str, token: str, origin: Origin) -> Actor | None:
-        """The actor of a live web console session on this tenant, or None (signed out, expired,
-        another tenant's cookie, a disabled user)."""
+    async def browser_session(self, tenant_slug: str, token: str) -> tuple[str, str] | None:
+        """(user id, tenant id) of a live web console session on this tenant, extended if due; None
+        when signed out, expired, or another tenant's cookie."""
         tenant = await self.tenants.find(tenant_slug)
         if tenant is None:
             return None
@@ -100,11 +100,7 @@ class AuthService:
         # Extended at most once a minute: a page view need not write.
         if row.expires_at - now < idle - timedelta(minutes=1):
             await self.browser_sessions.extend(row, now + idle)
-        try:
-            cached = await user_actor(self.runtime, row.user_id, tenant.id)
-        except Unauthorized:
-            return None
-        return cached.actor.at(origin) if cached.active else None
+        return row.user_id, tenant.id
 
     async def sign_out_browser(self, actor: Actor, token: str) -> None:
         """Ends the console session of this cookie (the actor is its user, resolved from it)."""
@@ -129,18 +125,14 @@ class AuthService:
             user = await self.users.by_email(tenant.id, address)
         if tenant is None or user is None:
             await hasher.verify_dummy(password)
-            await self._login_refused(tenant, tenant_slug, address, None, "unknown_email", origin)
-            raise InvalidCredentials()
+            raise self._login_refused(tenant, tenant_slug, address, None, "unknown_email", origin)
         if user.password_hash is None:
             await hasher.verify_dummy(password)
-            await self._login_refused(tenant, tenant_slug, address, user, "not_activated", origin)
-            raise InvalidCredentials()
+            raise self._login_refused(tenant, tenant_slug, address, user, "not_activated", origin)
         if not await hasher.verify(user.password_hash, password):
-            await self._login_refused(tenant, tenant_slug, address, user, "wrong_password", origin)
-            raise InvalidCredentials()
+            raise self._login_refused(tenant, tenant_slug, address, user, "wrong_password", origin)
         if not user.active:
-            await self._login_refused(tenant, tenant_slug, address, user, "disabled", origin)
-            raise InvalidCredentials()
+            raise self._login_refused(tenant, tenant_slug, address, user, "disabled", origin)
         if hasher.needs_rehash(user.password_hash):
             user.password_hash = await hasher.hash(password)
         return user, tenant
@@ -212,7 +204,7 @@ class AuthService:
             self.session, actor, action, AuditTarget("user", user.id, user.email), clock=self.runtime.clock
         )
 
-    async def _login_refused(
+    def _login_refused(
         self,
         tenant: Tenant | None,
         tenant_slug: str,
@@ -220,20 +212,25 @@ class AuthService:
         user: User | None,
         reason: str,
         origin: Origin,
-    ) -> None:
-        """A refused sign-in, in a transaction of its own. The caller only ever hears "invalid email or
-        password"; the tenant's admins read here which it was."""
+    ) -> InvalidCredentials:
+        """A refused sign-in, recorded in the request's transaction, which the error keeps (the request
+        holds its connection already; a transaction of its own would wait for a second). The caller
+        only ever hears "invalid email or password"; the tenant's admins read here which it was."""
         details: dict[str, str | None] = {"email": email, "reason": reason}
         if tenant is None:
             details["tenant"] = tenant_slug
-        await record_refused(
-            self.runtime.db,
+        record_audit(
+            self.session,
             Actor.anonymous(tenant.ref if tenant else None, origin),
             AuditAction.LOGIN,
             AuditTarget("user", user.id if user else None, email),
+            outcome=AuditOutcome.FAILURE,
             details=details,
             clock=self.runtime.clock,
         )
+        error = InvalidCredentials()
+        error.keep_changes = True
+        return error
 
     def _session(self, user: User, tenant: Tenant, refresh_token: str) -> Session:
         access = self.runtime.tokens.issue(user.id, tenant.id, str(user.role))
@@ -263,6 +260,24 @@ async def resolve_actor(runtime: Runtime, credential: str, tenant_slug: str, ori
     if tenant is None or tenant.slug != tenant_slug:
         raise TenantMismatch()
     return cached.actor.at(origin)
+
+
+async def browser_actor(runtime: Runtime, tenant_slug: str, token: str, origin: Origin) -> Actor | None:
+    """The actor of a live web console session on this tenant, or None (signed out, expired, another
+    tenant's cookie, a disabled user).
+
+    The sign-in is read (and extended) in a short transaction of its own, done before the user is
+    resolved, which may need connections of its own: a page never holds one while it waits for another."""
+    async with runtime.db.transaction() as session:
+        signed = await AuthService(session, runtime).browser_session(tenant_slug, token)
+    if signed is None:
+        return None
+    user_id, tenant_id = signed
+    try:
+        cached = await user_actor(runtime, user_id, tenant_id)
+    except Unauthorized:
+        return None
+    return cached.actor.at(origin) if cached.active else None
 
 
 async def user_actor(runtime: Runtime, user_id: str, tenant_id: str) -> CachedUser:

@@ -23,7 +23,10 @@ that moment.
 
 A feature that caches something, or whose writes change what others cache, declares its topic here
 (`Topic("name")`) and calls `changed(session, TOPIC)` wherever it writes that data; it reads through
-`runtime.read_cache.load(...)` or a route's `cached(TOPIC, ...)`. Topics in use: `CATALOG` (publish,
+`runtime.read_cache.load(...)` or a route's `cached(TOPIC, ...)`. A caller that holds a database session
+(inside a handler) passes it (`load(..., session=...)`, `revisions(..., session)`): a request holding a
+connection never waits for work that needs a second, or a pool as busy as its requests deadlocks until
+its timeout. Topics in use: `CATALOG` (publish,
 unpublish, grant, revoke), `SCANS` (a scan recorded), `INTEL` (KEV or EPSS imported), `VEX` (a statement
 imported, added or revoked, an analysis recorded or withdrawn), `IDENTITIES` (an API key revoked, a
 user's role, active state or password changed: `auth.cache` forgets who callers are).
@@ -174,14 +177,31 @@ class ReadCache:
         """Something committed a change (here, or another process said so): reread before serving."""
         self._generation += 1
 
-    async def revisions(self, topics: tuple[Topic, ...]) -> tuple[int, ...]:
+    async def revisions(
+        self, topics: tuple[Topic, ...], session: AsyncSession | None = None
+    ) -> tuple[int, ...]:
         """The topics' revisions as this process knows them, reread if older than the bound.
+
+        `session`: the caller's, when it holds one (a request inside its handler). A stale caller then
+        rereads with it rather than wait for the shared reread, which needs a connection of its own: a
+        request holding a connection never waits for work that needs a second, or a pool as busy as its
+        requests would have each of them wait for connections the others hold, until its timeout.
 
         Past half the bound a reread starts in the background and the known revisions are served
         meanwhile: under steady load they are renewed before they pass the bound, and no request waits
         for the database at the moment they would (which, with thirty-two requests waiting behind one
         query on a busy machine, made the slowest one in a hundred take a tenth of a second)."""
+        if not topics:
+            return ()
         if self._stale():
+            if session is not None:
+                # as the caller's transaction sees them, for this caller only: what it computes with
+                # that session is made of this moment's data, and the process's revisions are renewed
+                # by the shared reread, started here if none is under way.
+                if self._reading is None:
+                    self._start_reading()
+                known = await _read_revisions(session)
+                return tuple(known.get(topic.name, 0) for topic in topics)
             await self._reread()
         elif self._reading is None and time.monotonic() - self._read_at > self.max_age / 2:
             self._start_reading()
@@ -227,18 +247,21 @@ class ReadCache:
         compute: Callable[[], Awaitable[V]],
         size: Callable[[V], int] = lambda _value: 1024,
         *,
-        in_caller: bool = False,
+        session: AsyncSession | None = None,
     ) -> V:
-        """The cached answer for `key`, or `compute()`'s: computed once however many callers wait for it,
-        in a task of its own (so `compute` opens its own database session); or, `in_caller`, in the
-        caller's task, so that it may use the caller's session (two callers that miss at once compute it
-        each)."""
-        revisions = await self.revisions(topics)
+        """The cached answer for `key`, or `compute()`'s.
+
+        Without `session`, computed once however many callers wait for it, in a task of its own, so
+        `compute` opens its own database session (call it so only while holding no connection). With
+        the caller's `session` (which `compute` may use), the revisions are read with it when stale and
+        `compute` runs in the caller's task: two callers that miss at once compute it each, and neither
+        waits for a connection it does not hold (see `revisions`)."""
+        revisions = await self.revisions(topics, session)
         found = self.get(key, revisions)
         if found is not None:
             value: V = found
             return value
-        if in_caller:
+        if session is not None:
             computed, _until = await self._compute(key, revisions, compute, size)
             return computed
         pending = self._loading.get((key, revisions))
@@ -289,10 +312,14 @@ class ReadCache:
     async def _read(self) -> None:
         generation, started = self._generation, time.monotonic()
         async with self.db.sessions() as session:
-            rows = (await session.execute(select(CacheRevision.topic, CacheRevision.revision))).all()
-        self._revisions = {topic: revision for topic, revision in rows}
+            self._revisions = await _read_revisions(session)
         self._read_at, self._read_generation = started, generation
 
     def clear(self) -> None:
         self._entries.clear()
         self._bytes = 0
+
+
+async def _read_revisions(session: AsyncSession) -> dict[str, int]:
+    rows = (await session.execute(select(CacheRevision.topic, CacheRevision.revision))).all()
+    return {topic: revision for topic, revision in rows}

@@ -230,14 +230,16 @@ class ScanService:
 
         if self.cache is None:
             return await read()
-        return await self.cache.load(("list-signals", digest), (INTEL,), read, _signals_size, in_caller=True)
+        return await self.cache.load(
+            ("list-signals", digest), (INTEL,), read, _signals_size, session=self.session
+        )
 
     async def _kev_ids(self) -> frozenset[str]:
         """Every CVE id in KEV as imported now: one set, however many lists are kept with it."""
         read = IntelService(self.session, self.clock).kev_ids
         if self.cache is None:
             return await read()
-        return await self.cache.load(("kev-ids",), (INTEL,), read, _ids_size, in_caller=True)
+        return await self.cache.load(("kev-ids",), (INTEL,), read, _ids_size, session=self.session)
 
     async def latest_scans(self, version_ids: list[str]) -> dict[str, Scan]:
         """version id -> its newest scan."""

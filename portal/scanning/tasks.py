@@ -87,10 +87,15 @@ async def rescan(
     report = ScanRunReport(feed_version=feed_version)
     for start in range(0, len(targets), batch_size):
         batch = targets[start : start + batch_size]
-        async with db.transaction() as session, kept.lock:
-            service = ScanRunner(session, clock)
-            run.matcher = await kept.current(service.advisories)
-            result = await service.scan_batch(run, batch)
+        async with db.transaction() as session:
+            # The connection before the matcher's lock, as the worker's scans take them (`ScanJobs`):
+            # one holding the lock while it waits for a connection, the other a connection while it
+            # waits for the lock, would wait for each other when the pool runs dry.
+            await session.connection()
+            async with kept.lock:
+                service = ScanRunner(session, clock)
+                run.matcher = await kept.current(service.advisories)
+                result = await service.scan_batch(run, batch)
         report.versions.extend(result.scanned)
         report.skipped += len(result.skipped)
         if progress is not None:

@@ -46,6 +46,7 @@ class VexExports:
         lists: FindingLists | None = None,
         cache: ReadCache | None = None,
     ) -> None:
+        self.session = session
         self.catalog = CatalogService(session, clock)
         self.scans = ScanService(session, clock, lists, cache)
         self.vex = VexService(session, clock, cache)
@@ -73,7 +74,7 @@ class VexExports:
             (CATALOG, SCANS, VEX),
             render,
             size=lambda document: len(document.content) + 1024,
-            in_caller=True,
+            session=self.session,
         )
 
     async def _render(

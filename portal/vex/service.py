@@ -189,7 +189,7 @@ class VexService:
         key = ("vex-verdicts", tenant_id if own else None, version.id, digest)
         # a slot per finding; the verdicts themselves are shared by every finding a statement speaks for
         return await self.cache.load(
-            key, (VEX,), compute, size=lambda found: 16 * len(found) + 4096, in_caller=True
+            key, (VEX,), compute, size=lambda found: 16 * len(found) + 4096, session=self.session
         )
 
     async def _subjects(self, digest: str, make: Callable[[], Subjects]) -> Subjects:

@@ -7,11 +7,10 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 from starlette.responses import HTMLResponse
 
-from portal.api.dependencies import DbSession
 from portal.audit import AuditAction, AuditOutcome, record_refused
 from portal.auth.actor import Actor
 from portal.auth.guard import request_origin
-from portal.auth.service import AuthService
+from portal.auth.service import browser_actor
 from portal.errors import Forbidden
 from portal.runtime import Runtime
 from portal.users.models import Role
@@ -109,12 +108,12 @@ def tenant_host(request: Request) -> str:
 TenantHost = Annotated[str, Depends(tenant_host)]
 
 
-async def signed_in(request: Request, db: DbSession, slug: TenantHost) -> SignedIn:
+async def signed_in(request: Request, slug: TenantHost) -> SignedIn:
     runtime: Runtime = request.app.state.runtime
     token = request.cookies.get(SESSION_COOKIE)
     actor = None
     if token:
-        actor = await AuthService(db, runtime).browser_actor(slug, token, request_origin(request))
+        actor = await browser_actor(runtime, slug, token, request_origin(request))
     if actor is None or token is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise SignInRequired(target)

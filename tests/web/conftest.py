@@ -28,6 +28,10 @@ class DemoTenant:
 
 @pytest.fixture
 async def demo(runtime: Runtime) -> DemoTenant:
+    return await seed_demo_tenant(runtime)
+
+
+async def seed_demo_tenant(runtime: Runtime) -> DemoTenant:
     report = await run_demo(runtime, OPERATOR)
     async with runtime.db.transaction() as session:
         tenant = await TenantRepository(session).by_slug(report.credentials.tenant)

@@ -7,7 +7,7 @@ from starlette.responses import RedirectResponse, Response
 
 from portal.api.dependencies import DbSession
 from portal.auth.guard import request_origin
-from portal.auth.service import AuthService
+from portal.auth.service import AuthService, browser_actor
 from portal.errors import InvalidCredentials, RateLimited
 from portal.runtime import Runtime
 from portal.web.dependencies import Page, TenantHost
@@ -66,12 +66,10 @@ def _login_page(
 
 
 @router.get("/login")
-async def login_form(
-    request: Request, slug: TenantHost, db: DbSession, next_path: NextPath = "/"
-) -> Response:
+async def login_form(request: Request, slug: TenantHost, next_path: NextPath = "/") -> Response:
     runtime: Runtime = request.app.state.runtime
     token = request.cookies.get(SESSION_COOKIE)
-    if token and await AuthService(db, runtime).browser_actor(slug, token, request_origin(request)):
+    if token and await browser_actor(runtime, slug, token, request_origin(request)):
         return RedirectResponse(safe_next(next_path), status_code=303)  # already signed in
     return _login_page(request, slug, next_path)
 
