@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from portal import __version__
 from portal.api.docs import install_docs
 from portal.api.errors import install_error_handlers
-from portal.api.middleware import BodySizeLimit, HeaderSizeLimit, RequestContext
+from portal.api.middleware import RequestContext
 from portal.api.openapi import without_framework_validation_errors
 from portal.api.routing import add_routes
 from portal.apikeys.routes import router as apikeys_router
@@ -123,11 +123,12 @@ def create_app(
     document_webhooks(app)
     _document_errors(app, settings)
     app.add_middleware(
-        BodySizeLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout_seconds
-    )
-    app.add_middleware(HeaderSizeLimit, max_bytes=settings.max_header_bytes)
-    app.add_middleware(
-        RequestContext, access_log=AccessLog(settings.log_level, settings.log_json), metrics=runtime.metrics
+        RequestContext,
+        access_log=AccessLog(settings.log_level, settings.log_json),
+        metrics=runtime.metrics,
+        max_header_bytes=settings.max_header_bytes,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout=settings.body_timeout_seconds,
     )
     return app
 

@@ -4,6 +4,7 @@
 import httpx
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.routing import APIRoute
+from starlette.routing import Match
 
 from portal.api.routing import add_routes
 from portal.auth.actor import Actor
@@ -66,3 +67,20 @@ def test_the_status_probe_and_the_catalog_take_their_paths(app: FastAPI) -> None
     # reads its caller and parameters through it.
     assert direct_handler(_route(app, "/api/status")) is not None
     assert direct_handler(_route(app, "/api/docker-images")) is None
+
+
+def test_a_route_turns_away_by_its_literal_ends_only_what_its_pattern_would(app: FastAPI) -> None:
+    # Every API path (each parameter filled in, and with a slash added or a segment more), asked of every
+    # API route: the shortcut in GuardedRoute.matches answers what the pattern alone answers.
+    routes = [route for route in app.router.routes if isinstance(route, GuardedRoute)]
+    paths = {route.path_format.replace("{", "x").replace("}", "") for route in routes}
+    matched = set()
+    for path in sorted(paths | {path + "/" for path in paths} | {path + "/more" for path in paths}):
+        for method in ("GET", "POST"):
+            scope = {"type": "http", "method": method, "path": path, "root_path": "", "headers": []}
+            for route in routes:
+                match = route.matches(scope)[0]
+                assert match == APIRoute.matches(route, scope)[0], (method, path, route.path)
+                if match is not Match.NONE:
+                    matched.add(path)
+    assert paths <= matched, paths - matched
