@@ -26,6 +26,7 @@ from fastapi import FastAPI
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._machine import machine_line, machine_load
+from benchmarks._server import BARE_APP
 
 Scope = dict[str, Any]
 
@@ -77,13 +78,12 @@ async def best_of(app: Any, scope: Scope, requests: int, rounds: int) -> float:
 
 
 def bare_app() -> FastAPI:
-    bare = FastAPI()
-
-    @bare.get("/bare")
-    async def endpoint() -> dict[str, str]:
-        return {"status": "ok"}
-
-    return bare
+    """The ceiling fleet.py serves with uvicorn (`benchmarks._server.BARE_APP`), built from the same
+    source so that both benchmarks compare against one endpoint."""
+    namespace: dict[str, Any] = {}
+    exec(BARE_APP, namespace)
+    app: FastAPI = namespace["app"]
+    return app
 
 
 def seed_demo() -> dict[str, str]:
