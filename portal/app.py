@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from portal import __version__
+from portal.api.cached_reads import CachedReads
 from portal.api.docs import install_docs
 from portal.api.errors import install_error_handlers
 from portal.api.middleware import RequestContext
@@ -125,6 +126,7 @@ def create_app(
     install_web(app)
     document_webhooks(app)
     _document_errors(app, settings)
+    app.add_middleware(CachedReads)  # just inside RequestContext
     app.add_middleware(
         RequestContext,
         access_log=AccessLog(settings.log_level, settings.log_json),

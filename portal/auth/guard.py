@@ -45,6 +45,8 @@ TENANT_HEADER_PARAMETER = {
 }
 BEARER_SCHEME = "bearerAuth"
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The scope key under which `portal.api.cached_reads.CachedReads` leaves the access check it made.
+ACCESS_CHECKED = "portal.access_checked"
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,17 @@ class Member:
 
 DEFAULT_ACCESS = Access(needs_tenant=True, needs_token=True)
 
+
+@dataclass(frozen=True, slots=True)
+class CheckedAccess:
+    """Access to `route` checked ahead of the framework (`CachedReads`): the error it ended with, or
+    None with the revisions at which the cache held no answer. The route neither checks nor looks again."""
+
+    route: "GuardedRoute"
+    error: Exception | None
+    missed_at: tuple[int, ...] | None = None
+
+
 CurrentActor = Annotated[Actor, Depends(Member(Role.VIEWER))]
 UserRoleActor = Annotated[Actor, Depends(Member(Role.USER))]
 AdminActor = Annotated[Actor, Depends(Member(Role.ADMIN))]
@@ -107,7 +120,8 @@ def _calls(dependant: Dependant) -> Iterator[Any]:
 class GuardedRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, endpoint, **kwargs)
-        access = route_access(self.dependant)
+        self.access = access = route_access(self.dependant)
+        self.cache_topics = cache_topics(self.endpoint)
         statuses = {500}
         if access.needs_tenant:
             statuses |= {400, 503}  # every tenant route reads the database, the login flow included
@@ -154,16 +168,20 @@ class GuardedRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = direct_handler(self) or super().get_route_handler()
-        access = route_access(self.dependant)
+        route, access, topics = self, route_access(self.dependant), cache_topics(self.endpoint)
         takes_body = self.body_field is not None
-        topics = cache_topics(self.endpoint)
 
         async def guarded(request: Request) -> Response:
-            await check_access(request, access)
+            checked: CheckedAccess | None = request.scope.pop(ACCESS_CHECKED, None)
+            if checked is None or checked.route is not route:
+                checked = None
+                await check_access(request, access)
+            elif checked.error is not None:
+                raise checked.error
             if takes_body:
                 _require_json(request)
             if topics is not None:
-                return await cached_answer(request, topics, handler)
+                return await cached_answer(request, topics, handler, checked.missed_at if checked else None)
             return await handler(request)
 
         return guarded
