@@ -122,11 +122,13 @@ def create_app(
     for router in ROUTERS:
         add_routes(app, router)
     install_metrics(app)
+    # Middleware added first sits innermost: repeated reads are answered inside the pages' headers and
+    # RequestContext, so what it answers gets what any answer gets.
+    app.add_middleware(CachedReads)
     # After the API's routes and error handlers: the console's pages, with HTML errors for them alone.
     install_web(app)
     document_webhooks(app)
     _document_errors(app, settings)
-    app.add_middleware(CachedReads)  # just inside RequestContext
     app.add_middleware(
         RequestContext,
         access_log=AccessLog(settings.log_level, settings.log_json),

@@ -1,7 +1,8 @@
 """Route answers served from the read cache (`portal.kit.readcache`).
 
-A read route marks itself `@cached(TOPIC, ...)`, naming what its answer is made of; `GuardedRoute` then
-serves a caller's repeated request from memory once access is checked, without running the handler. The
+A read route marks itself `@cached(TOPIC, ...)`, naming what its answer is made of; a caller's repeated
+request is then served from memory once access is checked, without running the handler (by
+`portal.api.cached_reads.CachedReads`, ahead of the framework; by `GuardedRoute` otherwise). The
 key holds the caller's tenant and role, the path and the query string, so one tenant never sees what was
 made for another. Only 200 answers are kept, each until its data changes or, if what it was made of
 expires (`portal.kit.readcache.lasts_until`), until then.

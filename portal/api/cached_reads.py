@@ -3,18 +3,20 @@
 A cached route's answer (`portal.api.cached`) is served, once access is checked, without running its
 handler. Reaching that check through Starlette's and FastAPI's layers (the router's walk over a hundred
 routes, the request-response wrapper, the exit-stack and exception layers, each wrapping `send`) cost
-as much as the check and the lookup together. `CachedReads` sits just inside `RequestContext` (so the
-request id, access line, metrics and size caps are as for any request) and for a `GET`:
+as much as the check and the lookup together. `CachedReads` sits inside `RequestContext` and the pages'
+headers (so the request id, access line, metrics and size caps are as for any request) and for a `GET`:
 
 1. finds the route the router would pick (the first whose pattern matches in full, remembered per path);
-   unless it is a cached `GuardedRoute`, the request goes on as usual;
+   unless it is a cached `GuardedRoute`, the request goes on as usual (so does a HEAD, and any request
+   under a `root_path`);
 2. checks access with the route's own `check_access`;
 3. answers the kept answer, if the cache holds one made at the current revisions.
 
 Otherwise the request goes on through the framework as usual, and the route does not check access a
-second time: the outcome of the check made here, the actor or the error, is left in the scope for that
-route alone (`ACCESS_CHECKED`), so a check that counts (an API key's request budget) counts once and an
-error is answered by the app's own handlers. The answer is the one the route's handler would give from
+second time: the outcome of the check and lookup made here, the actor or the error (a refusal, a
+database that cannot be reached), is left in the scope for that route alone (`ACCESS_CHECKED`), so a
+check that counts (an API key's request budget) counts once and an error is answered by the app's own
+handlers. The answer is the one the route's handler would give from
 the cache: the same key, status, body and headers.
 """
 
@@ -56,18 +58,18 @@ class CachedReads:
         scope.update(found.child)
         scope["path_params"] = dict(found.child["path_params"])
         request = Request(scope, receive)
+        assert route.cache_topics is not None
         try:
             await check_access(request, route.access)
-        except Exception as error:  # answered by the app's handlers, once the route raises it again
-            scope[ACCESS_CHECKED] = CheckedAccess(route, error)
-            await self.app(scope, receive, send)
-            return
-        assert route.cache_topics is not None
-        revisions, answer = await look_up(request, route.cache_topics)
-        if answer is not None:
-            await answer.send(send)
-            return
-        scope[ACCESS_CHECKED] = CheckedAccess(route, None, missed_at=revisions)
+            revisions, answer = await look_up(request, route.cache_topics)
+        except Exception as error:  # the route raises it again, for the app's own handlers to answer
+            checked = CheckedAccess(route, error)
+        else:
+            if answer is not None:
+                await answer.send(send)
+                return
+            checked = CheckedAccess(route, None, missed_at=revisions)
+        scope[ACCESS_CHECKED] = checked
         await self.app(scope, receive, send)
 
     def _route(self, scope: Scope) -> _Found | None:

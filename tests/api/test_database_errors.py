@@ -1,6 +1,8 @@
 """PostgreSQL going away mid-request (shutting down, starting up, a backend terminated by the
 administrator) is a 503 the client may retry, not a 500."""
 
+import asyncio
+
 import asyncpg
 import httpx
 import pytest
@@ -51,3 +53,36 @@ async def test_the_database_going_away_answers_503(
     # The pool recovers: the next request is served.
     again = await client.post("/api/feature-requests", headers=caller.headers, json=REQUEST)
     assert again.status_code == 201
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_cached_read_answers_503_when_its_query_is_cancelled(
+    runtime: Runtime, client: httpx.AsyncClient, database_url: str
+) -> None:
+    """A repeated read is answered ahead of the framework (portal.api.cached_reads); a database error
+    met there (the read cache's revisions query, cancelled by the administrator: SQLSTATE 57014) is still
+    the app's 503."""
+    caller = await make_caller(runtime, client, Role.USER)
+    assert (await client.get("/api/docker-images", headers=caller.headers)).status_code == 200
+    admin = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        locked = admin.transaction()
+        await locked.start()
+        await admin.execute("LOCK TABLE cache_revisions IN ACCESS EXCLUSIVE MODE")
+        runtime.read_cache.expire()  # as a notification of another process's change does
+        reading = asyncio.ensure_future(client.get("/api/docker-images", headers=caller.headers))
+        waiting = (
+            "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        )
+        async with asyncio.timeout(10):
+            while not (pids := [row["pid"] for row in await admin.fetch(waiting)]):  # noqa: ASYNC110 (polls the server)
+                await asyncio.sleep(0.02)
+        for pid in pids:
+            await admin.execute("SELECT pg_cancel_backend($1)", pid)
+        answer = await reading
+        await locked.rollback()
+    finally:
+        await admin.close()
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["error"] == "SERVICE_UNAVAILABLE"
+    assert (await client.get("/api/docker-images", headers=caller.headers)).status_code == 200
