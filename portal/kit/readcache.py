@@ -291,10 +291,15 @@ class ReadCache:
 
     async def _reread(self) -> None:
         # A read already under way may have begun before the change that made us stale: wait for it,
-        # then read again unless it began after that change.
+        # then read again unless it began after that change. A read that has finished but whose done
+        # callback has not run yet (a caller that runs in the same turn of the loop sees one) counts as
+        # none: awaiting a finished future does not yield, and waiting on it again and again would spin
+        # the event loop for good, as it did under load when a change landed during the read.
         known = self._generation
         while True:
-            reading = self._reading or self._start_reading()
+            reading = self._reading
+            if reading is None or reading.done():
+                reading = self._start_reading()
             await asyncio.shield(reading)
             if self._read_generation >= known:
                 return
@@ -305,7 +310,8 @@ class ReadCache:
         return reading
 
     def _done_reading(self, done: "asyncio.Future[None]") -> None:
-        self._reading = None
+        if self._reading is done:  # not one started since, by a caller that found this one finished
+            self._reading = None
         if not done.cancelled():
             done.exception()  # a reread nobody waited for failed: the next one past the bound raises it
 

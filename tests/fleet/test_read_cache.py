@@ -3,6 +3,7 @@ same process shows at once, one in another process within the bound (at once on 
 notifies), a rolled-back change changes nothing, and one tenant's answer never reaches another."""
 
 import asyncio
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -166,3 +167,33 @@ async def test_sbom_downloads_and_their_304s_follow_a_revoke_at_once(
 
     assert (await client.get(url, headers=caller.headers)).status_code == 404
     assert (await client.get(url, headers={**caller.headers, "If-None-Match": etag})).status_code == 404
+
+
+def test_a_stale_caller_never_spins_on_a_read_that_has_just_finished(settings: Settings) -> None:
+    """Under load, a request can run in the same turn of the event loop in which the shared read of the
+    revisions finished, before that read's done callback has forgotten it. If a change was heard of
+    during the read, the read is too old for the caller, and waiting on it again returns at once without
+    yielding: the caller spun for good and the process stopped answering (one API process in two fleet
+    runs of three). The state is set up by hand, since no test can time a turn of the loop; the check
+    runs on a loop of its own in a thread, so that a spinning loop fails the test instead of hanging it.
+    """
+
+    async def scenario() -> tuple[int, ...]:
+        runtime = Runtime.build(settings, rate_limit_namespace=f"test-{uuid.uuid4().hex}")
+        try:
+            cache = runtime.read_cache
+            await cache.revisions((CATALOG,))
+            finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            finished.set_result(None)
+            cache._reading = finished  # a read that has finished, its done callback not run yet
+            cache.expire()  # a change heard of while it read
+            return await cache.revisions((CATALOG,))
+        finally:
+            await runtime.close()
+
+    answered: list[tuple[int, ...]] = []
+    thread = threading.Thread(target=lambda: answered.append(asyncio.run(scenario())), daemon=True)
+    thread.start()
+    thread.join(timeout=10)
+    assert not thread.is_alive(), "the caller spun on the finished read: its event loop never yielded"
+    assert answered == [(0,)]
