@@ -82,7 +82,7 @@ def _start(settings: Settings, *, serving: bool, no_migrate: bool) -> None:
 
 def check_fleet_settings(settings: Settings, *, serving: bool) -> None:
     """On PostgreSQL (where several hosts may share the data): no key made up per host for tokens; a
-    warning for what would silently stay per process or per host."""
+    warning for what would silently stay per process (an API's login counters) or per host."""
     if not settings.effective_database_url.startswith("postgresql"):
         return
     if serving and not settings.secret_key:
@@ -92,7 +92,7 @@ def check_fleet_settings(settings: Settings, *, serving: bool) -> None:
             "long random value on every host (e.g. the output of "
             "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`)."
         )
-    if not settings.redis_url:
+    if serving and not settings.redis_url:  # a worker takes no logins
         log.warning(
             "login_limits_per_process",
             message="PORTAL_REDIS_URL is not set: each process counts login and refresh attempts on its "

@@ -42,8 +42,9 @@ _PAGE_HEADERS = [
 
 
 def is_page_path(path: str) -> bool:
-    """Everything but the JSON API (and its docs) is the console's."""
-    return not (path == "/api" or path.startswith("/api/"))
+    """Everything but the JSON API (and its docs) and the metrics scrape (`/metrics`, whose refusals a
+    scraper reads) is the console's."""
+    return not (path == "/api" or path.startswith("/api/") or path == "/metrics")
 
 
 class PageHeaders:

@@ -91,6 +91,17 @@ async def test_serve_no_migrate_refuses_a_database_without_the_schema_and_warns_
     assert result.returncode == 1
     assert "PORTAL_REDIS_URL is not set" in result.stderr
     assert "has no Portal schema yet: run `portal db upgrade`" in result.stderr
+    worker = await asyncio.to_thread(
+        subprocess.run,
+        [PORTAL, "worker", "--no-migrate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert worker.returncode == 1
+    assert "has no Portal schema yet" in worker.stderr
+    assert "PORTAL_REDIS_URL is not set" not in worker.stderr  # a worker counts no logins
     db = Database(fresh_pg_url)
     try:
         assert await current_revision(db) is None  # --no-migrate touched nothing
