@@ -198,13 +198,12 @@ class ReadCache:
                 # as the caller's transaction sees them, for this caller only: what it computes with
                 # that session is made of this moment's data, and the process's revisions are renewed
                 # by the shared reread, started here if none is under way.
-                if self._reading is None:
-                    self._start_reading()
+                self._reading_now()
                 known = await _read_revisions(session)
                 return tuple(known.get(topic.name, 0) for topic in topics)
             await self._reread()
-        elif self._reading is None and time.monotonic() - self._read_at > self.max_age / 2:
-            self._start_reading()
+        elif time.monotonic() - self._read_at > self.max_age / 2:
+            self._reading_now()
         return tuple(self._revisions.get(topic.name, 0) for topic in topics)
 
     def get(self, key: Hashable, revisions: tuple[int, ...]) -> Any | None:
@@ -291,23 +290,22 @@ class ReadCache:
 
     async def _reread(self) -> None:
         # A read already under way may have begun before the change that made us stale: wait for it,
-        # then read again unless it began after that change. A read that has finished but whose done
-        # callback has not run yet (a caller that runs in the same turn of the loop sees one) counts as
-        # none: awaiting a finished future does not yield, and waiting on it again and again would spin
-        # the event loop for good, as it did under load when a change landed during the read.
+        # then read again unless it began after that change.
         known = self._generation
         while True:
-            reading = self._reading
-            if reading is None or reading.done():
-                reading = self._start_reading()
-            await asyncio.shield(reading)
+            await asyncio.shield(self._reading_now())
             if self._read_generation >= known:
                 return
 
-    def _start_reading(self) -> "asyncio.Future[None]":
-        self._reading = reading = asyncio.ensure_future(self._read())
-        reading.add_done_callback(self._done_reading)
-        return reading
+    def _reading_now(self) -> "asyncio.Future[None]":
+        """The shared read under way, started if there is none. One that has finished but whose done
+        callback has not run yet (a caller that runs in the same turn of the loop sees one) counts as
+        none: awaiting a finished future does not yield, and a caller waiting on it again and again
+        would spin the event loop for good, as it did under load when a change landed during the read."""
+        if self._reading is None or self._reading.done():
+            self._reading = reading = asyncio.ensure_future(self._read())
+            reading.add_done_callback(self._done_reading)
+        return self._reading
 
     def _done_reading(self, done: "asyncio.Future[None]") -> None:
         if self._reading is done:  # not one started since, by a caller that found this one finished
